@@ -1,0 +1,144 @@
+//! The discrete-event engine: the event queue, the closed event enum, the
+//! context handed to event handlers, the data-plane boundary and the loop.
+//!
+//! Invariants (see ARCHITECTURE.md):
+//! - time is integer microseconds; events at one instant run in scheduling order;
+//! - one run is single-threaded, does no I/O and never reads the wall clock;
+//! - events are a closed enum: [`Event::Data`] for the data plane's own
+//!   events, [`Event::Control`] for the control plane's. Nothing is boxed.
+
+pub mod queue;
+
+use crate::control::{ControlEvent, ControlPlane};
+use crate::metrics::Recorder;
+use crate::time::SimTime;
+pub use queue::EventQueue;
+
+/// Every event of a run. `E` is the data plane's own closed event enum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<E> {
+    /// An event of the data plane (request arrivals, completions, …).
+    Data(E),
+    /// An event of the control plane (metric ticks, lifecycle, autoscaling, …).
+    Control(ControlEvent),
+}
+
+/// What an event handler may touch: the clock, the queue and the recorder.
+pub struct Ctx<'a, E> {
+    now: SimTime,
+    queue: &'a mut EventQueue<Event<E>>,
+    /// Measurements of the run.
+    pub rec: &'a mut Recorder,
+}
+
+impl<'a, E> Ctx<'a, E> {
+    /// A context at instant `now`.
+    pub fn new(now: SimTime, queue: &'a mut EventQueue<Event<E>>, rec: &'a mut Recorder) -> Self {
+        Ctx { now, queue, rec }
+    }
+
+    /// The current instant.
+    #[inline]
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Schedules a data-plane event.
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, event: E) {
+        self.queue.schedule(at, Event::Data(event));
+    }
+
+    /// Schedules a control-plane event.
+    #[inline]
+    pub fn schedule_control(&mut self, at: SimTime, event: ControlEvent) {
+        self.queue.schedule(at, Event::Control(event));
+    }
+}
+
+/// Identifier of a task (an ECS task, a pod): dense, never reused in a run.
+pub type TaskId = u32;
+
+/// The boundary between how requests are served (a data plane) and
+/// everything that decides capacity (the control plane: metrics, platform
+/// lifecycle, autoscalers, billing).
+///
+/// The control plane only adds and removes tasks and reads aggregate usage;
+/// it never sees a request. A data plane never decides capacity. A second,
+/// aggregate ("fluid") data plane implements the same trait and reuses the
+/// control plane unchanged.
+pub trait DataPlane {
+    /// The data plane's own closed event enum.
+    type Event;
+
+    /// Called once at time 0, after the control plane has started.
+    fn start(&mut self, cx: &mut Ctx<'_, Self::Event>);
+
+    /// Handles one of the data plane's events.
+    fn handle(&mut self, event: Self::Event, cx: &mut Ctx<'_, Self::Event>);
+
+    /// Task `id` starts receiving requests.
+    fn add_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
+
+    /// Task `id` stops at once: requests still on it fail.
+    fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
+
+    /// CPU busy time over all tasks since the previous call, in CPU units ×
+    /// µs (1024 units = one vCPU), brought up to `now`.
+    fn take_busy(&mut self, now: SimTime) -> u64;
+}
+
+/// One scenario run: the queue, the two planes and the recorder.
+pub struct Sim<D: DataPlane> {
+    queue: EventQueue<Event<D::Event>>,
+    /// The data plane.
+    pub data: D,
+    /// The control plane.
+    pub control: ControlPlane,
+    /// The measurements.
+    pub rec: Recorder,
+    end: SimTime,
+    events: u64,
+}
+
+impl<D: DataPlane> Sim<D> {
+    /// A run that ends at `end` (events at or after it are not processed).
+    pub fn new(data: D, control: ControlPlane, rec: Recorder, end: SimTime) -> Self {
+        Sim {
+            queue: EventQueue::new(),
+            data,
+            control,
+            rec,
+            end,
+            events: 0,
+        }
+    }
+
+    /// Number of events processed.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Runs to the end.
+    pub fn run(&mut self) {
+        {
+            let mut cx = Ctx::new(0, &mut self.queue, &mut self.rec);
+            self.control.start(&mut self.data, &mut cx);
+            self.data.start(&mut cx);
+        }
+        while let Some(t) = self.queue.peek_time() {
+            if t >= self.end {
+                break;
+            }
+            let Some((t, event)) = self.queue.pop() else { break };
+            self.events += 1;
+            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec);
+            match event {
+                Event::Data(e) => self.data.handle(e, &mut cx),
+                Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
+            }
+        }
+        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec);
+        self.control.finish(&mut self.data, &mut cx);
+    }
+}

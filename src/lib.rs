@@ -1,0 +1,33 @@
+//! capsim — a capacity-planning and cost simulator for containers on AWS.
+//!
+//! A discrete-event engine replays a load (requests per second over time)
+//! against a model of a containerised service and its platform, and reports
+//! cost, latency and scaling lag. See `ARCHITECTURE.md` for the map of the
+//! modules and the invariants they keep.
+//!
+//! ```no_run
+//! let scenario = capsim::Scenario::load("scenarios/quickstart.toml".as_ref(), &[]).unwrap();
+//! let out = capsim::run(&scenario).unwrap();
+//! println!("p99 = {:?} ms", out.summary.latency_ms.p99);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod control;
+pub mod engine;
+pub mod error;
+pub mod load;
+pub mod metrics;
+pub mod platform;
+pub mod report;
+pub mod rng;
+mod run;
+pub mod scenario;
+pub mod service;
+pub mod time;
+pub mod workload;
+
+pub use error::{Error, Result, ScenarioError};
+pub use report::{RunOutput, Summary};
+pub use run::run;
+pub use scenario::Scenario;

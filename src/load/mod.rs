@@ -1,0 +1,708 @@
+//! Offered load: the request rate over time and the arrival process that follows it.
+//!
+//! A scenario's `[load]` section ([`LoadSpec`]) is compiled into a [`RateFn`],
+//! a pure function of simulated time (requests per second). [`Arrivals`] turns
+//! a rate function into request instants: a non-homogeneous Poisson process,
+//! drawn exactly by thinning over short segments on which the rate has a known
+//! upper bound. On segments where the rate is constant no thinning draw is
+//! spent, so a per-second trace or a constant rate costs one exponential draw
+//! per request.
+//!
+//! The rate function is shared by every data plane: the request-level plane
+//! draws instants from it, reports use [`RateFn::integral`] for the offered
+//! load per minute.
+
+pub mod trace;
+
+use crate::error::ScenarioError;
+use crate::rng::Stream;
+use crate::time::{DAY, Duration, HOUR, MINUTE, SECOND, SimTime};
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+pub use trace::{ColumnRef, MissingPolicy, TraceFormat, TraceUnit};
+
+fn default_peak_hour() -> f64 {
+    14.0
+}
+
+fn default_one() -> f64 {
+    1.0
+}
+
+/// The `[load]` section of a scenario: the offered request rate over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LoadSpec {
+    /// A constant rate.
+    Constant {
+        /// Requests per second.
+        rps: f64,
+    },
+    /// A daily cycle: `mean_rps × (1 + a·cos(2π(h − peak_hour)/24))` with `a`
+    /// chosen so that peak / trough = `peak_to_trough`. Simulated time 0 is
+    /// Monday 00:00.
+    Diurnal {
+        /// Mean requests per second over a (week)day.
+        mean_rps: f64,
+        /// Ratio of the daily peak rate to the daily trough rate (≥ 1).
+        peak_to_trough: f64,
+        /// Hour of day (0–24, fractional allowed) of the peak. Default 14.
+        #[serde(default = "default_peak_hour")]
+        peak_hour: f64,
+        /// Multiplier applied on Saturdays and Sundays (days 5 and 6 of each
+        /// week). Default 1 (no weekly cycle).
+        #[serde(default = "default_one")]
+        weekend_factor: f64,
+    },
+    /// `rps` until `at`, then `to_rps` (until `until`, if given, then `rps` again).
+    Step {
+        /// Rate before the step.
+        rps: f64,
+        /// When the step happens.
+        at: Duration,
+        /// Rate after the step.
+        to_rps: f64,
+        /// When the rate returns to `rps` (optional).
+        #[serde(default)]
+        until: Option<Duration>,
+    },
+    /// A linear ramp from `from_rps` (held until `start`) to `to_rps` (reached
+    /// at `end` and held after it).
+    Ramp {
+        /// Rate at and before `start`.
+        from_rps: f64,
+        /// Rate at and after `end`.
+        to_rps: f64,
+        /// When the ramp begins. Default 0.
+        #[serde(default)]
+        start: Duration,
+        /// When the ramp ends.
+        end: Duration,
+    },
+    /// A baseline `rps` with one spike to `spike_rps` at `at`, held for
+    /// `length`, reached and left by linear ramps of `ramp` (default 0: a jump).
+    Spike {
+        /// Baseline rate.
+        rps: f64,
+        /// Rate at the top of the spike.
+        spike_rps: f64,
+        /// When the spike starts (start of the rise).
+        at: Duration,
+        /// How long the spike holds at `spike_rps`.
+        length: Duration,
+        /// Rise and fall time. Default 0.
+        #[serde(default)]
+        ramp: Duration,
+    },
+    /// A recorded trace of counts (or rates) per time bucket, replayed as a
+    /// piecewise-constant rate. See [`trace::TraceSpec`] for each field.
+    Trace {
+        /// Path of the trace file, relative to the scenario file.
+        file: String,
+        /// `csv` (with a header unless `header = false`) or `values`
+        /// (whitespace-separated numbers). Default: `csv` for `.csv` /
+        /// `.csv.gz`, `values` otherwise. `.gz` files are decompressed.
+        #[serde(default)]
+        format: Option<TraceFormat>,
+        /// Column holding the counts: a header name or a 0-based position.
+        /// Default: the only column, or the last one when there is a time column.
+        #[serde(default)]
+        column: Option<ColumnRef>,
+        /// Column holding each row's time (ISO date-time such as
+        /// `1995-07-01T00:00`, or seconds). When given, rows must be strictly
+        /// increasing and gaps are missing buckets.
+        #[serde(default)]
+        time_column: Option<ColumnRef>,
+        /// Whether a CSV file has a header row. Default true.
+        #[serde(default)]
+        header: Option<bool>,
+        /// Width of one bucket (one row or value), e.g. `"1s"` or `"1m"`.
+        bucket: Duration,
+        /// `count` (requests per bucket, the default) or `rps`.
+        #[serde(default)]
+        unit: TraceUnit,
+        /// Multiply every rate by this factor.
+        #[serde(default)]
+        scale: Option<f64>,
+        /// Rescale so that the busiest bucket of the window has this rate.
+        #[serde(default)]
+        peak_rps: Option<f64>,
+        /// Rescale so that the window's mean rate is this.
+        #[serde(default)]
+        mean_rps: Option<f64>,
+        /// Start of the replayed window, as an offset from the first bucket.
+        #[serde(default)]
+        start: Option<Duration>,
+        /// End of the replayed window, as an offset from the first bucket.
+        #[serde(default)]
+        end: Option<Duration>,
+        /// What to do with empty cells and gaps: `error` (default), `zero`,
+        /// `hold` (repeat the last value) or `interpolate` (linear).
+        #[serde(default)]
+        missing: MissingPolicy,
+        /// Loop the window when the scenario is longer than it. Default false:
+        /// a scenario longer than its trace is an error.
+        #[serde(default)]
+        repeat: bool,
+    },
+}
+
+/// One linear piece of a rate function, `[start, end)`, from `r0` to `r1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    /// Start of the piece (µs).
+    pub start: SimTime,
+    /// End of the piece (µs, exclusive; `SimTime::MAX` for the last one).
+    pub end: SimTime,
+    /// Rate at `start` (requests per second).
+    pub r0: f64,
+    /// Rate approached at `end` (requests per second).
+    pub r1: f64,
+}
+
+impl Piece {
+    fn rate(&self, t: f64) -> f64 {
+        if self.r0 == self.r1 || self.end == SimTime::MAX {
+            return self.r0;
+        }
+        let f = (t - self.start as f64) / (self.end - self.start) as f64;
+        self.r0 + (self.r1 - self.r0) * f.clamp(0.0, 1.0)
+    }
+}
+
+/// The offered request rate as a function of simulated time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateFn {
+    /// A constant rate (requests per second).
+    Constant(f64),
+    /// Contiguous linear pieces starting at 0; the last one extends forever.
+    Linear(Vec<Piece>),
+    /// A piecewise-constant rate: `rps[i]` on `[i·width, (i+1)·width)`.
+    Buckets {
+        /// Bucket width (µs).
+        width: SimTime,
+        /// Rate in each bucket (requests per second).
+        rps: Vec<f64>,
+        /// Whether the buckets loop after the last one (else the rate is 0).
+        repeat: bool,
+    },
+    /// The daily cycle of [`LoadSpec::Diurnal`].
+    Diurnal {
+        /// Weekday mean (requests per second).
+        mean: f64,
+        /// Relative amplitude `a` in `[0, 1)`.
+        amplitude: f64,
+        /// Hour of the daily peak.
+        peak_hour: f64,
+        /// Multiplier on days 5 and 6 of each week.
+        weekend_factor: f64,
+    },
+}
+
+/// Length of the thinning segments used for smooth rate functions.
+const SMOOTH_SEGMENT: SimTime = MINUTE;
+
+impl RateFn {
+    /// The rate (requests per second) at instant `t` (µs, fractional allowed).
+    pub fn rate(&self, t: f64) -> f64 {
+        match self {
+            RateFn::Constant(r) => *r,
+            RateFn::Linear(pieces) => {
+                let i = piece_index(pieces, t as SimTime);
+                pieces[i].rate(t)
+            }
+            RateFn::Buckets { width, rps, repeat } => {
+                bucket_rate(*width, rps, *repeat, t as SimTime).unwrap_or(0.0)
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                let day_factor = weekday_factor(t as SimTime, *weekend_factor);
+                let hours = t / HOUR as f64;
+                let phase = 2.0 * std::f64::consts::PI * (hours - peak_hour) / 24.0;
+                mean * day_factor * (1.0 + amplitude * phase.cos())
+            }
+        }
+    }
+
+    /// The segment containing `t`: its end (exclusive) and an upper bound of
+    /// the rate on it, and whether the rate is constant there (no thinning).
+    fn segment(&self, t: SimTime) -> (SimTime, f64, bool) {
+        match self {
+            RateFn::Constant(r) => (SimTime::MAX, *r, true),
+            RateFn::Linear(pieces) => {
+                let p = &pieces[piece_index(pieces, t)];
+                (p.end, p.r0.max(p.r1), p.r0 == p.r1 || p.end == SimTime::MAX)
+            }
+            RateFn::Buckets { width, rps, repeat } => match bucket_rate(*width, rps, *repeat, t) {
+                Some(r) => ((t / width + 1).saturating_mul(*width), r, true),
+                None => (SimTime::MAX, 0.0, true),
+            },
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                let start = t - t % SMOOTH_SEGMENT;
+                let end = start + SMOOTH_SEGMENT;
+                // The cosine's maximum on [start, end] is at an end point unless
+                // a daily peak instant lies inside.
+                let mut bound = self.rate(start as f64).max(self.rate(end as f64 - 1e-3));
+                let peak_offset = (peak_hour.rem_euclid(24.0) * HOUR as f64) as SimTime;
+                let day_start = start - start % DAY;
+                for day in [day_start, day_start + DAY] {
+                    let p = day + peak_offset;
+                    if p >= start && p < end {
+                        bound = mean * weekday_factor(start, *weekend_factor) * (1.0 + amplitude);
+                    }
+                }
+                (end, bound * (1.0 + 1e-12), *amplitude == 0.0)
+            }
+        }
+    }
+
+    /// Expected number of requests in `[t0, t1)` (the integral of the rate).
+    pub fn integral(&self, t0: SimTime, t1: SimTime) -> f64 {
+        if t1 <= t0 {
+            return 0.0;
+        }
+        match self {
+            RateFn::Constant(r) => r * secs(t1 - t0),
+            RateFn::Linear(pieces) => pieces
+                .iter()
+                .filter(|p| p.end > t0 && p.start < t1)
+                .map(|p| {
+                    let a = p.start.max(t0);
+                    let b = p.end.min(t1);
+                    0.5 * (p.rate(a as f64) + p.rate(b as f64)) * secs(b - a)
+                })
+                .sum(),
+            RateFn::Buckets { width, .. } => {
+                let mut total = 0.0;
+                let mut t = t0;
+                while t < t1 {
+                    let end = ((t / width + 1).saturating_mul(*width)).min(t1);
+                    total += self.rate(t as f64) * secs(end - t);
+                    t = end;
+                }
+                total
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                // Integrate day by day (the weekend factor is constant within a day).
+                let omega = 2.0 * std::f64::consts::PI / DAY as f64;
+                let tp = peak_hour * HOUR as f64;
+                let mut total = 0.0;
+                let mut t = t0;
+                while t < t1 {
+                    let end = (t - t % DAY + DAY).min(t1);
+                    let f = weekday_factor(t, *weekend_factor);
+                    let (a, b) = (t as f64, end as f64);
+                    let sin_part = ((omega * (b - tp)).sin() - (omega * (a - tp)).sin()) / omega;
+                    total += mean * f * ((b - a) + amplitude * sin_part) / SECOND as f64;
+                    t = end;
+                }
+                total
+            }
+        }
+    }
+
+    /// The largest rate reached in `[0, horizon)`, sampled at segment
+    /// boundaries and segment bounds (exact for every kind but `Diurnal`,
+    /// where it is the analytic daily peak).
+    pub fn peak(&self, horizon: SimTime) -> f64 {
+        match self {
+            RateFn::Constant(r) => *r,
+            RateFn::Linear(p) => p
+                .iter()
+                .filter(|p| p.start < horizon)
+                .map(|p| p.r0.max(if p.end <= horizon { p.r1 } else { p.rate(horizon as f64) }))
+                .fold(0.0, f64::max),
+            RateFn::Buckets { width, rps, repeat } => {
+                let n = horizon.div_ceil(*width) as usize;
+                let n = if *repeat { n.min(rps.len()) } else { n.min(rps.len()) };
+                rps[..n].iter().copied().fold(0.0, f64::max)
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                weekend_factor,
+                ..
+            } => {
+                let max_factor = if horizon > 5 * DAY { weekend_factor.max(1.0) } else { 1.0 };
+                mean * max_factor * (1.0 + amplitude)
+            }
+        }
+    }
+}
+
+fn secs(t: SimTime) -> f64 {
+    t as f64 / SECOND as f64
+}
+
+fn weekday_factor(t: SimTime, weekend_factor: f64) -> f64 {
+    let day_of_week = (t / DAY) % 7;
+    if day_of_week >= 5 { weekend_factor } else { 1.0 }
+}
+
+fn piece_index(pieces: &[Piece], t: SimTime) -> usize {
+    // Pieces are contiguous and sorted; find the last one starting at or before t.
+    pieces.partition_point(|p| p.start <= t).saturating_sub(1)
+}
+
+fn bucket_rate(width: SimTime, rps: &[f64], repeat: bool, t: SimTime) -> Option<f64> {
+    let i = (t / width) as usize;
+    if i < rps.len() {
+        Some(rps[i])
+    } else if repeat && !rps.is_empty() {
+        Some(rps[i % rps.len()])
+    } else {
+        None
+    }
+}
+
+/// Checks that a rate given in the scenario is a finite number ≥ 0.
+fn check_rate(key: &str, v: f64) -> Result<(), ScenarioError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(ScenarioError::invalid(
+            key,
+            format!("expected a rate ≥ 0 requests per second, got {v}"),
+        ))
+    }
+}
+
+impl LoadSpec {
+    /// Compiles the spec into a rate function for a run of length `duration`.
+    /// Trace files are read relative to `base_dir`.
+    pub fn compile(&self, base_dir: &Path, duration: SimTime) -> Result<RateFn, ScenarioError> {
+        match self {
+            LoadSpec::Constant { rps } => {
+                check_rate("load.rps", *rps)?;
+                Ok(RateFn::Constant(*rps))
+            }
+            LoadSpec::Diurnal {
+                mean_rps,
+                peak_to_trough,
+                peak_hour,
+                weekend_factor,
+            } => {
+                check_rate("load.mean_rps", *mean_rps)?;
+                if !(peak_to_trough.is_finite() && *peak_to_trough >= 1.0) {
+                    return Err(ScenarioError::invalid(
+                        "load.peak_to_trough",
+                        format!("expected a ratio ≥ 1 (peak rate / trough rate), got {peak_to_trough}"),
+                    ));
+                }
+                if !(peak_hour.is_finite() && (0.0..24.0).contains(peak_hour)) {
+                    return Err(ScenarioError::invalid(
+                        "load.peak_hour",
+                        format!("expected an hour of day in [0, 24), got {peak_hour}"),
+                    ));
+                }
+                check_rate("load.weekend_factor", *weekend_factor)?;
+                let amplitude = (peak_to_trough - 1.0) / (peak_to_trough + 1.0);
+                Ok(RateFn::Diurnal {
+                    mean: *mean_rps,
+                    amplitude,
+                    peak_hour: *peak_hour,
+                    weekend_factor: *weekend_factor,
+                })
+            }
+            LoadSpec::Step {
+                rps,
+                at,
+                to_rps,
+                until,
+            } => {
+                check_rate("load.rps", *rps)?;
+                check_rate("load.to_rps", *to_rps)?;
+                let mut pieces = vec![constant_piece(0, at.0, *rps)];
+                match until {
+                    Some(u) if u.0 <= at.0 => {
+                        return Err(ScenarioError::invalid(
+                            "load.until",
+                            format!("must be later than load.at ({at}), got {u}"),
+                        ));
+                    }
+                    Some(u) => {
+                        pieces.push(constant_piece(at.0, u.0, *to_rps));
+                        pieces.push(constant_piece(u.0, SimTime::MAX, *rps));
+                    }
+                    None => pieces.push(constant_piece(at.0, SimTime::MAX, *to_rps)),
+                }
+                Ok(RateFn::Linear(normalize(pieces)))
+            }
+            LoadSpec::Ramp {
+                from_rps,
+                to_rps,
+                start,
+                end,
+            } => {
+                check_rate("load.from_rps", *from_rps)?;
+                check_rate("load.to_rps", *to_rps)?;
+                if end.0 <= start.0 {
+                    return Err(ScenarioError::invalid(
+                        "load.end",
+                        format!("must be later than load.start ({start}), got {end}"),
+                    ));
+                }
+                Ok(RateFn::Linear(normalize(vec![
+                    constant_piece(0, start.0, *from_rps),
+                    Piece {
+                        start: start.0,
+                        end: end.0,
+                        r0: *from_rps,
+                        r1: *to_rps,
+                    },
+                    constant_piece(end.0, SimTime::MAX, *to_rps),
+                ])))
+            }
+            LoadSpec::Spike {
+                rps,
+                spike_rps,
+                at,
+                length,
+                ramp,
+            } => {
+                check_rate("load.rps", *rps)?;
+                check_rate("load.spike_rps", *spike_rps)?;
+                let top = at.0 + ramp.0;
+                let fall = top + length.0;
+                let back = fall + ramp.0;
+                Ok(RateFn::Linear(normalize(vec![
+                    constant_piece(0, at.0, *rps),
+                    Piece {
+                        start: at.0,
+                        end: top,
+                        r0: *rps,
+                        r1: *spike_rps,
+                    },
+                    constant_piece(top, fall, *spike_rps),
+                    Piece {
+                        start: fall,
+                        end: back,
+                        r0: *spike_rps,
+                        r1: *rps,
+                    },
+                    constant_piece(back, SimTime::MAX, *rps),
+                ])))
+            }
+            LoadSpec::Trace { .. } => trace::compile(self, base_dir, duration),
+        }
+    }
+}
+
+fn constant_piece(start: SimTime, end: SimTime, r: f64) -> Piece {
+    Piece {
+        start,
+        end,
+        r0: r,
+        r1: r,
+    }
+}
+
+/// Drops empty pieces (zero length), keeping the list contiguous from 0.
+fn normalize(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = pieces.into_iter().filter(|p| p.end > p.start).collect();
+    if let Some(first) = out.first_mut() {
+        first.start = 0;
+    }
+    out
+}
+
+/// The non-homogeneous Poisson arrival process of a rate function.
+///
+/// Internally it keeps the exact (fractional) candidate instant so that
+/// rounding to whole microseconds never accumulates; each emitted instant is
+/// the floor of the exact one.
+pub struct Arrivals {
+    rate: RateFn,
+    rng: Stream,
+    /// Exact time of the last candidate, µs.
+    t: f64,
+    end: SimTime,
+}
+
+impl Arrivals {
+    /// Arrivals in `[0, end)` following `rate`, drawn from `rng`.
+    pub fn new(rate: RateFn, rng: Stream, end: SimTime) -> Self {
+        Arrivals {
+            rate,
+            rng,
+            t: 0.0,
+            end,
+        }
+    }
+
+    /// The rate function arrivals follow.
+    pub fn rate_fn(&self) -> &RateFn {
+        &self.rate
+    }
+
+    /// The next arrival instant, or `None` when there is none before the end.
+    #[inline]
+    pub fn next_arrival(&mut self) -> Option<SimTime> {
+        loop {
+            if self.t >= self.end as f64 {
+                return None;
+            }
+            let (seg_end, bound, constant) = self.rate.segment(self.t as SimTime);
+            debug_assert!(seg_end as f64 > self.t);
+            if bound <= 0.0 {
+                self.t = seg_end as f64;
+                continue;
+            }
+            let gap: f64 = Exp1.sample(&mut self.rng);
+            let candidate = self.t + gap * SECOND as f64 / bound;
+            if candidate >= seg_end as f64 {
+                // Memorylessness: restart the draw at the segment boundary.
+                self.t = seg_end as f64;
+                continue;
+            }
+            self.t = candidate;
+            if constant || self.rng.random::<f64>() * bound < self.rate.rate(candidate) {
+                let at = candidate as SimTime;
+                return if at < self.end { Some(at) } else { None };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Component, stream};
+
+    fn count(rate: RateFn, end: SimTime, seed: u64) -> u64 {
+        let mut a = Arrivals::new(rate, stream(seed, Component::Arrivals), end);
+        let mut n = 0;
+        let mut last = 0;
+        while let Some(t) = a.next_arrival() {
+            assert!(t >= last, "arrivals must be non-decreasing");
+            assert!(t < end);
+            last = t;
+            n += 1;
+        }
+        n
+    }
+
+    /// The count of a Poisson process is within 5 standard deviations of its mean.
+    fn assert_poisson(n: u64, mean: f64) {
+        let sd = mean.sqrt();
+        assert!(
+            (n as f64 - mean).abs() < 5.0 * sd,
+            "count {n} vs expected {mean:.0} (sd {sd:.0})"
+        );
+    }
+
+    #[test]
+    fn constant_rate_count_is_poisson() {
+        let n = count(RateFn::Constant(200.0), 600 * SECOND, 1);
+        assert_poisson(n, 120_000.0);
+    }
+
+    #[test]
+    fn diurnal_count_matches_integral() {
+        let spec = LoadSpec::Diurnal {
+            mean_rps: 50.0,
+            peak_to_trough: 4.0,
+            peak_hour: 14.0,
+            weekend_factor: 1.0,
+        };
+        let rate = spec.compile(Path::new("."), DAY).unwrap();
+        let expected = rate.integral(0, DAY);
+        assert!((expected - 50.0 * 86_400.0).abs() < 1e-6 * expected);
+        let n = count(rate.clone(), DAY, 3);
+        assert_poisson(n, expected);
+        // The shape: the peak hour sees 4x the trough hour.
+        let peak = rate.integral(14 * HOUR - 30 * MINUTE, 14 * HOUR + 30 * MINUTE);
+        let trough = rate.integral(2 * HOUR - 30 * MINUTE, 2 * HOUR + 30 * MINUTE);
+        assert!((peak / trough - 4.0).abs() < 0.05, "{peak} / {trough}");
+    }
+
+    #[test]
+    fn ramp_and_spike_counts_match_integrals() {
+        let ramp = LoadSpec::Ramp {
+            from_rps: 10.0,
+            to_rps: 110.0,
+            start: Duration(60 * SECOND),
+            end: Duration(660 * SECOND),
+        }
+        .compile(Path::new("."), 720 * SECOND)
+        .unwrap();
+        let expected = 60.0 * 10.0 + 600.0 * 60.0 + 60.0 * 110.0;
+        assert!((ramp.integral(0, 720 * SECOND) - expected).abs() < 1e-6);
+        assert_poisson(count(ramp, 720 * SECOND, 5), expected);
+
+        let spike = LoadSpec::Spike {
+            rps: 10.0,
+            spike_rps: 100.0,
+            at: Duration(100 * SECOND),
+            length: Duration(50 * SECOND),
+            ramp: Duration(10 * SECOND),
+        }
+        .compile(Path::new("."), 300 * SECOND)
+        .unwrap();
+        let expected = 300.0 * 10.0 + 2.0 * 0.5 * 90.0 * 10.0 + 90.0 * 50.0;
+        assert!((spike.integral(0, 300 * SECOND) - expected).abs() < 1e-6);
+        assert_poisson(count(spike.clone(), 300 * SECOND, 6), expected);
+        assert_eq!(spike.peak(300 * SECOND), 100.0);
+    }
+
+    #[test]
+    fn step_changes_rate_at_the_right_instant() {
+        let r = LoadSpec::Step {
+            rps: 10.0,
+            at: Duration(60 * SECOND),
+            to_rps: 30.0,
+            until: Some(Duration(120 * SECOND)),
+        }
+        .compile(Path::new("."), 180 * SECOND)
+        .unwrap();
+        assert_eq!(r.rate((60 * SECOND - 1) as f64), 10.0);
+        assert_eq!(r.rate((60 * SECOND) as f64), 30.0);
+        assert_eq!(r.rate((120 * SECOND) as f64), 10.0);
+        assert!((r.integral(0, 180 * SECOND) - 3000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn zero_and_negative_rates() {
+        assert_eq!(count(RateFn::Constant(0.0), DAY, 1), 0);
+        let err = LoadSpec::Constant { rps: -5.0 }
+            .compile(Path::new("."), DAY)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("load.rps") && err.contains("-5"), "{err}");
+    }
+
+    #[test]
+    fn buckets_repeat_or_stop() {
+        let b = RateFn::Buckets {
+            width: SECOND,
+            rps: vec![5.0, 0.0, 10.0],
+            repeat: false,
+        };
+        assert_eq!(b.rate((2 * SECOND) as f64), 10.0);
+        assert_eq!(b.rate((3 * SECOND) as f64), 0.0);
+        let r = RateFn::Buckets {
+            width: SECOND,
+            rps: vec![5.0, 0.0, 10.0],
+            repeat: true,
+        };
+        assert_eq!(r.rate((5 * SECOND) as f64), 10.0);
+        assert!((r.integral(0, 6 * SECOND) - 30.0).abs() < 1e-9);
+    }
+}

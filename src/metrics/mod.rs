@@ -1,0 +1,329 @@
+//! Measurements of a run: request outcomes, latency histograms, the number in
+//! the system over time, and one row per simulated minute.
+//!
+//! Data planes report request outcomes here; the control plane adds the
+//! fleet's side of each minute (task time, reserved CPU, busy CPU). Latency
+//! percentiles come from `hdrhistogram` (3 significant digits), the mean from
+//! an exact sum.
+
+use crate::time::{DAY, MINUTE, SimTime};
+use hdrhistogram::Histogram;
+
+/// Largest latency the histograms resolve (longer ones are clamped to it).
+const HIST_MAX: u64 = 30 * DAY;
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX, 3).expect("valid histogram bounds")
+}
+
+/// What happened during one simulated minute.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MinuteRow {
+    /// Requests that arrived.
+    pub arrived: u64,
+    /// Requests that completed.
+    pub completed: u64,
+    /// Requests that timed out.
+    pub timed_out: u64,
+    /// Requests rejected (no task, or a full queue).
+    pub rejected: u64,
+    /// Requests that failed because their task stopped under them.
+    pub failed: u64,
+    /// Median latency of the requests completed this minute (µs).
+    pub latency_p50: Option<u64>,
+    /// 99th percentile latency of the requests completed this minute (µs).
+    pub latency_p99: Option<u64>,
+    /// 99th percentile over every request that finished this minute, errors
+    /// (timeouts, rejections, failures) counting as infinitely slow:
+    /// `Some(u64::MAX)` when errors exceed 1 %, `None` when nothing finished.
+    pub p99_with_errors: Option<u64>,
+    /// CPU busy time (CPU units × µs).
+    pub busy: u64,
+    /// CPU reserved by running tasks (CPU units × µs).
+    pub reserved: u64,
+    /// Task running time (task × µs).
+    pub task_time: u64,
+}
+
+impl MinuteRow {
+    /// Requests that finished this minute with an error.
+    pub fn errors(&self) -> u64 {
+        self.timed_out + self.rejected + self.failed
+    }
+}
+
+/// The run's measurements.
+pub struct Recorder {
+    /// Requests arrived.
+    pub arrived: u64,
+    /// Requests completed.
+    pub completed: u64,
+    /// Requests timed out.
+    pub timed_out: u64,
+    /// Requests rejected.
+    pub rejected: u64,
+    /// Requests failed by a stopping task.
+    pub failed: u64,
+    latency: Histogram<u64>,
+    wait: Histogram<u64>,
+    latency_sum: u128,
+    wait_sum: u128,
+    latency_max: u64,
+    in_flight: u64,
+    in_flight_area: u128,
+    last_change: SimTime,
+    minute_hist: Histogram<u64>,
+    current: usize,
+    rows: Vec<MinuteRow>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Recorder {
+            arrived: 0,
+            completed: 0,
+            timed_out: 0,
+            rejected: 0,
+            failed: 0,
+            latency: new_hist(),
+            wait: new_hist(),
+            latency_sum: 0,
+            wait_sum: 0,
+            latency_max: 0,
+            in_flight: 0,
+            in_flight_area: 0,
+            last_change: 0,
+            minute_hist: new_hist(),
+            current: 0,
+            rows: vec![MinuteRow::default()],
+        }
+    }
+
+    /// The row of the minute containing `now`, closing earlier minutes.
+    #[inline]
+    fn row(&mut self, now: SimTime) -> &mut MinuteRow {
+        let m = (now / MINUTE) as usize;
+        if m != self.current {
+            self.roll_to(m);
+        }
+        &mut self.rows[m]
+    }
+
+    fn roll_to(&mut self, m: usize) {
+        debug_assert!(m > self.current, "time went backwards");
+        self.close_current();
+        self.current = m;
+        if self.rows.len() <= m {
+            self.rows.resize(m + 1, MinuteRow::default());
+        }
+    }
+
+    fn close_current(&mut self) {
+        let h = &self.minute_hist;
+        let row = &mut self.rows[self.current];
+        if row.completed > 0 {
+            row.latency_p50 = Some(h.value_at_quantile(0.50));
+            row.latency_p99 = Some(h.value_at_quantile(0.99));
+        }
+        let finished = row.completed + row.errors();
+        if finished > 0 {
+            // Rank of the 99th percentile among all finished requests; errors sort last.
+            let rank = (0.99 * finished as f64).ceil() as u64;
+            row.p99_with_errors = Some(if rank > row.completed {
+                u64::MAX
+            } else {
+                h.value_at_quantile(rank as f64 / row.completed as f64)
+            });
+        }
+        if h.len() > 0 {
+            self.minute_hist.reset();
+        }
+    }
+
+    #[inline]
+    fn change_in_flight(&mut self, now: SimTime, delta: i64) {
+        self.in_flight_area += self.in_flight as u128 * (now - self.last_change) as u128;
+        self.last_change = now;
+        self.in_flight = self.in_flight.wrapping_add_signed(delta);
+    }
+
+    /// A request arrived.
+    #[inline]
+    pub fn arrival(&mut self, now: SimTime) {
+        self.arrived += 1;
+        self.row(now).arrived += 1;
+        self.change_in_flight(now, 1);
+    }
+
+    /// A request was rejected on arrival.
+    #[inline]
+    pub fn rejected(&mut self, now: SimTime) {
+        self.rejected += 1;
+        self.row(now).rejected += 1;
+        self.change_in_flight(now, -1);
+    }
+
+    /// A request that arrived at `arrival` and entered service at `started` completed.
+    #[inline]
+    pub fn completed(&mut self, now: SimTime, arrival: SimTime, started: SimTime) {
+        let latency = now - arrival;
+        let wait = started - arrival;
+        self.completed += 1;
+        self.row(now).completed += 1;
+        self.latency.saturating_record(latency.max(1));
+        self.wait.saturating_record(wait.max(1));
+        self.minute_hist.saturating_record(latency.max(1));
+        self.latency_sum += latency as u128;
+        self.wait_sum += wait as u128;
+        self.latency_max = self.latency_max.max(latency);
+        self.change_in_flight(now, -1);
+    }
+
+    /// A request timed out.
+    #[inline]
+    pub fn timed_out(&mut self, now: SimTime) {
+        self.timed_out += 1;
+        self.row(now).timed_out += 1;
+        self.change_in_flight(now, -1);
+    }
+
+    /// A request failed because its task stopped.
+    #[inline]
+    pub fn failed(&mut self, now: SimTime) {
+        self.failed += 1;
+        self.row(now).failed += 1;
+        self.change_in_flight(now, -1);
+    }
+
+    /// Adds the fleet's side of the minute ending at or before `now` (the
+    /// control plane calls this at each minute boundary and at the end).
+    pub fn add_fleet(&mut self, minute: usize, busy: u64, reserved: u64, task_time: u64) {
+        if self.rows.len() <= minute {
+            self.rows.resize(minute + 1, MinuteRow::default());
+        }
+        let row = &mut self.rows[minute];
+        row.busy += busy;
+        row.reserved += reserved;
+        row.task_time += task_time;
+    }
+
+    /// Closes the last minute at the end of the run (`end` exclusive).
+    pub fn finish(&mut self, end: SimTime) {
+        self.change_in_flight(end, 0);
+        self.close_current();
+        let minutes = end.div_ceil(MINUTE).max(1) as usize;
+        if self.rows.len() < minutes {
+            self.rows.resize(minutes, MinuteRow::default());
+        }
+        self.rows.truncate(minutes);
+    }
+
+    /// Requests in the system now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Time integral of the number of requests in the system (request × µs).
+    pub fn in_flight_area(&self) -> u128 {
+        self.in_flight_area
+    }
+
+    /// Latency histogram of completed requests (µs).
+    pub fn latency(&self) -> &Histogram<u64> {
+        &self.latency
+    }
+
+    /// Queue-wait histogram of completed requests (µs).
+    pub fn wait(&self) -> &Histogram<u64> {
+        &self.wait
+    }
+
+    /// Exact mean latency of completed requests (µs).
+    pub fn latency_mean(&self) -> Option<f64> {
+        (self.completed > 0).then(|| self.latency_sum as f64 / self.completed as f64)
+    }
+
+    /// Exact mean queue wait of completed requests (µs).
+    pub fn wait_mean(&self) -> Option<f64> {
+        (self.completed > 0).then(|| self.wait_sum as f64 / self.completed as f64)
+    }
+
+    /// Exact maximum latency (µs).
+    pub fn latency_max(&self) -> u64 {
+        self.latency_max
+    }
+
+    /// The per-minute rows.
+    pub fn rows(&self) -> &[MinuteRow] {
+        &self.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{MS, SECOND};
+
+    #[test]
+    fn minutes_roll_by_timestamp() {
+        let mut r = Recorder::new();
+        r.arrival(0);
+        r.completed(10 * MS, 0, 0);
+        r.arrival(61 * SECOND);
+        r.completed(61 * SECOND + 20 * MS, 61 * SECOND, 61 * SECOND);
+        r.finish(2 * MINUTE);
+        let rows = r.rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].completed, 1);
+        assert_eq!(rows[1].completed, 1);
+        let p99 = rows[1].latency_p99.unwrap();
+        assert!((p99 as f64 - 20_000.0).abs() <= 20.0, "{p99}");
+        assert_eq!(r.in_flight(), 0);
+    }
+
+    #[test]
+    fn errors_count_as_infinitely_slow_in_the_slo_percentile() {
+        let mut r = Recorder::new();
+        for i in 0..99 {
+            r.arrival(i);
+        }
+        for i in 0..98 {
+            r.completed(i + 1000, i, i);
+        }
+        r.timed_out(2000);
+        r.finish(MINUTE);
+        // 1 error in 99: the 99th percentile (rank 99) is the error.
+        assert_eq!(r.rows()[0].p99_with_errors, Some(u64::MAX));
+
+        let mut r = Recorder::new();
+        for i in 0..200 {
+            r.arrival(i);
+        }
+        r.rejected(200);
+        for i in 0..199 {
+            r.completed(i + 1000, i, i);
+        }
+        r.finish(MINUTE);
+        // 1 error in 200: rank 198 is still a completed request.
+        let v = r.rows()[0].p99_with_errors.unwrap();
+        assert!(v < u64::MAX && v >= 1000);
+    }
+
+    #[test]
+    fn in_flight_area_is_the_integral() {
+        let mut r = Recorder::new();
+        r.arrival(0);
+        r.arrival(10);
+        r.completed(20, 0, 0); // 2 in flight for 10 µs, 1 for 10 before
+        r.completed(30, 10, 10);
+        r.finish(100);
+        assert_eq!(r.in_flight_area(), 10 + 2 * 10 + 10);
+    }
+}

@@ -1,0 +1,284 @@
+//! Scenario files: the TOML a user writes, `--set dotted.path=value`
+//! overrides, validation, and the safe directory name of a scenario.
+//!
+//! Loading is strict: unknown keys are errors (a typo must not be silently
+//! ignored), and every error names the file and the key (and its line when
+//! the key is written in the file).
+
+pub mod overrides;
+
+use crate::error::{Error, ScenarioError};
+use crate::load::{LoadSpec, RateFn};
+use crate::platform::{Platform, PlatformSpec};
+use crate::service::{ServiceSpec, TaskShape, TaskSpec};
+use crate::time::{Duration, SimTime};
+use crate::workload::{Dist, WorkloadSpec};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_region() -> String {
+    "us-east-1".to_string()
+}
+
+/// The `[slo]` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SloSpec {
+    /// Target 99th percentile latency (ms). A minute whose p99 exceeds it —
+    /// counting timeouts, rejections and failures as infinitely slow — is a
+    /// breach minute.
+    #[serde(default)]
+    pub p99_ms: Option<f64>,
+}
+
+/// A scenario as written in its TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name; the default output directory is `reports/<safe name>/`.
+    pub name: String,
+    /// Seed of every random stream. Default 1.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time span.
+    pub duration: Duration,
+    /// AWS region (prices and limits). Default `us-east-1`.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Offered load.
+    pub load: LoadSpec,
+    /// What each request needs.
+    pub workload: WorkloadSpec,
+    /// Task size and concurrency.
+    pub task: TaskSpec,
+    /// Fleet and routing.
+    pub service: ServiceSpec,
+    /// Where tasks run.
+    pub platform: PlatformSpec,
+    /// Service-level objective.
+    #[serde(default)]
+    pub slo: SloSpec,
+    /// Directory relative paths in the scenario are resolved against (the
+    /// scenario file's directory).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Where the scenario came from (for error messages).
+    #[serde(skip)]
+    pub origin: PathBuf,
+    /// The TOML text it was read from, and the keys `--set` overrode: used
+    /// to give the line of a key named in an error.
+    #[serde(skip)]
+    source: Option<(Arc<str>, Vec<String>)>,
+}
+
+/// A scenario checked and compiled into what the engine needs.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// End of the run (µs).
+    pub end: SimTime,
+    /// Offered rate over time.
+    pub rate: RateFn,
+    /// CPU demand per request (ms).
+    pub cpu: Dist,
+    /// I/O wait per request (ms).
+    pub io: Option<Dist>,
+    /// Request timeout (µs).
+    pub timeout: Option<SimTime>,
+    /// Task shape.
+    pub shape: TaskShape,
+    /// Platform.
+    pub platform: Platform,
+}
+
+/// Byte offset → (1-based line, 1-based column).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    (line, col)
+}
+
+/// The line where a dotted key (or the deepest table of it that is written)
+/// appears in the TOML text.
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let root = toml::de::DeTable::parse(text).ok()?;
+    let mut table = root.get_ref();
+    let mut found = None;
+    for seg in key.split('.') {
+        let (k, v) = table.iter().find(|(k, _)| k.get_ref().as_ref() == seg)?;
+        found = Some(k.span().start);
+        match v.get_ref() {
+            toml::de::DeValue::Table(t) => table = t,
+            _ => break,
+        }
+    }
+    found.map(|off| line_col(text, off).0)
+}
+
+impl Scenario {
+    /// Reads a scenario file and applies `--set` overrides (`key=value`).
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, Error> {
+        let wrap = |source| Error::Scenario {
+            file: path.to_path_buf(),
+            source,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Scenario::from_toml_str(&text, &base, path, overrides)
+    }
+
+    /// Parses scenario TOML; `base_dir` resolves relative paths, `origin`
+    /// names the source in errors.
+    pub fn from_toml_str(text: &str, base_dir: &Path, origin: &Path, overrides: &[String]) -> Result<Scenario, Error> {
+        let wrap = |source| Error::Scenario {
+            file: origin.to_path_buf(),
+            source,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            wrap(ScenarioError::Syntax {
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            })
+        })?;
+        for o in overrides {
+            overrides::apply(&mut table, o).map_err(wrap)?;
+        }
+        let overridden: Vec<String> = overrides.iter().filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string())).collect();
+        let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let message = e.inner().message().trim().to_string();
+            wrap(locate(text, &overridden, key, message))
+        })?;
+        scenario.base_dir = base_dir.to_path_buf();
+        scenario.origin = origin.to_path_buf();
+        scenario.source = Some((Arc::from(text), overridden));
+        Ok(scenario)
+    }
+
+    /// Checks every section and compiles what the engine needs (reads trace
+    /// files). Loading only checks the shape of the TOML; this checks values.
+    pub fn compile(&self) -> Result<Compiled, Error> {
+        self.compile_inner().map_err(|source| {
+            let source = match (source, &self.source) {
+                (ScenarioError::Invalid { key, message, .. }, Some((text, overridden))) => locate(text, overridden, key, message),
+                (other, _) => other,
+            };
+            Error::Scenario {
+                file: self.origin.clone(),
+                source,
+            }
+        })
+    }
+
+    fn compile_inner(&self) -> Result<Compiled, ScenarioError> {
+        if self.name.trim().is_empty() {
+            return Err(ScenarioError::invalid("name", "must not be empty"));
+        }
+        if self.duration.0 == 0 {
+            return Err(ScenarioError::invalid("duration", "must be longer than 0, e.g. \"1h\""));
+        }
+        if self.region.trim().is_empty() {
+            return Err(ScenarioError::invalid("region", "must not be empty, e.g. \"us-east-1\""));
+        }
+        if let Some(p) = self.slo.p99_ms {
+            if !(p.is_finite() && p > 0.0) {
+                return Err(ScenarioError::invalid("slo.p99_ms", format!("expected milliseconds > 0, got {p}")));
+            }
+        }
+        let end = self.duration.0;
+        let rate = self.load.compile(&self.base_dir, end)?;
+        let cpu = self.workload.cpu_ms.compile("workload.cpu_ms")?;
+        let io = self.workload.io_ms.as_ref().map(|d| d.compile("workload.io_ms")).transpose()?;
+        if let Some(t) = self.workload.timeout {
+            if t.0 == 0 {
+                return Err(ScenarioError::invalid("workload.timeout", "must be longer than 0 (leave it out for no timeout)"));
+            }
+        }
+        let shape = self.task.compile()?;
+        Ok(Compiled {
+            end,
+            rate,
+            cpu,
+            io,
+            timeout: self.workload.timeout.map(|d| d.0),
+            shape,
+            platform: self.platform.compile(),
+        })
+    }
+
+    /// The scenario name made safe to use as one directory name.
+    pub fn safe_name(&self) -> String {
+        safe_name(&self.name)
+    }
+}
+
+/// Adds the line of `key` in the file (unless an override set it).
+fn locate(text: &str, overridden: &[String], key: String, message: String) -> ScenarioError {
+    let set_by_override = overridden.iter().any(|o| key == *o || key.starts_with(&format!("{o}.")) || o.starts_with(&format!("{key}.")));
+    let line = if set_by_override { None } else { line_of_key(text, &key) };
+    let message = if set_by_override { format!("{message} (value from --set)") } else { message };
+    ScenarioError::Invalid { key, line, message }
+}
+
+/// Turns any name into one safe path component: only ASCII letters, digits,
+/// `-`, `_` and `.` are kept (others become `_`), no leading dot (so never
+/// `.` or `..`), never empty, at most 100 characters.
+pub fn safe_name(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .take(100)
+        .collect();
+    while s.starts_with('.') {
+        s.replace_range(..1, "_");
+    }
+    if s.is_empty() {
+        s.push_str("scenario");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("web-api"), "web-api");
+        assert_eq!(safe_name("../../etc/passwd"), "_._.._etc_passwd");
+        assert_eq!(safe_name(".."), "_.");
+        assert_eq!(safe_name(""), "scenario");
+        assert_eq!(safe_name("a/b\\c"), "a_b_c");
+    }
+
+    proptest! {
+        #[test]
+        fn safe_name_is_one_harmless_component(name in ".*") {
+            let s = safe_name(&name);
+            prop_assert!(!s.is_empty());
+            prop_assert!(!s.starts_with('.'));
+            prop_assert!(!s.contains('/') && !s.contains('\\'));
+            let p = std::path::Path::new(&s);
+            prop_assert_eq!(p.components().count(), 1);
+            prop_assert!(matches!(p.components().next(), Some(std::path::Component::Normal(_))));
+        }
+    }
+
+    #[test]
+    fn line_and_column() {
+        let t = "a = 1\nb = 2\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 6), (2, 1));
+        assert_eq!(line_col(t, 8), (2, 3));
+        assert_eq!(line_of_key("x = 1\n[load]\nrps = 3\n", "load.rps"), Some(3));
+        assert_eq!(line_of_key("x = 1\n[load]\nrps = 3\n", "load"), Some(2));
+    }
+}

@@ -1,0 +1,197 @@
+//! What one request asks of a task: CPU time, I/O wait, and how long a client
+//! waits before giving up. Scenario section `[workload]`.
+
+use crate::error::ScenarioError;
+use crate::time::Duration;
+use rand::Rng;
+use rand_distr::{Distribution, Exp, Gamma, LogNormal};
+use serde::{Deserialize, Serialize};
+
+/// Φ⁻¹(0.99), the standard normal 99th percentile.
+const Z99: f64 = 2.326_347_874_040_840_8;
+
+/// A distribution of a non-negative quantity in milliseconds, as written in a
+/// scenario: `{ dist = "exponential", mean = 20 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DistSpec {
+    /// Always the same value.
+    Constant {
+        /// The value (ms). Also accepted as `mean`.
+        #[serde(alias = "mean")]
+        value: f64,
+    },
+    /// Exponential with the given mean (ms).
+    Exponential {
+        /// Mean (ms).
+        mean: f64,
+    },
+    /// Log-normal fitted to a mean and a 99th percentile (ms); `p99` must lie
+    /// between `mean` and ≈15× `mean` (e^(z₀.₉₉²/2)).
+    Lognormal {
+        /// Mean (ms).
+        mean: f64,
+        /// 99th percentile (ms).
+        p99: f64,
+    },
+    /// Gamma with the given mean (ms) and shape k (coefficient of variation 1/√k).
+    Gamma {
+        /// Mean (ms).
+        mean: f64,
+        /// Shape parameter k > 0.
+        shape: f64,
+    },
+}
+
+/// A compiled distribution ready to sample, in milliseconds.
+#[derive(Debug, Clone)]
+pub enum Dist {
+    /// A constant.
+    Constant(f64),
+    /// Exponential.
+    Exponential(Exp<f64>),
+    /// Log-normal.
+    LogNormal(LogNormal<f64>),
+    /// Gamma.
+    Gamma(Gamma<f64>),
+}
+
+impl Dist {
+    /// One draw (ms, ≥ 0).
+    #[inline]
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Exponential(d) => d.sample(rng),
+            Dist::LogNormal(d) => d.sample(rng),
+            Dist::Gamma(d) => d.sample(rng),
+        }
+    }
+}
+
+fn positive(key: &str, v: f64) -> Result<(), ScenarioError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(ScenarioError::invalid(key, format!("expected a number > 0, got {v}")))
+    }
+}
+
+impl DistSpec {
+    /// The mean of the distribution (ms).
+    pub fn mean(&self) -> f64 {
+        match self {
+            DistSpec::Constant { value } => *value,
+            DistSpec::Exponential { mean } | DistSpec::Lognormal { mean, .. } | DistSpec::Gamma { mean, .. } => *mean,
+        }
+    }
+
+    /// Validates and compiles; `key` is the dotted path used in errors.
+    pub fn compile(&self, key: &str) -> Result<Dist, ScenarioError> {
+        match self {
+            DistSpec::Constant { value } => {
+                if !(value.is_finite() && *value >= 0.0) {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.value"),
+                        format!("expected a number ≥ 0, got {value}"),
+                    ));
+                }
+                Ok(Dist::Constant(*value))
+            }
+            DistSpec::Exponential { mean } => {
+                positive(&format!("{key}.mean"), *mean)?;
+                Ok(Dist::Exponential(Exp::new(1.0 / mean).expect("rate is positive and finite")))
+            }
+            DistSpec::Lognormal { mean, p99 } => {
+                positive(&format!("{key}.mean"), *mean)?;
+                positive(&format!("{key}.p99"), *p99)?;
+                let (mu, sigma) = lognormal_params(*mean, *p99).map_err(|m| ScenarioError::invalid(format!("{key}.p99"), m))?;
+                Ok(Dist::LogNormal(LogNormal::new(mu, sigma).expect("sigma is finite and ≥ 0")))
+            }
+            DistSpec::Gamma { mean, shape } => {
+                positive(&format!("{key}.mean"), *mean)?;
+                positive(&format!("{key}.shape"), *shape)?;
+                Ok(Dist::Gamma(Gamma::new(*shape, mean / shape).expect("shape and scale are positive")))
+            }
+        }
+    }
+}
+
+/// (μ, σ) of the log-normal with the given mean and 99th percentile.
+///
+/// mean = e^(μ+σ²/2) and p99 = e^(μ+zσ) give σ²/2 − zσ + ln(p99/mean) = 0;
+/// the smaller root is taken (the larger one puts the mass in a far tail).
+pub fn lognormal_params(mean: f64, p99: f64) -> Result<(f64, f64), String> {
+    if p99 <= mean {
+        return Err(format!(
+            "a log-normal's 99th percentile must be above its mean ({mean} ms), got {p99} ms; use dist = \"constant\" for no variation"
+        ));
+    }
+    let d = (p99 / mean).ln();
+    let disc = Z99 * Z99 - 2.0 * d;
+    if disc < 0.0 {
+        return Err(format!(
+            "no log-normal has mean {mean} ms and p99 {p99} ms: p99 can be at most {:.2}× the mean",
+            (Z99 * Z99 / 2.0).exp()
+        ));
+    }
+    let sigma = Z99 - disc.sqrt();
+    let mu = mean.ln() - sigma * sigma / 2.0;
+    Ok((mu, sigma))
+}
+
+/// The `[workload]` section: what each request needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// CPU time per request on one full vCPU (ms).
+    pub cpu_ms: DistSpec,
+    /// Wait per request that holds a concurrency slot but uses no CPU (ms),
+    /// e.g. a database call. It follows the CPU phase. Default: none.
+    #[serde(default)]
+    pub io_ms: Option<DistSpec>,
+    /// A request still unfinished this long after it arrived fails with a
+    /// timeout (like a client or ALB idle timeout). Default: none.
+    #[serde(default)]
+    pub timeout: Option<Duration>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Component, stream};
+
+    #[test]
+    fn lognormal_fit_reproduces_mean_and_p99() {
+        let (mu, sigma) = lognormal_params(40.0, 200.0).unwrap();
+        assert!(((mu + sigma * sigma / 2.0).exp() - 40.0).abs() < 1e-9);
+        assert!(((mu + Z99 * sigma).exp() - 200.0).abs() < 1e-9);
+        assert!(lognormal_params(40.0, 30.0).is_err());
+        assert!(lognormal_params(1.0, 100.0).is_err());
+    }
+
+    #[test]
+    fn sample_means_match() {
+        let specs = [
+            DistSpec::Constant { value: 5.0 },
+            DistSpec::Exponential { mean: 5.0 },
+            DistSpec::Lognormal { mean: 5.0, p99: 30.0 },
+            DistSpec::Gamma { mean: 5.0, shape: 2.0 },
+        ];
+        for spec in specs {
+            let d = spec.compile("workload.cpu_ms").unwrap();
+            let mut rng = stream(1, Component::CpuDemand);
+            let n = 200_000;
+            let m: f64 = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
+            assert!((m - 5.0).abs() < 0.1, "{spec:?}: mean {m}");
+        }
+    }
+
+    #[test]
+    fn bad_parameters_name_the_key() {
+        let e = DistSpec::Exponential { mean: -1.0 }.compile("workload.cpu_ms").unwrap_err().to_string();
+        assert!(e.contains("workload.cpu_ms.mean"), "{e}");
+        let e = DistSpec::Gamma { mean: 1.0, shape: 0.0 }.compile("workload.io_ms").unwrap_err().to_string();
+        assert!(e.contains("workload.io_ms.shape"), "{e}");
+    }
+}
