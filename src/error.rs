@@ -67,22 +67,20 @@ impl ScenarioError {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A scenario (or a file it names) is invalid.
-    #[error("{}: {source}", file.display())]
+    #[error("{}: {problem}", file.display())]
     Scenario {
-        /// The scenario file (or `<inline>` for scenarios built in memory).
+        /// The scenario file (or `<test>`/`<inline>` for scenarios built in memory).
         file: PathBuf,
-        /// The problem.
-        #[source]
-        source: ScenarioError,
+        /// The problem (shown in the message, not chained as a source).
+        problem: ScenarioError,
     },
     /// Writing an output file failed.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Output {
         /// The file or directory being written.
         path: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        /// The I/O error (shown in the message, not chained as a source).
+        error: std::io::Error,
     },
 }
 

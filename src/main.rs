@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "capsim", version, about = "Capacity-planning and cost simulator for containers on AWS")]
+#[command(
+    name = "capsim",
+    version,
+    about = "Capacity-planning and cost simulator for containers on AWS"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,8 +23,8 @@ enum Command {
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Seed (overrides the scenario's `seed`).
-        #[arg(long)]
+        /// Seed (overrides the scenario's `seed`; 0 to 2^63-1, as TOML integers are signed).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
         seed: Option<u64>,
         /// Override a scenario key, e.g. --set load.rps=800 (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -42,7 +46,7 @@ enum Command {
     },
 }
 
-fn load(path: &PathBuf, set: &[String], seed: Option<u64>) -> Result<Scenario> {
+fn load(path: &std::path::Path, set: &[String], seed: Option<u64>) -> Result<Scenario> {
     let mut overrides = set.to_vec();
     if let Some(s) = seed {
         overrides.push(format!("seed={s}"));
@@ -73,7 +77,8 @@ fn real_main() -> Result<()> {
             let sc = load(&scenario, &set, seed)?;
             let output = capsim::run(&sc)?;
             let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(sc.safe_name()));
-            report::write_run(&dir, &output).with_context(|| format!("writing the report of {}", scenario.display()))?;
+            report::write_run(&dir, &output)
+                .with_context(|| format!("writing the report of {}", scenario.display()))?;
             if json {
                 print!("{}", report::summary_json(&output.summary));
             } else {

@@ -84,9 +84,18 @@ mod tests {
 
     #[test]
     fn same_seed_same_draws_other_seed_other_draws() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, Component::Arrivals), |s, _| Some(s.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, Component::Arrivals), |s, _| Some(s.next_u64())).collect();
-        let c: Vec<u64> = (0..4).map(|_| 0).scan(stream(8, Component::Arrivals), |s, _| Some(s.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, Component::Arrivals), |s, _| Some(s.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, Component::Arrivals), |s, _| Some(s.next_u64()))
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(8, Component::Arrivals), |s, _| Some(s.next_u64()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -28,7 +28,12 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
         timeout: c.timeout,
     };
     let plane = RequestPlane::new(arrivals, demand, c.shape, scenario.service.routing);
-    let control = ControlPlane::new(c.platform.clone(), scenario.service.desired, c.shape.cpu_units, c.end);
+    let control = ControlPlane::new(
+        c.platform.clone(),
+        scenario.service.desired,
+        c.shape.cpu_units,
+        c.end,
+    );
     let mut sim = Sim::new(plane, control, Recorder::new(), c.end);
     let started = Instant::now();
     sim.run();

@@ -77,7 +77,10 @@ impl Duration {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let trimmed = s.trim();
     if trimmed.is_empty() {
-        return Err("expected a duration like \"90s\", \"15m\", \"6h\" or \"30d\", got an empty string".into());
+        return Err(
+            "expected a duration like \"90s\", \"15m\", \"6h\" or \"30d\", got an empty string"
+                .into(),
+        );
     }
     if trimmed.starts_with('-') {
         return Err(format!("a duration cannot be negative, got \"{s}\""));

@@ -73,7 +73,10 @@ fn positive(key: &str, v: f64) -> Result<(), ScenarioError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
-        Err(ScenarioError::invalid(key, format!("expected a number > 0, got {v}")))
+        Err(ScenarioError::invalid(
+            key,
+            format!("expected a number > 0, got {v}"),
+        ))
     }
 }
 
@@ -82,7 +85,9 @@ impl DistSpec {
     pub fn mean(&self) -> f64 {
         match self {
             DistSpec::Constant { value } => *value,
-            DistSpec::Exponential { mean } | DistSpec::Lognormal { mean, .. } | DistSpec::Gamma { mean, .. } => *mean,
+            DistSpec::Exponential { mean }
+            | DistSpec::Lognormal { mean, .. }
+            | DistSpec::Gamma { mean, .. } => *mean,
         }
     }
 
@@ -100,18 +105,25 @@ impl DistSpec {
             }
             DistSpec::Exponential { mean } => {
                 positive(&format!("{key}.mean"), *mean)?;
-                Ok(Dist::Exponential(Exp::new(1.0 / mean).expect("rate is positive and finite")))
+                Ok(Dist::Exponential(
+                    Exp::new(1.0 / mean).expect("rate is positive and finite"),
+                ))
             }
             DistSpec::Lognormal { mean, p99 } => {
                 positive(&format!("{key}.mean"), *mean)?;
                 positive(&format!("{key}.p99"), *p99)?;
-                let (mu, sigma) = lognormal_params(*mean, *p99).map_err(|m| ScenarioError::invalid(format!("{key}.p99"), m))?;
-                Ok(Dist::LogNormal(LogNormal::new(mu, sigma).expect("sigma is finite and ≥ 0")))
+                let (mu, sigma) = lognormal_params(*mean, *p99)
+                    .map_err(|m| ScenarioError::invalid(format!("{key}.p99"), m))?;
+                Ok(Dist::LogNormal(
+                    LogNormal::new(mu, sigma).expect("sigma is finite and ≥ 0"),
+                ))
             }
             DistSpec::Gamma { mean, shape } => {
                 positive(&format!("{key}.mean"), *mean)?;
                 positive(&format!("{key}.shape"), *shape)?;
-                Ok(Dist::Gamma(Gamma::new(*shape, mean / shape).expect("shape and scale are positive")))
+                Ok(Dist::Gamma(
+                    Gamma::new(*shape, mean / shape).expect("shape and scale are positive"),
+                ))
             }
         }
     }
@@ -175,8 +187,14 @@ mod tests {
         let specs = [
             DistSpec::Constant { value: 5.0 },
             DistSpec::Exponential { mean: 5.0 },
-            DistSpec::Lognormal { mean: 5.0, p99: 30.0 },
-            DistSpec::Gamma { mean: 5.0, shape: 2.0 },
+            DistSpec::Lognormal {
+                mean: 5.0,
+                p99: 30.0,
+            },
+            DistSpec::Gamma {
+                mean: 5.0,
+                shape: 2.0,
+            },
         ];
         for spec in specs {
             let d = spec.compile("workload.cpu_ms").unwrap();
@@ -189,9 +207,18 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_the_key() {
-        let e = DistSpec::Exponential { mean: -1.0 }.compile("workload.cpu_ms").unwrap_err().to_string();
+        let e = DistSpec::Exponential { mean: -1.0 }
+            .compile("workload.cpu_ms")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("workload.cpu_ms.mean"), "{e}");
-        let e = DistSpec::Gamma { mean: 1.0, shape: 0.0 }.compile("workload.io_ms").unwrap_err().to_string();
+        let e = DistSpec::Gamma {
+            mean: 1.0,
+            shape: 0.0,
+        }
+        .compile("workload.io_ms")
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("workload.io_ms.shape"), "{e}");
     }
 }

@@ -69,7 +69,12 @@ impl ControlPlane {
     }
 
     /// Handles a control-plane event.
-    pub fn handle<D: DataPlane>(&mut self, event: ControlEvent, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+    pub fn handle<D: DataPlane>(
+        &mut self,
+        event: ControlEvent,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+    ) {
         match event {
             ControlEvent::MetricsTick => {
                 let now = cx.now();
@@ -91,7 +96,12 @@ impl ControlPlane {
 
     /// Attributes the fleet integrals since the last boundary to the minute
     /// that ends at `now`.
-    fn close_minute<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>, now: SimTime) {
+    fn close_minute<D: DataPlane>(
+        &mut self,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+        now: SimTime,
+    ) {
         if now == 0 {
             return;
         }

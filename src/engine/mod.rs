@@ -130,7 +130,9 @@ impl<D: DataPlane> Sim<D> {
             if t >= self.end {
                 break;
             }
-            let Some((t, event)) = self.queue.pop() else { break };
+            let Some((t, event)) = self.queue.pop() else {
+                break;
+            };
             self.events += 1;
             let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec);
             match event {

@@ -327,11 +327,16 @@ impl RateFn {
             RateFn::Linear(p) => p
                 .iter()
                 .filter(|p| p.start < horizon)
-                .map(|p| p.r0.max(if p.end <= horizon { p.r1 } else { p.rate(horizon as f64) }))
+                .map(|p| {
+                    p.r0.max(if p.end <= horizon {
+                        p.r1
+                    } else {
+                        p.rate(horizon as f64)
+                    })
+                })
                 .fold(0.0, f64::max),
-            RateFn::Buckets { width, rps, repeat } => {
-                let n = horizon.div_ceil(*width) as usize;
-                let n = if *repeat { n.min(rps.len()) } else { n.min(rps.len()) };
+            RateFn::Buckets { width, rps, .. } => {
+                let n = (horizon.div_ceil(*width) as usize).min(rps.len());
                 rps[..n].iter().copied().fold(0.0, f64::max)
             }
             RateFn::Diurnal {
@@ -340,7 +345,11 @@ impl RateFn {
                 weekend_factor,
                 ..
             } => {
-                let max_factor = if horizon > 5 * DAY { weekend_factor.max(1.0) } else { 1.0 };
+                let max_factor = if horizon > 5 * DAY {
+                    weekend_factor.max(1.0)
+                } else {
+                    1.0
+                };
                 mean * max_factor * (1.0 + amplitude)
             }
         }
@@ -353,7 +362,11 @@ fn secs(t: SimTime) -> f64 {
 
 fn weekday_factor(t: SimTime, weekend_factor: f64) -> f64 {
     let day_of_week = (t / DAY) % 7;
-    if day_of_week >= 5 { weekend_factor } else { 1.0 }
+    if day_of_week >= 5 {
+        weekend_factor
+    } else {
+        1.0
+    }
 }
 
 fn piece_index(pieces: &[Piece], t: SimTime) -> usize {
@@ -403,7 +416,9 @@ impl LoadSpec {
                 if !(peak_to_trough.is_finite() && *peak_to_trough >= 1.0) {
                     return Err(ScenarioError::invalid(
                         "load.peak_to_trough",
-                        format!("expected a ratio ≥ 1 (peak rate / trough rate), got {peak_to_trough}"),
+                        format!(
+                            "expected a ratio ≥ 1 (peak rate / trough rate), got {peak_to_trough}"
+                        ),
                     ));
                 }
                 if !(peak_hour.is_finite() && (0.0..24.0).contains(peak_hour)) {

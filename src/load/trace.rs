@@ -87,8 +87,11 @@ fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioErro
 
 /// Reads the whole file, decompressing `.gz`.
 fn read_text(path: &Path) -> Result<String, ScenarioError> {
-    let bytes = std::fs::read(path).map_err(|e| err(path, None, format!("cannot read the trace file: {e}")))?;
-    let is_gz = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let bytes = std::fs::read(path)
+        .map_err(|e| err(path, None, format!("cannot read the trace file: {e}")))?;
+    let is_gz = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     if is_gz {
         let mut s = String::new();
         flate2::read::MultiGzDecoder::new(&bytes[..])
@@ -96,12 +99,16 @@ fn read_text(path: &Path) -> Result<String, ScenarioError> {
             .map_err(|e| err(path, None, format!("cannot decompress the gzip trace: {e}")))?;
         Ok(s)
     } else {
-        String::from_utf8(bytes).map_err(|e| err(path, None, format!("the trace is not UTF-8 text: {e}")))
+        String::from_utf8(bytes)
+            .map_err(|e| err(path, None, format!("the trace is not UTF-8 text: {e}")))
     }
 }
 
 fn default_format(path: &Path) -> TraceFormat {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         TraceFormat::Csv
     } else {
@@ -128,15 +135,14 @@ fn parse_value(cell: &str) -> Result<Option<f64>, String> {
 /// which shows up as a non-monotonic row or a gap).
 fn parse_time(cell: &str) -> Result<i128, String> {
     let c = cell.trim();
-    if let Ok(secs) = c.parse::<f64>() {
-        if secs.is_finite() {
-            return Ok((secs * SECOND as f64).round() as i128);
-        }
+    if let Ok(secs) = c.parse::<f64>()
+        && secs.is_finite()
+    {
+        return Ok((secs * SECOND as f64).round() as i128);
     }
-    let dt: jiff::civil::DateTime = c
-        .replacen(' ', "T", 1)
-        .parse()
-        .map_err(|_| format!("expected a time (seconds, or a date-time like 1995-07-01T00:00), got \"{c}\""))?;
+    let dt: jiff::civil::DateTime = c.replacen(' ', "T", 1).parse().map_err(|_| {
+        format!("expected a time (seconds, or a date-time like 1995-07-01T00:00), got \"{c}\"")
+    })?;
     let epoch = jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0);
     Ok(dt.duration_since(epoch).as_micros())
 }
@@ -171,7 +177,13 @@ fn read_values(path: &Path, text: &str) -> Result<RawTrace, ScenarioError> {
     let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         for (k, tok) in line.split_whitespace().enumerate() {
-            let v = parse_value(tok).map_err(|m| err(path, Some(i + 1), format!("value #{} on the line: {m}", k + 1)))?;
+            let v = parse_value(tok).map_err(|m| {
+                err(
+                    path,
+                    Some(i + 1),
+                    format!("value #{} on the line: {m}", k + 1),
+                )
+            })?;
             values.push(v);
             lines.push(i + 1);
         }
@@ -197,11 +209,17 @@ fn resolve_column(
             None => Err(err(
                 path,
                 None,
-                format!("{key} = \"{n}\" names a column, but load.header = false; give a 0-based position"),
+                format!(
+                    "{key} = \"{n}\" names a column, but load.header = false; give a 0-based position"
+                ),
             )),
             Some(h) => h.iter().position(|x| x.trim() == n).ok_or_else(|| {
                 let names: Vec<&str> = h.iter().collect();
-                err(path, Some(1), format!("{key}: no column named \"{n}\"; the header has {names:?}"))
+                err(
+                    path,
+                    Some(1),
+                    format!("{key}: no column named \"{n}\"; the header has {names:?}"),
+                )
             }),
         },
     }
@@ -221,7 +239,11 @@ fn read_csv(
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = if header {
-        Some(rdr.headers().map_err(|e| err(path, Some(1), format!("cannot read the header row: {e}")))?.clone())
+        Some(
+            rdr.headers()
+                .map_err(|e| err(path, Some(1), format!("cannot read the header row: {e}")))?
+                .clone(),
+        )
     } else {
         None
     };
@@ -250,7 +272,9 @@ fn read_csv(
                         return Err(err(
                             path,
                             Some(line),
-                            format!("the file has {width} columns: set load.column to the one holding the counts"),
+                            format!(
+                                "the file has {width} columns: set load.column to the one holding the counts"
+                            ),
                         ));
                     }
                 };
@@ -265,11 +289,14 @@ fn read_csv(
                     return Err(err(
                         path,
                         Some(line),
-                        format!("time \"{}\" is not after the previous row's (line {pline}): rows must be in strictly increasing time", rec[tcol].trim()),
+                        format!(
+                            "time \"{}\" is not after the previous row's (line {pline}): rows must be in strictly increasing time",
+                            rec[tcol].trim()
+                        ),
                     ));
                 }
                 let step = (t - pt) as u128;
-                if step % bucket as u128 != 0 {
+                if !step.is_multiple_of(bucket as u128) {
                     return Err(err(
                         path,
                         Some(line),
@@ -297,7 +324,11 @@ fn read_csv(
 }
 
 /// Fills missing buckets according to the policy.
-pub fn fill_missing(path: &Path, raw: &RawTrace, policy: MissingPolicy) -> Result<Vec<f64>, ScenarioError> {
+pub fn fill_missing(
+    path: &Path,
+    raw: &RawTrace,
+    policy: MissingPolicy,
+) -> Result<Vec<f64>, ScenarioError> {
     let v = &raw.values;
     if let Some(first_missing) = v.iter().position(Option::is_none) {
         if policy == MissingPolicy::Error {
@@ -314,7 +345,11 @@ pub fn fill_missing(path: &Path, raw: &RawTrace, policy: MissingPolicy) -> Resul
             return Err(err(path, None, "the trace has no value at all"));
         }
     }
-    let known: Vec<(usize, f64)> = v.iter().enumerate().filter_map(|(i, x)| x.map(|x| (i, x))).collect();
+    let known: Vec<(usize, f64)> = v
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.map(|x| (i, x)))
+        .collect();
     let mut out = Vec::with_capacity(v.len());
     let mut k = 0; // index into `known` of the next known bucket at or after i
     for (i, x) in v.iter().enumerate() {
@@ -331,7 +366,9 @@ pub fn fill_missing(path: &Path, raw: &RawTrace, policy: MissingPolicy) -> Resul
                     MissingPolicy::Zero => 0.0,
                     MissingPolicy::Hold => prev.or(next).map_or(0.0, |p| p.1),
                     MissingPolicy::Interpolate => match (prev, next) {
-                        (Some((i0, v0)), Some((i1, v1))) => v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64,
+                        (Some((i0, v0)), Some((i1, v1))) => {
+                            v0 + (v1 - v0) * (i - i0) as f64 / (i1 - i0) as f64
+                        }
                         (Some((_, v)), None) | (None, Some((_, v))) => v,
                         (None, None) => 0.0,
                     },
@@ -343,7 +380,11 @@ pub fn fill_missing(path: &Path, raw: &RawTrace, policy: MissingPolicy) -> Resul
 }
 
 /// Compiles a `kind = "trace"` load into a piecewise-constant rate.
-pub fn compile(spec: &LoadSpec, base_dir: &Path, duration: SimTime) -> Result<RateFn, ScenarioError> {
+pub fn compile(
+    spec: &LoadSpec,
+    base_dir: &Path,
+    duration: SimTime,
+) -> Result<RateFn, ScenarioError> {
     let LoadSpec::Trace {
         file,
         format,
@@ -364,7 +405,10 @@ pub fn compile(spec: &LoadSpec, base_dir: &Path, duration: SimTime) -> Result<Ra
         unreachable!("trace::compile is only called for trace loads")
     };
     if bucket.0 == 0 {
-        return Err(ScenarioError::invalid("load.bucket", "must be longer than 0"));
+        return Err(ScenarioError::invalid(
+            "load.bucket",
+            "must be longer than 0",
+        ));
     }
     let rescales = [scale.is_some(), peak_rps.is_some(), mean_rps.is_some()];
     if rescales.iter().filter(|x| **x).count() > 1 {
@@ -373,11 +417,18 @@ pub fn compile(spec: &LoadSpec, base_dir: &Path, duration: SimTime) -> Result<Ra
             "give at most one of load.scale, load.peak_rps and load.mean_rps",
         ));
     }
-    for (key, v) in [("load.scale", scale), ("load.peak_rps", peak_rps), ("load.mean_rps", mean_rps)] {
-        if let Some(v) = v {
-            if !(v.is_finite() && *v >= 0.0) {
-                return Err(ScenarioError::invalid(key, format!("expected a number ≥ 0, got {v}")));
-            }
+    for (key, v) in [
+        ("load.scale", scale),
+        ("load.peak_rps", peak_rps),
+        ("load.mean_rps", mean_rps),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && *v >= 0.0)
+        {
+            return Err(ScenarioError::invalid(
+                key,
+                format!("expected a number ≥ 0, got {v}"),
+            ));
         }
     }
     let path: PathBuf = if Path::new(file).is_absolute() {
@@ -400,21 +451,38 @@ pub fn compile(spec: &LoadSpec, base_dir: &Path, duration: SimTime) -> Result<Ra
     // Window first, so that missing buckets outside it do not matter.
     let n = raw.values.len();
     let index_of = |key: &str, d: Duration| -> Result<usize, ScenarioError> {
-        if d.0 % bucket.0 != 0 {
-            return Err(ScenarioError::invalid(key, format!("must be a whole number of buckets ({bucket}), got {d}")));
+        if !d.0.is_multiple_of(bucket.0) {
+            return Err(ScenarioError::invalid(
+                key,
+                format!("must be a whole number of buckets ({bucket}), got {d}"),
+            ));
         }
         Ok((d.0 / bucket.0) as usize)
     };
-    let lo = start.map(|d| index_of("load.start", d)).transpose()?.unwrap_or(0);
-    let hi = end.map(|d| index_of("load.end", d)).transpose()?.unwrap_or(n);
+    let lo = start
+        .map(|d| index_of("load.start", d))
+        .transpose()?
+        .unwrap_or(0);
+    let hi = end
+        .map(|d| index_of("load.end", d))
+        .transpose()?
+        .unwrap_or(n);
     if hi > n {
         return Err(ScenarioError::invalid(
             "load.end",
-            format!("{} is past the end of the trace ({} buckets of {bucket} = {})", Duration(hi as SimTime * bucket.0), n, Duration(n as SimTime * bucket.0)),
+            format!(
+                "{} is past the end of the trace ({} buckets of {bucket} = {})",
+                Duration(hi as SimTime * bucket.0),
+                n,
+                Duration(n as SimTime * bucket.0)
+            ),
         ));
     }
     if lo >= hi {
-        return Err(ScenarioError::invalid("load.start", "the window (load.start to load.end) is empty"));
+        return Err(ScenarioError::invalid(
+            "load.start",
+            "the window (load.start to load.end) is empty",
+        ));
     }
     let window = RawTrace {
         values: raw.values[lo..hi].to_vec(),
@@ -433,13 +501,21 @@ pub fn compile(spec: &LoadSpec, base_dir: &Path, duration: SimTime) -> Result<Ra
     } else if let Some(p) = peak_rps {
         let max = rps.iter().copied().fold(0.0, f64::max);
         if max <= 0.0 {
-            return Err(err(&path, None, "load.peak_rps: the trace window has no request, it cannot be rescaled"));
+            return Err(err(
+                &path,
+                None,
+                "load.peak_rps: the trace window has no request, it cannot be rescaled",
+            ));
         }
         p / max
     } else if let Some(m) = mean_rps {
         let mean = rps.iter().sum::<f64>() / rps.len() as f64;
         if mean <= 0.0 {
-            return Err(err(&path, None, "load.mean_rps: the trace window has no request, it cannot be rescaled"));
+            return Err(err(
+                &path,
+                None,
+                "load.mean_rps: the trace window has no request, it cannot be rescaled",
+            ));
         }
         m / mean
     } else {
@@ -482,13 +558,21 @@ mod tests {
     fn missing_policies() {
         let r = raw(&[None, Some(2.0), None, None, Some(8.0), None]);
         let p = Path::new("t.csv");
-        assert_eq!(fill_missing(p, &r, MissingPolicy::Zero).unwrap(), vec![0.0, 2.0, 0.0, 0.0, 8.0, 0.0]);
-        assert_eq!(fill_missing(p, &r, MissingPolicy::Hold).unwrap(), vec![2.0, 2.0, 2.0, 2.0, 8.0, 8.0]);
+        assert_eq!(
+            fill_missing(p, &r, MissingPolicy::Zero).unwrap(),
+            vec![0.0, 2.0, 0.0, 0.0, 8.0, 0.0]
+        );
+        assert_eq!(
+            fill_missing(p, &r, MissingPolicy::Hold).unwrap(),
+            vec![2.0, 2.0, 2.0, 2.0, 8.0, 8.0]
+        );
         assert_eq!(
             fill_missing(p, &r, MissingPolicy::Interpolate).unwrap(),
             vec![2.0, 2.0, 4.0, 6.0, 8.0, 8.0]
         );
-        let e = fill_missing(p, &r, MissingPolicy::Error).unwrap_err().to_string();
+        let e = fill_missing(p, &r, MissingPolicy::Error)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.csv") && e.contains("line 1"), "{e}");
     }
 

@@ -74,7 +74,12 @@ pub struct Recorder {
     last_change: SimTime,
     minute_hist: Histogram<u64>,
     current: usize,
+    /// End of the current minute (µs): the fast path of [`Recorder::row`].
+    current_end: SimTime,
     rows: Vec<MinuteRow>,
+    /// Completed requests that never waited (kept out of the wait
+    /// histogram, which then holds only the positive waits).
+    zero_waits: u64,
 }
 
 impl Default for Recorder {
@@ -102,24 +107,26 @@ impl Recorder {
             last_change: 0,
             minute_hist: new_hist(),
             current: 0,
+            current_end: MINUTE,
             rows: vec![MinuteRow::default()],
+            zero_waits: 0,
         }
     }
 
     /// The row of the minute containing `now`, closing earlier minutes.
     #[inline]
     fn row(&mut self, now: SimTime) -> &mut MinuteRow {
-        let m = (now / MINUTE) as usize;
-        if m != self.current {
-            self.roll_to(m);
+        if now >= self.current_end {
+            self.roll_to((now / MINUTE) as usize);
         }
-        &mut self.rows[m]
+        &mut self.rows[self.current]
     }
 
     fn roll_to(&mut self, m: usize) {
         debug_assert!(m > self.current, "time went backwards");
         self.close_current();
         self.current = m;
+        self.current_end = (m as SimTime + 1) * MINUTE;
         if self.rows.len() <= m {
             self.rows.resize(m + 1, MinuteRow::default());
         }
@@ -142,7 +149,7 @@ impl Recorder {
                 h.value_at_quantile(rank as f64 / row.completed as f64)
             });
         }
-        if h.len() > 0 {
+        if !h.is_empty() {
             self.minute_hist.reset();
         }
     }
@@ -178,7 +185,11 @@ impl Recorder {
         self.completed += 1;
         self.row(now).completed += 1;
         self.latency.saturating_record(latency.max(1));
-        self.wait.saturating_record(wait.max(1));
+        if wait == 0 {
+            self.zero_waits += 1;
+        } else {
+            self.wait.saturating_record(wait);
+        }
         self.minute_hist.saturating_record(latency.max(1));
         self.latency_sum += latency as u128;
         self.wait_sum += wait as u128;
@@ -240,9 +251,21 @@ impl Recorder {
         &self.latency
     }
 
-    /// Queue-wait histogram of completed requests (µs).
-    pub fn wait(&self) -> &Histogram<u64> {
-        &self.wait
+    /// Quantile `q` of the queue wait of completed requests (µs).
+    pub fn wait_quantile(&self, q: f64) -> Option<u64> {
+        if self.completed == 0 {
+            return None;
+        }
+        // The zero waits sort first; the rest are in the histogram.
+        let rank = (q * self.completed as f64).ceil().max(1.0) as u64;
+        if rank <= self.zero_waits {
+            return Some(0);
+        }
+        let positive = self.completed - self.zero_waits;
+        Some(
+            self.wait
+                .value_at_quantile((rank - self.zero_waits) as f64 / positive as f64),
+        )
     }
 
     /// Exact mean latency of completed requests (µs).
@@ -313,7 +336,24 @@ mod tests {
         r.finish(MINUTE);
         // 1 error in 200: rank 198 is still a completed request.
         let v = r.rows()[0].p99_with_errors.unwrap();
-        assert!(v < u64::MAX && v >= 1000);
+        assert!((1000..u64::MAX).contains(&v));
+    }
+
+    #[test]
+    fn wait_quantiles_count_the_zero_waits() {
+        let mut r = Recorder::new();
+        for i in 0..100 {
+            r.arrival(i);
+        }
+        for i in 0..100 {
+            // 95 requests never wait, 5 wait 1 ms.
+            let started = if i < 95 { i } else { i + 1000 };
+            r.completed(2000 + i, i, started);
+        }
+        assert_eq!(r.wait_quantile(0.95), Some(0));
+        let p99 = r.wait_quantile(0.99).unwrap();
+        assert!((p99 as i64 - 1000).abs() <= 1, "{p99}");
+        assert_eq!(Recorder::new().wait_quantile(0.5), None);
     }
 
     #[test]

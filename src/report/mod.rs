@@ -30,7 +30,8 @@ pub struct Requests {
 impl Requests {
     /// Whether every arrived request is accounted for exactly once.
     pub fn conserved(&self) -> bool {
-        self.arrived == self.completed + self.timed_out + self.rejected + self.failed + self.in_flight_at_end
+        self.arrived
+            == self.completed + self.timed_out + self.rejected + self.failed + self.in_flight_at_end
     }
 }
 
@@ -286,7 +287,7 @@ pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
         },
         queue_wait_ms: QueueWaitMs {
             mean: rec.wait_mean().map(|v| v / 1_000.0),
-            p99: any.then(|| ms(rec.wait().value_at_quantile(0.99))),
+            p99: rec.wait_quantile(0.99).map(ms),
         },
         in_flight: InFlight {
             mean: rec.in_flight_area() as f64 / f.end as f64,
@@ -303,7 +304,12 @@ pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
         cost_usd: Cost { total: f.cost_usd },
         slo: Slo {
             p99_ms: f.slo_p99_ms,
-            breach_minutes: slo_us.map(|_| minutes.iter().filter(|m| m.slo_breach == Some(true)).count() as u64),
+            breach_minutes: slo_us.map(|_| {
+                minutes
+                    .iter()
+                    .filter(|m| m.slo_breach == Some(true))
+                    .count() as u64
+            }),
         },
         engine: Engine {
             events: f.events,
@@ -338,7 +344,11 @@ pub fn human_table(s: &Summary) -> String {
     let mut t = String::new();
     let r = &s.requests;
     let l = &s.latency_ms;
-    let _ = writeln!(t, "scenario   {} (seed {}, {} on {}, {:.0} s simulated)", s.scenario, s.seed, s.platform, s.region, s.duration_s);
+    let _ = writeln!(
+        t,
+        "scenario   {} (seed {}, {} on {}, {:.0} s simulated)",
+        s.scenario, s.seed, s.platform, s.region, s.duration_s
+    );
     let _ = writeln!(
         t,
         "requests   {} arrived, {} completed, {} timed out, {} rejected, {} failed, {} in flight at end",
@@ -353,7 +363,12 @@ pub fn human_table(s: &Summary) -> String {
         opt(l.p999, "ms"),
         opt(l.max, "ms")
     );
-    let _ = writeln!(t, "queue wait mean {}  p99 {}", opt(s.queue_wait_ms.mean, "ms"), opt(s.queue_wait_ms.p99, "ms"));
+    let _ = writeln!(
+        t,
+        "queue wait mean {}  p99 {}",
+        opt(s.queue_wait_ms.mean, "ms"),
+        opt(s.queue_wait_ms.p99, "ms")
+    );
     let _ = writeln!(
         t,
         "tasks      min {}  max {}  mean {:.2}  ({:.1} task-hours)   CPU utilisation {}",
@@ -361,13 +376,19 @@ pub fn human_table(s: &Summary) -> String {
         s.tasks.max,
         s.tasks.mean,
         s.tasks.task_hours,
-        s.cpu_utilization.mean.map_or("-".into(), |u| format!("{:.1} %", u * 100.0))
+        s.cpu_utilization
+            .mean
+            .map_or("-".into(), |u| format!("{:.1} %", u * 100.0))
     );
     let _ = writeln!(t, "cost       ${:.2}", s.cost_usd.total);
     if let (Some(p), Some(b)) = (s.slo.p99_ms, s.slo.breach_minutes) {
         let _ = writeln!(t, "SLO        p99 ≤ {p} ms: {b} breach minute(s)");
     }
-    let _ = writeln!(t, "engine     {} events in {:.0} ms", s.engine.events, s.engine.wall_ms);
+    let _ = writeln!(
+        t,
+        "engine     {} events in {:.0} ms",
+        s.engine.events, s.engine.wall_ms
+    );
     t
 }
 
@@ -376,7 +397,7 @@ pub fn human_table(s: &Summary) -> String {
 pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| Error::Output { path, source }
+        move |error| Error::Output { path, error }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let summary = dir.join("summary.json");

@@ -99,7 +99,10 @@ pub struct Compiled {
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, col)
 }
 
@@ -123,21 +126,27 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
 impl Scenario {
     /// Reads a scenario file and applies `--set` overrides (`key=value`).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, Error> {
-        let wrap = |source| Error::Scenario {
+        let wrap = |problem| Error::Scenario {
             file: path.to_path_buf(),
-            source,
+            problem,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Scenario::from_toml_str(&text, &base, path, overrides)
     }
 
     /// Parses scenario TOML; `base_dir` resolves relative paths, `origin`
     /// names the source in errors.
-    pub fn from_toml_str(text: &str, base_dir: &Path, origin: &Path, overrides: &[String]) -> Result<Scenario, Error> {
-        let wrap = |source| Error::Scenario {
+    pub fn from_toml_str(
+        text: &str,
+        base_dir: &Path,
+        origin: &Path,
+        overrides: &[String],
+    ) -> Result<Scenario, Error> {
+        let wrap = |problem| Error::Scenario {
             file: origin.to_path_buf(),
-            source,
+            problem,
         };
         let mut table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
             let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
@@ -150,12 +159,16 @@ impl Scenario {
         for o in overrides {
             overrides::apply(&mut table, o).map_err(wrap)?;
         }
-        let overridden: Vec<String> = overrides.iter().filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string())).collect();
-        let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-            let key = e.path().to_string();
-            let message = e.inner().message().trim().to_string();
-            wrap(locate(text, &overridden, key, message))
-        })?;
+        let overridden: Vec<String> = overrides
+            .iter()
+            .filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string()))
+            .collect();
+        let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                let message = e.inner().message().trim().to_string();
+                wrap(locate(text, &overridden, key, message))
+            })?;
         scenario.base_dir = base_dir.to_path_buf();
         scenario.origin = origin.to_path_buf();
         scenario.source = Some((Arc::from(text), overridden));
@@ -165,14 +178,16 @@ impl Scenario {
     /// Checks every section and compiles what the engine needs (reads trace
     /// files). Loading only checks the shape of the TOML; this checks values.
     pub fn compile(&self) -> Result<Compiled, Error> {
-        self.compile_inner().map_err(|source| {
-            let source = match (source, &self.source) {
-                (ScenarioError::Invalid { key, message, .. }, Some((text, overridden))) => locate(text, overridden, key, message),
+        self.compile_inner().map_err(|problem| {
+            let problem = match (problem, &self.source) {
+                (ScenarioError::Invalid { key, message, .. }, Some((text, overridden))) => {
+                    locate(text, overridden, key, message)
+                }
                 (other, _) => other,
             };
             Error::Scenario {
                 file: self.origin.clone(),
-                source,
+                problem,
             }
         })
     }
@@ -182,24 +197,39 @@ impl Scenario {
             return Err(ScenarioError::invalid("name", "must not be empty"));
         }
         if self.duration.0 == 0 {
-            return Err(ScenarioError::invalid("duration", "must be longer than 0, e.g. \"1h\""));
+            return Err(ScenarioError::invalid(
+                "duration",
+                "must be longer than 0, e.g. \"1h\"",
+            ));
         }
         if self.region.trim().is_empty() {
-            return Err(ScenarioError::invalid("region", "must not be empty, e.g. \"us-east-1\""));
+            return Err(ScenarioError::invalid(
+                "region",
+                "must not be empty, e.g. \"us-east-1\"",
+            ));
         }
-        if let Some(p) = self.slo.p99_ms {
-            if !(p.is_finite() && p > 0.0) {
-                return Err(ScenarioError::invalid("slo.p99_ms", format!("expected milliseconds > 0, got {p}")));
-            }
+        if let Some(p) = self.slo.p99_ms
+            && !(p.is_finite() && p > 0.0)
+        {
+            return Err(ScenarioError::invalid(
+                "slo.p99_ms",
+                format!("expected milliseconds > 0, got {p}"),
+            ));
         }
         let end = self.duration.0;
         let rate = self.load.compile(&self.base_dir, end)?;
         let cpu = self.workload.cpu_ms.compile("workload.cpu_ms")?;
-        let io = self.workload.io_ms.as_ref().map(|d| d.compile("workload.io_ms")).transpose()?;
-        if let Some(t) = self.workload.timeout {
-            if t.0 == 0 {
-                return Err(ScenarioError::invalid("workload.timeout", "must be longer than 0 (leave it out for no timeout)"));
-            }
+        let io = self
+            .workload
+            .io_ms
+            .as_ref()
+            .map(|d| d.compile("workload.io_ms"))
+            .transpose()?;
+        if self.workload.timeout.is_some_and(|t| t.0 == 0) {
+            return Err(ScenarioError::invalid(
+                "workload.timeout",
+                "must be longer than 0 (leave it out for no timeout)",
+            ));
         }
         let shape = self.task.compile()?;
         Ok(Compiled {
@@ -221,9 +251,21 @@ impl Scenario {
 
 /// Adds the line of `key` in the file (unless an override set it).
 fn locate(text: &str, overridden: &[String], key: String, message: String) -> ScenarioError {
-    let set_by_override = overridden.iter().any(|o| key == *o || key.starts_with(&format!("{o}.")) || o.starts_with(&format!("{key}.")));
-    let line = if set_by_override { None } else { line_of_key(text, &key) };
-    let message = if set_by_override { format!("{message} (value from --set)") } else { message };
+    // An error at or inside an overridden key comes from --set; an error on
+    // a table that merely contains an overridden key is located in the file.
+    let set_by_override = overridden
+        .iter()
+        .any(|o| key == *o || key.starts_with(&format!("{o}.")));
+    let line = if set_by_override {
+        None
+    } else {
+        line_of_key(text, &key)
+    };
+    let message = if set_by_override {
+        format!("{message} (value from --set)")
+    } else {
+        message
+    };
     ScenarioError::Invalid { key, line, message }
 }
 
@@ -233,7 +275,13 @@ fn locate(text: &str, overridden: &[String], key: String, message: String) -> Sc
 pub fn safe_name(name: &str) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
     while s.starts_with('.') {

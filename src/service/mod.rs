@@ -67,10 +67,16 @@ impl TaskSpec {
     /// Validates the section.
     pub fn compile(&self) -> Result<TaskShape, ScenarioError> {
         if self.cpu == 0 {
-            return Err(ScenarioError::invalid("task.cpu", "expected CPU units > 0 (1024 = one vCPU), got 0"));
+            return Err(ScenarioError::invalid(
+                "task.cpu",
+                "expected CPU units > 0 (1024 = one vCPU), got 0",
+            ));
         }
         if self.memory == 0 {
-            return Err(ScenarioError::invalid("task.memory", "expected MiB > 0, got 0"));
+            return Err(ScenarioError::invalid(
+                "task.memory",
+                "expected MiB > 0, got 0",
+            ));
         }
         if self.concurrency == 0 {
             return Err(ScenarioError::invalid(

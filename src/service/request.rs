@@ -119,6 +119,8 @@ struct Task {
     /// Bumped whenever the scheduled CPU completion is superseded.
     epoch: u32,
     next_done: Option<SimTime>,
+    /// Whether the next CPU completion must be recomputed.
+    dirty: bool,
 }
 
 impl Task {
@@ -186,16 +188,19 @@ impl RequestPlane {
         if n == 0 {
             return None;
         }
-        let start = self.next_rr % n;
-        self.next_rr = (start + 1) % n;
+        let start = if self.next_rr < n { self.next_rr } else { 0 };
+        self.next_rr = if start + 1 < n { start + 1 } else { 0 };
         match self.routing {
             Routing::RoundRobin => Some(self.serving[start]),
             Routing::LeastOutstanding => {
                 let mut best = self.serving[start];
                 let mut best_load = u32::MAX;
                 for k in 0..n {
-                    let id = self.serving[(start + k) % n];
-                    let load = self.tasks[id as usize].as_ref().map_or(u32::MAX, Task::outstanding);
+                    let i = start + k;
+                    let id = self.serving[if i < n { i } else { i - n }];
+                    let load = self.tasks[id as usize]
+                        .as_ref()
+                        .map_or(u32::MAX, Task::outstanding);
                     if load < best_load {
                         best = id;
                         best_load = load;
@@ -222,7 +227,9 @@ impl RequestPlane {
             cx.rec.rejected(now);
             return;
         };
-        let task = self.tasks[task_id as usize].as_mut().expect("routed to a live task");
+        let task = self.tasks[task_id as usize]
+            .as_mut()
+            .expect("routed to a live task");
         let has_slot = task.in_service < self.shape.concurrency;
         if !has_slot && self.shape.queue_limit.is_some_and(|l| task.queued >= l) {
             cx.rec.rejected(now);
@@ -264,7 +271,9 @@ impl RequestPlane {
         r.started = now;
         if r.cpu_us > 0.0 {
             r.phase = Phase::Cpu;
-            task.ps.push(now, key, r.cpu_us);
+            if task.ps.push(now, key, r.cpu_us) {
+                task.dirty = true;
+            }
         } else {
             self.after_cpu(key, cx);
         }
@@ -295,11 +304,15 @@ impl RequestPlane {
     /// Moves queued requests into free slots, FCFS.
     fn refill(&mut self, task_id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
         loop {
-            let Some(task) = self.tasks[task_id as usize].as_mut() else { return };
+            let Some(task) = self.tasks[task_id as usize].as_mut() else {
+                return;
+            };
             if task.in_service >= self.shape.concurrency || task.queued == 0 {
                 return;
             }
-            let Some(key) = task.queue.pop_front() else { return };
+            let Some(key) = task.queue.pop_front() else {
+                return;
+            };
             if !self.slab.is_live(key) {
                 continue;
             }
@@ -311,13 +324,25 @@ impl RequestPlane {
     /// Schedules the task's next CPU completion if it changed.
     fn reschedule(&mut self, task_id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
         let slab = &self.slab;
-        let Some(task) = self.tasks[task_id as usize].as_mut() else { return };
+        let Some(task) = self.tasks[task_id as usize].as_mut() else {
+            return;
+        };
+        if !task.dirty {
+            return;
+        }
+        task.dirty = false;
         let next = task.ps.next_completion(cx.now(), &|k| slab.is_live(k));
         if next != task.next_done {
             task.epoch = task.epoch.wrapping_add(1);
             task.next_done = next;
             if let Some(at) = next {
-                cx.schedule(at, ReqEvent::CpuDone { task: task_id, epoch: task.epoch });
+                cx.schedule(
+                    at,
+                    ReqEvent::CpuDone {
+                        task: task_id,
+                        epoch: task.epoch,
+                    },
+                );
             }
         }
     }
@@ -325,11 +350,18 @@ impl RequestPlane {
     fn on_cpu_done(&mut self, task_id: TaskId, epoch: u32, cx: &mut Ctx<'_, ReqEvent>) {
         let now = cx.now();
         let slab = &self.slab;
-        let Some(task) = self.tasks.get_mut(task_id as usize).and_then(Option::as_mut) else { return };
+        let Some(task) = self
+            .tasks
+            .get_mut(task_id as usize)
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
         if task.epoch != epoch {
             return;
         }
         task.next_done = None;
+        task.dirty = true;
         task.ps.advance(now);
         let mut done = std::mem::take(&mut self.done);
         while let Some(key) = task.ps.pop_done(&|k| slab.is_live(k)) {
@@ -377,6 +409,7 @@ impl RequestPlane {
                 Phase::Queued => task.queued -= 1,
                 Phase::Cpu => {
                     task.ps.cancel(now);
+                    task.dirty = true;
                     task.in_service -= 1;
                 }
                 Phase::Io => task.in_service -= 1,
@@ -423,6 +456,7 @@ impl DataPlane for RequestPlane {
             queued: 0,
             epoch: 0,
             next_done: None,
+            dirty: false,
         });
         self.serving.push(id);
     }
@@ -430,7 +464,9 @@ impl DataPlane for RequestPlane {
     fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
         let now = cx.now();
         self.serving.retain(|t| *t != id);
-        let Some(mut task) = self.tasks.get_mut(id as usize).and_then(Option::take) else { return };
+        let Some(mut task) = self.tasks.get_mut(id as usize).and_then(Option::take) else {
+            return;
+        };
         self.busy_of_removed += task.ps.take_busy(now);
         // Rare (task failures): a scan of the requests in flight is fine.
         for i in 0..self.slab.reqs.len() {

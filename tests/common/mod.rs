@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use capsim::{RunOutput, Scenario};
+use std::path::{Path, PathBuf};
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Parses a scenario written inline, resolving relative paths from the project root.
+pub fn scenario(toml: &str) -> Scenario {
+    Scenario::from_toml_str(toml, &root(), Path::new("<test>"), &[])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Parses with overrides.
+pub fn scenario_with(toml: &str, overrides: &[&str]) -> Result<Scenario, capsim::Error> {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    Scenario::from_toml_str(toml, &root(), Path::new("<test>"), &o)
+}
+
+/// Runs an inline scenario.
+pub fn run(toml: &str) -> RunOutput {
+    capsim::run(&scenario(toml)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shared reference data folder (`../shared/data`, or `$CAPSIM_REFERENCE_DATA`),
+/// or `None` — the caller then prints that it skipped.
+pub fn reference_data() -> Option<PathBuf> {
+    let dir = std::env::var_os("CAPSIM_REFERENCE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    dir.is_dir().then_some(dir)
+}
+
+/// A minimal valid scenario with the given sections replaced.
+pub fn basic(load: &str, workload: &str, task: &str, service: &str) -> String {
+    format!(
+        "name = \"t\"\nseed = 7\nduration = \"10m\"\n[load]\n{load}\n[workload]\n{workload}\n[task]\n{task}\n[service]\n{service}\n[platform]\nkind = \"ideal\"\n"
+    )
+}
+
+/// Asserts the accounting identity of a run.
+pub fn assert_conserved(out: &RunOutput) {
+    let r = &out.summary.requests;
+    assert!(r.conserved(), "requests not conserved: {r:?}");
+    let per_minute: u64 = out.minutes.iter().map(|m| m.arrived).sum();
+    assert_eq!(per_minute, r.arrived, "per-minute arrivals do not add up");
+    let finished: u64 = out
+        .minutes
+        .iter()
+        .map(|m| m.completed + m.timed_out + m.rejected + m.failed)
+        .sum();
+    assert_eq!(
+        finished + r.in_flight_at_end,
+        r.arrived,
+        "per-minute outcomes do not add up"
+    );
+}
