@@ -19,9 +19,11 @@ pub mod error;
 pub mod load;
 pub mod metrics;
 pub mod platform;
+pub mod pricing;
 pub mod report;
 pub mod rng;
 mod run;
+pub mod scaling;
 pub mod scenario;
 pub mod service;
 pub mod time;
@@ -29,5 +31,5 @@ pub mod workload;
 
 pub use error::{Error, Result, ScenarioError};
 pub use report::{RunOutput, Summary};
-pub use run::run;
+pub use run::{needed_per_minute, run, run_compiled};
 pub use scenario::Scenario;

@@ -24,6 +24,16 @@ pub enum Component {
     IoWait,
     /// Routing decisions that need randomness (tie breaks).
     Routing,
+    /// Task PROVISIONING times.
+    Provisioning,
+    /// Image pull times.
+    ImagePull,
+    /// Application start times.
+    AppStart,
+    /// Health-check phases.
+    HealthCheck,
+    /// Spot interruption instants.
+    SpotInterruptions,
 }
 
 impl Component {
@@ -34,6 +44,11 @@ impl Component {
             Component::CpuDemand => "cpu-demand",
             Component::IoWait => "io-wait",
             Component::Routing => "routing",
+            Component::Provisioning => "provisioning",
+            Component::ImagePull => "image-pull",
+            Component::AppStart => "app-start",
+            Component::HealthCheck => "health-check",
+            Component::SpotInterruptions => "spot-interruptions",
         }
     }
 }

@@ -166,6 +166,13 @@ pub struct WorkloadSpec {
     /// timeout (like a client or ALB idle timeout). Default: none.
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// Memory a task uses with no request in flight (MiB). Default 0.
+    #[serde(default)]
+    pub memory_base_mib: f64,
+    /// Memory each request in flight on a task (queued or in service) adds
+    /// (MiB). Above the task's memory limit the task is OOM-killed. Default 0.
+    #[serde(default)]
+    pub memory_per_request_mib: f64,
 }
 
 #[cfg(test)]

@@ -1,28 +1,152 @@
-//! The fleet ledger: which tasks exist, since when, and the time integrals
-//! (task time, reserved CPU) every report and bill is computed from.
+//! The fleet ledger: every task's life (launch, image pull, RUNNING, healthy,
+//! draining, stopped, and why), the running and serving counts over time and
+//! their integrals, which reports and the autoscaling metrics are computed from.
 
 use crate::engine::TaskId;
+use crate::platform::Provider;
 use crate::time::SimTime;
+use serde::Serialize;
 
-/// Life of one task as the ledger saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskRecord {
-    /// When it started running.
-    pub started: SimTime,
-    /// When it stopped, if it has.
-    pub stopped: Option<SimTime>,
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// PROVISIONING: capacity and network interface.
+    Provisioning,
+    /// PENDING: pulling the image (billing has started).
+    Pulling,
+    /// RUNNING, not yet healthy in the target group.
+    Starting,
+    /// RUNNING and receiving requests.
+    Serving,
+    /// RUNNING, deregistering: no new requests, in-flight ones finish.
+    Draining,
+    /// STOPPED.
+    Stopped,
 }
 
-/// Running tasks over time.
+/// Why a task stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The desired count went down.
+    ScaleIn,
+    /// Memory in use exceeded the task's limit.
+    OomKilled,
+    /// Fargate Spot reclaimed the capacity.
+    SpotInterrupted,
+}
+
+/// One task's life.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// Id.
+    pub id: TaskId,
+    /// Capacity provider.
+    pub provider: Provider,
+    /// Current stage.
+    pub stage: Stage,
+    /// Created (desired count raised or replacement).
+    pub launched: SimTime,
+    /// Image pull started (billing starts).
+    pub pull_start: Option<SimTime>,
+    /// RUNNING.
+    pub running: Option<SimTime>,
+    /// Healthy, receiving requests.
+    pub serving: Option<SimTime>,
+    /// Deregistration started.
+    pub draining: Option<SimTime>,
+    /// STOPPED.
+    pub stopped: Option<SimTime>,
+    /// Why it stopped.
+    pub stop_reason: Option<StopReason>,
+    /// A Spot interruption warning arrived.
+    pub interrupted: bool,
+}
+
+impl TaskRecord {
+    /// Counts toward the desired count (not leaving).
+    pub fn active(&self) -> bool {
+        self.stage < Stage::Draining && !self.interrupted
+    }
+
+    /// RUNNING in ECS terms (containers started, not stopped).
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.stage,
+            Stage::Starting | Stage::Serving | Stage::Draining
+        )
+    }
+}
+
+/// A count over time with its integral and extremes.
+#[derive(Debug, Clone, Default)]
+pub struct Gauge {
+    n: u32,
+    last: SimTime,
+    since_take: u128,
+    total: u128,
+    min: Option<u32>,
+    max: u32,
+}
+
+impl Gauge {
+    fn advance(&mut self, now: SimTime) {
+        if now > self.last {
+            let a = self.n as u128 * (now - self.last) as u128;
+            self.since_take += a;
+            self.total += a;
+            // Only counts that lasted a positive time are extremes.
+            self.min = Some(self.min.map_or(self.n, |m| m.min(self.n)));
+            self.max = self.max.max(self.n);
+            self.last = now;
+        }
+    }
+
+    fn change(&mut self, now: SimTime, delta: i32) {
+        self.advance(now);
+        self.n = self
+            .n
+            .checked_add_signed(delta)
+            .expect("gauge never goes negative");
+    }
+
+    /// Now.
+    pub fn get(&self) -> u32 {
+        self.n
+    }
+
+    /// Integral (count × µs) since the previous call.
+    pub fn take(&mut self, now: SimTime) -> u64 {
+        self.advance(now);
+        std::mem::take(&mut self.since_take) as u64
+    }
+
+    /// Total integral (count × µs).
+    pub fn total(&self) -> u128 {
+        self.total
+    }
+
+    /// Smallest value held for a positive time.
+    pub fn min(&self) -> u32 {
+        self.min.unwrap_or(self.n)
+    }
+
+    /// Largest value held for a positive time.
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+}
+
+/// Every task of a run.
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
     tasks: Vec<TaskRecord>,
-    running: u32,
-    last: SimTime,
-    area_since_take: u128,
-    area_total: u128,
-    min: Option<u32>,
-    max: u32,
+    alive: Vec<TaskId>,
+    /// RUNNING tasks.
+    pub running: Gauge,
+    /// Serving tasks.
+    pub serving: Gauge,
 }
 
 impl Fleet {
@@ -31,73 +155,91 @@ impl Fleet {
         Self::default()
     }
 
-    fn advance(&mut self, now: SimTime) {
-        if now > self.last {
-            let dt = (now - self.last) as u128;
-            self.area_since_take += self.running as u128 * dt;
-            self.area_total += self.running as u128 * dt;
-            // Only counts that lasted a positive time are extremes.
-            self.min = Some(self.min.map_or(self.running, |m| m.min(self.running)));
-            self.max = self.max.max(self.running);
-            self.last = now;
-        }
-    }
-
-    /// A new task starts running at `now`; returns its id.
-    pub fn start(&mut self, now: SimTime) -> TaskId {
-        self.advance(now);
+    /// Creates a task in PROVISIONING.
+    pub fn launch(&mut self, now: SimTime, provider: Provider) -> TaskId {
         let id = self.tasks.len() as TaskId;
         self.tasks.push(TaskRecord {
-            started: now,
+            id,
+            provider,
+            stage: Stage::Provisioning,
+            launched: now,
+            pull_start: None,
+            running: None,
+            serving: None,
+            draining: None,
             stopped: None,
+            stop_reason: None,
+            interrupted: false,
         });
-        self.running += 1;
+        self.alive.push(id);
         id
     }
 
-    /// Task `id` stops at `now`.
-    pub fn stop(&mut self, id: TaskId, now: SimTime) {
-        self.advance(now);
+    /// Moves a task to `stage` at `now`, recording the time and the counts.
+    pub fn set_stage(&mut self, id: TaskId, stage: Stage, now: SimTime) {
         let t = &mut self.tasks[id as usize];
-        debug_assert!(t.stopped.is_none(), "task {id} stopped twice");
-        t.stopped = Some(now);
-        self.running -= 1;
+        let was_running = t.is_running();
+        let was_serving = t.stage == Stage::Serving;
+        debug_assert!(
+            stage >= t.stage,
+            "task {id} went back from {:?} to {stage:?}",
+            t.stage
+        );
+        t.stage = stage;
+        match stage {
+            Stage::Provisioning => {}
+            Stage::Pulling => t.pull_start = Some(now),
+            Stage::Starting => t.running = Some(now),
+            Stage::Serving => {
+                t.running.get_or_insert(now);
+                t.pull_start.get_or_insert(now);
+                t.serving = Some(now);
+            }
+            Stage::Draining => t.draining = Some(now),
+            Stage::Stopped => t.stopped = Some(now),
+        }
+        let (is_running, is_serving) = (t.is_running(), t.stage == Stage::Serving);
+        if is_running != was_running {
+            self.running.change(now, if is_running { 1 } else { -1 });
+        }
+        if is_serving != was_serving {
+            self.serving.change(now, if is_serving { 1 } else { -1 });
+        }
+        if stage == Stage::Stopped {
+            self.alive.retain(|a| *a != id);
+        }
     }
 
-    /// Running tasks now.
-    pub fn running(&self) -> u32 {
-        self.running
+    /// Stops a task.
+    pub fn stop(&mut self, id: TaskId, now: SimTime, reason: StopReason) {
+        self.set_stage(id, Stage::Stopped, now);
+        self.tasks[id as usize].stop_reason = Some(reason);
     }
 
-    /// Task time (task × µs) since the previous call, brought up to `now`.
-    pub fn take_task_time(&mut self, now: SimTime) -> u64 {
-        self.advance(now);
-        std::mem::take(&mut self.area_since_take) as u64
+    /// Marks a Spot interruption warning.
+    pub fn interrupt(&mut self, id: TaskId) {
+        self.tasks[id as usize].interrupted = true;
     }
 
-    /// Brings the integrals up to `now` (call once at the end of a run).
-    pub fn close(&mut self, now: SimTime) {
-        self.advance(now);
+    /// A task.
+    pub fn task(&self, id: TaskId) -> &TaskRecord {
+        &self.tasks[id as usize]
     }
 
-    /// Smallest running count that lasted a positive time.
-    pub fn min(&self) -> u32 {
-        self.min.unwrap_or(self.running)
+    /// Tasks not stopped, in launch order.
+    pub fn alive(&self) -> impl Iterator<Item = &TaskRecord> {
+        self.alive.iter().map(|i| &self.tasks[*i as usize])
     }
 
-    /// Largest running count that lasted a positive time.
-    pub fn max(&self) -> u32 {
-        self.max
-    }
-
-    /// Total task time (task × µs).
-    pub fn task_time(&self) -> u128 {
-        self.area_total
-    }
-
-    /// Every task the run started.
+    /// Every task the run created.
     pub fn tasks(&self) -> &[TaskRecord] {
         &self.tasks
+    }
+
+    /// Brings the integrals up to `now` (at the end of a run).
+    pub fn close(&mut self, now: SimTime) {
+        self.running.advance(now);
+        self.serving.advance(now);
     }
 }
 
@@ -106,15 +248,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integrals_and_extremes() {
+    fn counts_follow_stages() {
         let mut f = Fleet::new();
-        let a = f.start(0);
-        let _b = f.start(0);
-        assert_eq!(f.take_task_time(10), 20);
-        f.stop(a, 10);
-        f.close(30);
-        assert_eq!(f.task_time(), 20 + 20);
-        assert_eq!(f.min(), 1);
-        assert_eq!(f.max(), 2);
+        let a = f.launch(0, Provider::Fargate);
+        f.set_stage(a, Stage::Pulling, 10);
+        f.set_stage(a, Stage::Starting, 20);
+        assert_eq!((f.running.get(), f.serving.get()), (1, 0));
+        f.set_stage(a, Stage::Serving, 30);
+        assert_eq!((f.running.get(), f.serving.get()), (1, 1));
+        f.set_stage(a, Stage::Draining, 40);
+        assert_eq!((f.running.get(), f.serving.get()), (1, 0));
+        f.stop(a, 50, StopReason::ScaleIn);
+        f.close(60);
+        assert_eq!(f.running.total(), 30);
+        assert_eq!(f.serving.total(), 10);
+        assert_eq!(f.alive().count(), 0);
+        assert_eq!(f.running.max(), 1);
     }
 }

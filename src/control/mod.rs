@@ -1,44 +1,190 @@
 //! The control plane: everything that decides or measures capacity, shared by
-//! every data plane. It starts and stops tasks on the platform, keeps the
-//! fleet ledger, closes each simulated minute's fleet metrics (the numbers
-//! CloudWatch would publish) and will host the autoscalers and the cost ledger.
+//! every data plane.
 //!
-//! It talks to a data plane only through [`DataPlane`]: it adds and removes
-//! tasks and reads aggregate CPU use. It never sees a request.
+//! - the **ECS service scheduler**: keeps the active task count at the
+//!   desired count, replaces tasks that stop (OOM kills, Spot interruptions),
+//!   honours `maximumPercent` when starting and `minimumHealthyPercent` when
+//!   deregistering, picks Fargate or Fargate Spot by the capacity provider strategy;
+//! - the **platform lifecycle** of each task: PROVISIONING → PENDING (image
+//!   pull, billing starts) → RUNNING → application start → first passing
+//!   health check → serving; deregistration (draining) → STOPPED;
+//! - **metrics**: each minute's fleet integrals and the CloudWatch datapoints;
+//! - **Service Auto Scaling** (`scaling`), evaluated every minute;
+//! - the **cost ledger** (`pricing::Ledger`) and the **scaling lag** tracker.
+//!
+//! It talks to a data plane only through [`DataPlane`]: it adds, drains and
+//! removes tasks and reads aggregate CPU use; data planes report OOM kills
+//! and finished draining as [`Notice`]s. It never sees a request.
 
 pub mod fleet;
 
-use crate::engine::{Ctx, DataPlane};
-use crate::platform::Platform;
-use crate::time::{MINUTE, SimTime};
-pub use fleet::Fleet;
+use crate::engine::{Ctx, DataPlane, TaskId};
+use crate::metrics::FleetMinute;
+use crate::metrics::cloudwatch::{CloudWatch, Datapoint};
+use crate::platform::{self, Platform, PlatformKind, Provider};
+use crate::pricing::{self, Bucket, ClassId, Ledger, Totals};
+use crate::rng::{Component, Stream, stream};
+use crate::scaling::lag::{AlarmMark, LagTracker, TaskTimes};
+use crate::scaling::{AutoScaler, Decision};
+use crate::time::{MINUTE, SECOND, SimTime, from_secs_f64};
+use crate::workload::Dist;
+pub use fleet::{Fleet, Stage, StopReason, TaskRecord};
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1};
 
 /// Events of the control plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ControlEvent {
-    /// A minute boundary: close the minute's fleet metrics.
+    /// A minute boundary: close the minute's metrics.
     MetricsTick,
+    /// Service Auto Scaling evaluates its alarms.
+    Evaluate,
+    /// Scheduled action `i` fires.
+    Scheduled(u32),
+    /// The task's image pull starts (end of PROVISIONING).
+    PullStart(TaskId),
+    /// The task's containers started (RUNNING).
+    Running(TaskId),
+    /// The task passed its first health check.
+    Healthy(TaskId),
+    /// A Spot interruption warning.
+    SpotWarning(TaskId),
+    /// The end of a Spot warning: the task is stopped.
+    SpotStop(TaskId),
+    /// The deregistration delay ran out.
+    DeregistrationEnd(TaskId),
+}
+
+/// What a data plane tells the control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The task exceeded its memory limit; the data plane already removed it
+    /// and failed its requests.
+    OomKilled(TaskId),
+    /// A draining task has no request left.
+    Drained(TaskId),
+}
+
+/// The load balancer's behaviour and billing (`[load_balancer]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Balancer {
+    /// Whether it is billed (hours + LCUs) on priced platforms.
+    pub billed: bool,
+    /// Health check interval: a new target is healthy at its first passing check.
+    pub health_check_interval: SimTime,
+    /// Longest deregistration (draining) time.
+    pub deregistration_delay: SimTime,
+    /// Requests per client connection (for the new-connections LCU dimension).
+    pub requests_per_connection: f64,
+    /// Bytes processed per request (kB, for the processed-bytes LCU dimension).
+    pub kb_per_request: f64,
+}
+
+/// Everything the control plane is configured with.
+pub struct ControlConfig {
+    /// Seed (for the lifecycle streams).
+    pub seed: u64,
+    /// End of the run.
+    pub end: SimTime,
+    /// Platform.
+    pub platform: Platform,
+    /// Load balancer.
+    pub balancer: Balancer,
+    /// CPU units per task.
+    pub cpu_units: u32,
+    /// Memory counted as reserved per task (MiB), for the memory metric.
+    pub memory_reserved_mib: f64,
+    /// Memory in use per task with no request (MiB).
+    pub memory_base_mib: f64,
+    /// Memory per in-flight request (MiB).
+    pub memory_per_request_mib: f64,
+    /// Initial desired count.
+    pub desired: u32,
+    /// `minimumHealthyPercent`.
+    pub minimum_healthy_percent: u32,
+    /// `maximumPercent`.
+    pub maximum_percent: u32,
+    /// Whether the initial tasks are already serving at t = 0.
+    pub warm_start: bool,
+    /// Service Auto Scaling, if configured.
+    pub autoscaler: Option<AutoScaler>,
+    /// CloudWatch publication delay.
+    pub metric_delay: SimTime,
+    /// Tasks needed per minute (for the scaling lag).
+    pub needed: Vec<u32>,
+}
+
+struct Streams {
+    provisioning: Stream,
+    pull: Stream,
+    app: Stream,
+    health: Stream,
+    spot: Stream,
+}
+
+struct Classes {
+    on_demand: ClassId,
+    spot: Option<ClassId>,
+    storage: Option<ClassId>,
+    balancer: Option<ClassId>,
 }
 
 /// The control plane of one run.
 pub struct ControlPlane {
-    platform: Platform,
-    desired: u32,
-    cpu_units: u32,
-    end: SimTime,
+    cfg: ControlConfig,
     fleet: Fleet,
+    desired: u32,
+    cw: CloudWatch,
+    lag: LagTracker,
+    decisions: Vec<Decision>,
+    ledger: Ledger,
+    classes: Option<Classes>,
+    rng: Streams,
+    scale_out_events: u64,
+    scale_in_events: u64,
+}
+
+fn draw_secs(d: &Option<Dist>, rng: &mut Stream) -> SimTime {
+    d.as_ref().map_or(0, |d| from_secs_f64(d.sample(rng)))
 }
 
 impl ControlPlane {
-    /// A control plane keeping `desired` tasks of `cpu_units` each on `platform`
-    /// until `end`.
-    pub fn new(platform: Platform, desired: u32, cpu_units: u32, end: SimTime) -> Self {
+    /// A control plane for one run.
+    pub fn new(cfg: ControlConfig) -> Self {
+        let mut ledger = Ledger::new();
+        let classes = cfg.platform.prices.as_ref().map(|p| Classes {
+            on_demand: ledger.class(Bucket::Compute, p.on_demand_hour),
+            spot: p.spot_hour.map(|h| ledger.class(Bucket::Spot, h)),
+            storage: (p.storage_hour > 0.0).then(|| ledger.class(Bucket::Storage, p.storage_hour)),
+            balancer: cfg
+                .balancer
+                .billed
+                .then(|| ledger.class(Bucket::LoadBalancer, pricing::ALB_HOUR_USD)),
+        });
+        let seed = cfg.seed;
+        let mut desired = cfg.desired;
+        if let Some(a) = &cfg.autoscaler {
+            // Registering the scalable target keeps desired within [min, max].
+            desired = desired.max(a.min).min(a.max);
+        }
         ControlPlane {
-            platform,
-            desired,
-            cpu_units,
-            end,
             fleet: Fleet::new(),
+            desired,
+            cw: CloudWatch::new(cfg.metric_delay),
+            lag: LagTracker::new(cfg.needed.clone()),
+            decisions: Vec::new(),
+            ledger,
+            classes,
+            rng: Streams {
+                provisioning: stream(seed, Component::Provisioning),
+                pull: stream(seed, Component::ImagePull),
+                app: stream(seed, Component::AppStart),
+                health: stream(seed, Component::HealthCheck),
+                spot: stream(seed, Component::SpotInterruptions),
+            },
+            scale_out_events: 0,
+            scale_in_events: 0,
+            cfg,
         }
     }
 
@@ -47,23 +193,238 @@ impl ControlPlane {
         &self.fleet
     }
 
-    /// The platform tasks run on.
-    pub fn platform(&self) -> &Platform {
-        &self.platform
+    /// The desired count now.
+    pub fn desired(&self) -> u32 {
+        self.desired
     }
 
-    /// Starts the run: launches the initial fleet and the minute ticks.
+    /// The scaling decision log.
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// The scaling lag tracker.
+    pub fn lag(&self) -> &LagTracker {
+        &self.lag
+    }
+
+    /// The scaling lag tracker (to finish it).
+    pub fn lag_mut(&mut self) -> &mut LagTracker {
+        &mut self.lag
+    }
+
+    /// Published CloudWatch datapoints.
+    pub fn cloudwatch(&self) -> &CloudWatch {
+        &self.cw
+    }
+
+    /// Scale-out and scale-in events applied.
+    pub fn scaling_events(&self) -> (u64, u64) {
+        (self.scale_out_events, self.scale_in_events)
+    }
+
+    /// Cost totals up to `now`.
+    pub fn cost(&mut self, now: SimTime) -> Totals {
+        self.ledger.totals(now)
+    }
+
+    /// Starts the run: the initial fleet, minute ticks, alarm evaluations,
+    /// scheduled actions.
     pub fn start<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
-        if MINUTE < self.end {
+        let end = self.cfg.end;
+        if MINUTE < end {
             cx.schedule_control(MINUTE, ControlEvent::MetricsTick);
         }
-        match self.platform {
-            // The textbook case: every task exists and serves from t = 0.
-            Platform::Ideal => {
-                for _ in 0..self.desired {
-                    let id = self.fleet.start(cx.now());
-                    data.add_task(id, cx);
+        if let Some(a) = &self.cfg.autoscaler {
+            let first = MINUTE + self.cfg.metric_delay;
+            if self.cfg.metric_delay > 0 && first < end {
+                cx.schedule_control(first, ControlEvent::Evaluate);
+            }
+            for (i, s) in a.scheduled.iter().enumerate() {
+                if s.at < end {
+                    cx.schedule_control(s.at, ControlEvent::Scheduled(i as u32));
                 }
+            }
+        }
+        if let Some(c) = self.classes.as_ref().and_then(|c| c.balancer) {
+            self.ledger.start(c, 0);
+        }
+        if self.cfg.warm_start {
+            // The service is already up: its tasks serve from t = 0 and are
+            // billed from t = 0 (their start-up happened before the run).
+            for _ in 0..self.desired {
+                let provider = self.next_provider();
+                let id = self.fleet.launch(0, provider);
+                self.begin_billing(id, 0);
+                self.fleet.set_stage(id, Stage::Serving, 0);
+                data.add_task(id, cx);
+                self.schedule_spot(id, 0, cx);
+            }
+        }
+        self.reconcile(data, cx);
+        self.lag.update(0, self.fleet.serving.get(), None);
+    }
+
+    fn next_provider(&self) -> Provider {
+        let counts = |p: Provider| {
+            self.fleet
+                .alive()
+                .filter(|t| t.active() && t.provider == p)
+                .count() as u32
+        };
+        platform::next_provider(&self.cfg.platform.strategy, &counts)
+    }
+
+    fn class_of(&self, id: TaskId) -> Option<ClassId> {
+        let c = self.classes.as_ref()?;
+        Some(match self.fleet.task(id).provider {
+            Provider::Fargate => c.on_demand,
+            Provider::FargateSpot => c.spot.unwrap_or(c.on_demand),
+        })
+    }
+
+    fn begin_billing(&mut self, id: TaskId, now: SimTime) {
+        if let Some(class) = self.class_of(id) {
+            self.ledger.start(class, now);
+        }
+        if let Some(s) = self.classes.as_ref().and_then(|c| c.storage) {
+            self.ledger.start(s, now);
+        }
+    }
+
+    fn end_billing(&mut self, id: TaskId, now: SimTime) {
+        let Some(start) = self.fleet.task(id).pull_start else {
+            return;
+        };
+        // Per second, rounded up, with a one-minute minimum (aws.md §1.3).
+        let extra = pricing::fargate_billing_extra(now - start, true);
+        if let Some(class) = self.class_of(id) {
+            self.ledger.stop(class, now);
+            self.ledger.charge_time(class, extra, now);
+        }
+        if let Some(s) = self.classes.as_ref().and_then(|c| c.storage) {
+            self.ledger.stop(s, now);
+            self.ledger.charge_time(s, extra, now);
+        }
+    }
+
+    fn schedule_spot(&mut self, id: TaskId, now: SimTime, cx: &mut Ctx<'_, impl Sized>) {
+        let rate = self.cfg.platform.spot_interruptions_per_hour;
+        if self.fleet.task(id).provider != Provider::FargateSpot || rate <= 0.0 {
+            return;
+        }
+        let e: f64 = Exp1.sample(&mut self.rng.spot);
+        let at = now.saturating_add(from_secs_f64(e * 3_600.0 / rate));
+        if at < self.cfg.end {
+            cx.schedule_control(at, ControlEvent::SpotWarning(id));
+        }
+    }
+
+    /// Creates a task and starts its lifecycle.
+    fn launch<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let now = cx.now();
+        let provider = self.next_provider();
+        let id = self.fleet.launch(now, provider);
+        if self.cfg.platform.kind == PlatformKind::Ideal {
+            self.fleet.set_stage(id, Stage::Serving, now);
+            data.add_task(id, cx);
+            return;
+        }
+        let d = draw_secs(
+            &self.cfg.platform.provisioning_s,
+            &mut self.rng.provisioning,
+        );
+        cx.schedule_control(now + d, ControlEvent::PullStart(id));
+    }
+
+    /// Stops a task now: billing ends, the data plane drops it.
+    fn stop<D: DataPlane>(
+        &mut self,
+        id: TaskId,
+        reason: StopReason,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+    ) {
+        let now = cx.now();
+        let stage = self.fleet.task(id).stage;
+        if stage == Stage::Stopped {
+            return;
+        }
+        if matches!(stage, Stage::Serving | Stage::Draining) && reason != StopReason::OomKilled {
+            data.remove_task(id, cx);
+        }
+        self.end_billing(id, now);
+        self.fleet.stop(id, now, reason);
+        self.lag.update(now, self.fleet.serving.get(), None);
+    }
+
+    /// Starts deregistering a serving task.
+    fn drain<D: DataPlane>(&mut self, id: TaskId, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let now = cx.now();
+        self.fleet.set_stage(id, Stage::Draining, now);
+        cx.schedule_control(
+            now + self.cfg.balancer.deregistration_delay,
+            ControlEvent::DeregistrationEnd(id),
+        );
+        data.drain_task(id, cx);
+        self.lag.update(now, self.fleet.serving.get(), None);
+    }
+
+    /// The ECS service scheduler: brings the active count to the desired count.
+    fn reconcile<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let active = self.fleet.alive().filter(|t| t.active()).count() as u32;
+        if active < self.desired {
+            // maximumPercent bounds RUNNING + PENDING tasks, rounded down (aws.md §2.4).
+            let alive = self.fleet.alive().count() as u32;
+            let cap = ((self.cfg.maximum_percent as u64 * self.desired as u64 / 100) as u32)
+                .max(self.desired);
+            let n = (self.desired - active).min(cap.saturating_sub(alive));
+            for _ in 0..n {
+                self.launch(data, cx);
+            }
+        } else if active > self.desired {
+            // Tasks not yet serving go first (newest first), then serving ones (newest first).
+            let mut victims: Vec<(bool, SimTime, TaskId)> = self
+                .fleet
+                .alive()
+                .filter(|t| t.active())
+                .map(|t| (t.stage == Stage::Serving, t.launched, t.id))
+                .collect();
+            victims.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+            for (serving, _, id) in victims.into_iter().take((active - self.desired) as usize) {
+                if serving {
+                    self.drain(id, data, cx);
+                } else {
+                    self.stop(id, StopReason::ScaleIn, data, cx);
+                }
+            }
+        }
+    }
+
+    /// Whether a serving task may be deregistered now without going below
+    /// `minimumHealthyPercent` of the desired count (rounded up).
+    fn may_deregister(&self) -> bool {
+        let healthy = self
+            .fleet
+            .alive()
+            .filter(|t| t.stage == Stage::Serving)
+            .count() as u64;
+        let floor = (self.cfg.minimum_healthy_percent as u64 * self.desired as u64).div_ceil(100);
+        healthy > floor
+    }
+
+    /// Deregisters interrupted Spot tasks that are still serving, as far as
+    /// `minimumHealthyPercent` allows.
+    fn release_interrupted<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let waiting: Vec<TaskId> = self
+            .fleet
+            .alive()
+            .filter(|t| t.interrupted && t.stage == Stage::Serving)
+            .map(|t| t.id)
+            .collect();
+        for id in waiting {
+            if self.may_deregister() {
+                self.drain(id, data, cx);
             }
         }
     }
@@ -75,27 +436,177 @@ impl ControlPlane {
         data: &mut D,
         cx: &mut Ctx<'_, D::Event>,
     ) {
+        let now = cx.now();
         match event {
             ControlEvent::MetricsTick => {
-                let now = cx.now();
                 self.close_minute(data, cx, now);
-                if now + MINUTE < self.end {
+                if self.cfg.autoscaler.is_some() && self.cfg.metric_delay == 0 {
+                    self.evaluate(data, cx);
+                }
+                if now + MINUTE < self.cfg.end {
                     cx.schedule_control(now + MINUTE, ControlEvent::MetricsTick);
+                }
+            }
+            ControlEvent::Evaluate => {
+                self.evaluate(data, cx);
+                if now + MINUTE < self.cfg.end {
+                    cx.schedule_control(now + MINUTE, ControlEvent::Evaluate);
+                }
+            }
+            ControlEvent::Scheduled(i) => {
+                let running = self.fleet.running.get();
+                let Some(a) = self.cfg.autoscaler.as_mut() else {
+                    return;
+                };
+                let (new, row) = a.apply_scheduled(i as usize, now, running, self.desired);
+                if let Some(every) = a.scheduled[i as usize].every
+                    && now + every < self.cfg.end
+                {
+                    cx.schedule_control(now + every, ControlEvent::Scheduled(i));
+                }
+                self.decisions.push(row);
+                self.set_desired(new, data, cx);
+            }
+            ControlEvent::PullStart(id) => {
+                if self.fleet.task(id).stage != Stage::Provisioning {
+                    return;
+                }
+                self.fleet.set_stage(id, Stage::Pulling, now);
+                self.begin_billing(id, now);
+                self.schedule_spot(id, now, cx);
+                let d = draw_secs(&self.cfg.platform.pull_s, &mut self.rng.pull);
+                cx.schedule_control(now + d, ControlEvent::Running(id));
+            }
+            ControlEvent::Running(id) => {
+                if self.fleet.task(id).stage != Stage::Pulling {
+                    return;
+                }
+                self.fleet.set_stage(id, Stage::Starting, now);
+                // Registered in the target group at RUNNING; a new target is
+                // healthy after one passing check (AWS ECS developer guide,
+                // load-balancer-healthcheck), the first one after the
+                // application is up, at a random phase of the interval.
+                let app = draw_secs(&self.cfg.platform.app_start_s, &mut self.rng.app);
+                let interval = self.cfg.balancer.health_check_interval;
+                let phase = if interval > 0 {
+                    self.rng.health.random_range(1..=interval)
+                } else {
+                    0
+                };
+                cx.schedule_control(now + app + phase, ControlEvent::Healthy(id));
+            }
+            ControlEvent::Healthy(id) => {
+                if self.fleet.task(id).stage != Stage::Starting {
+                    return;
+                }
+                self.fleet.set_stage(id, Stage::Serving, now);
+                data.add_task(id, cx);
+                let t = self.fleet.task(id);
+                let times = TaskTimes {
+                    launched: t.launched,
+                    pull_start: t.pull_start.unwrap_or(now),
+                    running: t.running.unwrap_or(now),
+                };
+                self.lag.update(now, self.fleet.serving.get(), Some(times));
+                if self.fleet.task(id).interrupted {
+                    if self.may_deregister() {
+                        self.drain(id, data, cx);
+                    }
+                } else {
+                    self.release_interrupted(data, cx);
+                }
+            }
+            ControlEvent::SpotWarning(id) => {
+                let stage = self.fleet.task(id).stage;
+                if stage >= Stage::Draining || self.fleet.task(id).interrupted {
+                    return;
+                }
+                self.fleet.interrupt(id);
+                cx.schedule_control(now + platform::SPOT_WARNING, ControlEvent::SpotStop(id));
+                if stage == Stage::Serving && self.may_deregister() {
+                    self.drain(id, data, cx);
+                }
+                // The scheduler starts a replacement at once (aws.md §1.4).
+                self.reconcile(data, cx);
+            }
+            ControlEvent::SpotStop(id) => {
+                self.stop(id, StopReason::SpotInterrupted, data, cx);
+                self.reconcile(data, cx);
+            }
+            ControlEvent::DeregistrationEnd(id) => {
+                if self.fleet.task(id).stage == Stage::Draining {
+                    let reason = if self.fleet.task(id).interrupted {
+                        StopReason::SpotInterrupted
+                    } else {
+                        StopReason::ScaleIn
+                    };
+                    self.stop(id, reason, data, cx);
+                    self.reconcile(data, cx);
                 }
             }
         }
     }
 
-    /// Ends the run at `cx.now()`: closes the last (possibly partial) minute.
-    pub fn finish<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
-        let now = cx.now();
-        self.close_minute(data, cx, now);
-        self.fleet.close(now);
-        cx.rec.finish(now);
+    /// Handles a notice from the data plane.
+    pub fn notice<D: DataPlane>(
+        &mut self,
+        notice: Notice,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+    ) {
+        match notice {
+            Notice::OomKilled(id) => {
+                self.stop(id, StopReason::OomKilled, data, cx);
+                self.reconcile(data, cx);
+            }
+            Notice::Drained(id) => {
+                if self.fleet.task(id).stage == Stage::Draining {
+                    // Deregistration completes as soon as nothing is in flight.
+                    let reason = if self.fleet.task(id).interrupted {
+                        StopReason::SpotInterrupted
+                    } else {
+                        StopReason::ScaleIn
+                    };
+                    self.stop(id, reason, data, cx);
+                    self.reconcile(data, cx);
+                }
+            }
+        }
     }
 
-    /// Attributes the fleet integrals since the last boundary to the minute
-    /// that ends at `now`.
+    fn set_desired<D: DataPlane>(&mut self, new: u32, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        if new != self.desired {
+            self.desired = new;
+            self.reconcile(data, cx);
+        }
+    }
+
+    fn evaluate<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let now = cx.now();
+        let running = self.fleet.running.get();
+        let Some(a) = self.cfg.autoscaler.as_mut() else {
+            return;
+        };
+        let out = a.evaluate(now, &self.cw, running, self.desired);
+        if let Some(dp_end) = out.out_alarm {
+            self.lag.alarm(AlarmMark {
+                datapoint_end: dp_end,
+                published: dp_end + self.cfg.metric_delay,
+                evaluated: now,
+            });
+        }
+        self.decisions.extend(out.rows);
+        if out.scaled_out {
+            self.scale_out_events += 1;
+        }
+        if out.scaled_in {
+            self.scale_in_events += 1;
+        }
+        self.set_desired(out.desired, data, cx);
+    }
+
+    /// Closes the minute ending at `now` (or the partial last one): fleet
+    /// integrals, cost, the CloudWatch datapoints, the lag bookkeeping.
     fn close_minute<D: DataPlane>(
         &mut self,
         data: &mut D,
@@ -106,9 +617,67 @@ impl ControlPlane {
             return;
         }
         let minute = ((now - 1) / MINUTE) as usize;
+        let len = now - minute as SimTime * MINUTE;
         let busy = data.take_busy(now);
-        let task_time = self.fleet.take_task_time(now);
-        let reserved = task_time.saturating_mul(self.cpu_units as u64);
-        cx.rec.add_fleet(minute, busy, reserved, task_time);
+        let running_time = self.fleet.running.take(now);
+        let serving_time = self.fleet.serving.take(now);
+        let in_flight_area = cx.rec.take_in_flight_area(now);
+        let arrived = cx.rec.rows().get(minute).map_or(0, |r| r.arrived);
+        if self.classes.as_ref().is_some_and(|c| c.balancer.is_some()) {
+            // ALB LCUs: the largest of the dimensions capsim can estimate
+            // (new connections / 25 per s, active connections / 3000,
+            // processed GB per hour), billed per LCU-hour (aws.md §6).
+            let secs = len as f64 / SECOND as f64;
+            let b = &self.cfg.balancer;
+            let new_conn = arrived as f64 / secs / b.requests_per_connection / 25.0;
+            let active = in_flight_area as f64 / len as f64 / 3_000.0;
+            let gb_per_hour = arrived as f64 * b.kb_per_request / 1e6 * 3_600.0 / secs;
+            let lcu = new_conn.max(active).max(gb_per_hour);
+            self.ledger.charge(
+                Bucket::LoadBalancer,
+                lcu * pricing::ALB_LCU_HOUR_USD * secs / 3_600.0,
+                now,
+            );
+        }
+        let cost = self.ledger.take(now);
+        let reserved = running_time.saturating_mul(self.cfg.cpu_units as u64);
+        cx.rec.add_fleet(
+            minute,
+            FleetMinute {
+                busy,
+                reserved,
+                task_time: running_time,
+                serving_time,
+                desired: self.desired,
+                cost,
+            },
+        );
+        let mem_used = self.cfg.memory_base_mib * running_time as f64
+            + self.cfg.memory_per_request_mib * in_flight_area as f64;
+        self.cw.record(
+            minute,
+            Datapoint {
+                cpu: (reserved > 0).then(|| busy as f64 / reserved as f64 * 100.0),
+                memory: (running_time > 0 && self.cfg.memory_reserved_mib > 0.0).then(|| {
+                    mem_used / (self.cfg.memory_reserved_mib * running_time as f64) * 100.0
+                }),
+                requests_per_target: (serving_time > 0)
+                    .then(|| arrived as f64 / (serving_time as f64 / MINUTE as f64)),
+            },
+        );
+        self.lag
+            .minute_closed(minute, serving_time as f64 / len as f64);
+        if now < self.cfg.end {
+            self.lag.update(now, self.fleet.serving.get(), None);
+        }
+    }
+
+    /// Ends the run at `cx.now()`: closes the last (possibly partial) minute.
+    /// Tasks still running are billed up to the end, without a minimum.
+    pub fn finish<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        let now = cx.now();
+        self.close_minute(data, cx, now);
+        self.fleet.close(now);
+        cx.rec.finish(now);
     }
 }

@@ -9,7 +9,7 @@
 
 pub mod queue;
 
-use crate::control::{ControlEvent, ControlPlane};
+use crate::control::{ControlEvent, ControlPlane, Notice};
 use crate::metrics::Recorder;
 use crate::time::SimTime;
 pub use queue::EventQueue;
@@ -23,18 +23,35 @@ pub enum Event<E> {
     Control(ControlEvent),
 }
 
-/// What an event handler may touch: the clock, the queue and the recorder.
+/// What an event handler may touch: the clock, the queue, the recorder and
+/// the notices a data plane sends the control plane.
 pub struct Ctx<'a, E> {
     now: SimTime,
     queue: &'a mut EventQueue<Event<E>>,
     /// Measurements of the run.
     pub rec: &'a mut Recorder,
+    notices: &'a mut Vec<Notice>,
 }
 
 impl<'a, E> Ctx<'a, E> {
     /// A context at instant `now`.
-    pub fn new(now: SimTime, queue: &'a mut EventQueue<Event<E>>, rec: &'a mut Recorder) -> Self {
-        Ctx { now, queue, rec }
+    pub fn new(
+        now: SimTime,
+        queue: &'a mut EventQueue<Event<E>>,
+        rec: &'a mut Recorder,
+        notices: &'a mut Vec<Notice>,
+    ) -> Self {
+        Ctx {
+            now,
+            queue,
+            rec,
+            notices,
+        }
+    }
+
+    /// Tells the control plane something (handled right after the current event).
+    pub fn notify(&mut self, n: Notice) {
+        self.notices.push(n);
     }
 
     /// The current instant.
@@ -80,6 +97,10 @@ pub trait DataPlane {
     /// Task `id` starts receiving requests.
     fn add_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
 
+    /// Task `id` stops receiving new requests; those in flight go on. The
+    /// data plane sends [`Notice::Drained`] when none is left.
+    fn drain_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
+
     /// Task `id` stops at once: requests still on it fail.
     fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
 
@@ -99,6 +120,7 @@ pub struct Sim<D: DataPlane> {
     pub rec: Recorder,
     end: SimTime,
     events: u64,
+    notices: Vec<Notice>,
 }
 
 impl<D: DataPlane> Sim<D> {
@@ -111,6 +133,7 @@ impl<D: DataPlane> Sim<D> {
             rec,
             end,
             events: 0,
+            notices: Vec::new(),
         }
     }
 
@@ -121,11 +144,13 @@ impl<D: DataPlane> Sim<D> {
 
     /// Runs to the end.
     pub fn run(&mut self) {
+        let mut notices = std::mem::take(&mut self.notices);
         {
-            let mut cx = Ctx::new(0, &mut self.queue, &mut self.rec);
+            let mut cx = Ctx::new(0, &mut self.queue, &mut self.rec, &mut notices);
             self.control.start(&mut self.data, &mut cx);
             self.data.start(&mut cx);
         }
+        self.handle_notices(0, &mut notices);
         while let Some(t) = self.queue.peek_time() {
             if t >= self.end {
                 break;
@@ -134,13 +159,31 @@ impl<D: DataPlane> Sim<D> {
                 break;
             };
             self.events += 1;
-            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec);
+            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut notices);
             match event {
                 Event::Data(e) => self.data.handle(e, &mut cx),
                 Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
             }
+            if !notices.is_empty() {
+                self.handle_notices(t, &mut notices);
+            }
         }
-        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec);
+        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec, &mut notices);
         self.control.finish(&mut self.data, &mut cx);
+    }
+
+    /// Notices are rare (OOM kills, drained tasks): the control plane
+    /// handles them right after the event that raised them, in order.
+    fn handle_notices(&mut self, t: SimTime, notices: &mut Vec<Notice>) {
+        let mut i = 0;
+        while i < notices.len() {
+            let n = notices[i];
+            i += 1;
+            let mut more = Vec::new();
+            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut more);
+            self.control.notice(n, &mut self.data, &mut cx);
+            notices.extend(more);
+        }
+        notices.clear();
     }
 }

@@ -4,7 +4,9 @@
 //! Data planes report request outcomes here; the control plane adds the
 //! fleet's side of each minute (task time, reserved CPU, busy CPU). Latency
 //! percentiles come from `hdrhistogram` (3 significant digits), the mean from
-//! an exact sum.
+//! an exact sum. `cloudwatch` holds the per-minute datapoints autoscaling reads.
+
+pub mod cloudwatch;
 
 use crate::time::{DAY, MINUTE, SimTime};
 use hdrhistogram::Histogram;
@@ -43,6 +45,29 @@ pub struct MinuteRow {
     pub reserved: u64,
     /// Task running time (task × µs).
     pub task_time: u64,
+    /// Task serving time (task × µs).
+    pub serving_time: u64,
+    /// Desired count at the end of the minute.
+    pub desired: u32,
+    /// Cost accrued in the minute (USD).
+    pub cost: f64,
+}
+
+/// The fleet's side of one minute, from the control plane.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FleetMinute {
+    /// CPU busy time (CPU units × µs).
+    pub busy: u64,
+    /// CPU reserved by running tasks (CPU units × µs).
+    pub reserved: u64,
+    /// Running task time (task × µs).
+    pub task_time: u64,
+    /// Serving task time (task × µs).
+    pub serving_time: u64,
+    /// Desired count at the end of the minute.
+    pub desired: u32,
+    /// Cost accrued (USD).
+    pub cost: f64,
 }
 
 impl MinuteRow {
@@ -71,6 +96,7 @@ pub struct Recorder {
     latency_max: u64,
     in_flight: u64,
     in_flight_area: u128,
+    in_flight_since_take: u128,
     last_change: SimTime,
     minute_hist: Histogram<u64>,
     current: usize,
@@ -104,6 +130,7 @@ impl Recorder {
             latency_max: 0,
             in_flight: 0,
             in_flight_area: 0,
+            in_flight_since_take: 0,
             last_change: 0,
             minute_hist: new_hist(),
             current: 0,
@@ -156,7 +183,9 @@ impl Recorder {
 
     #[inline]
     fn change_in_flight(&mut self, now: SimTime, delta: i64) {
-        self.in_flight_area += self.in_flight as u128 * (now - self.last_change) as u128;
+        let a = self.in_flight as u128 * (now - self.last_change) as u128;
+        self.in_flight_area += a;
+        self.in_flight_since_take += a;
         self.last_change = now;
         self.in_flight = self.in_flight.wrapping_add_signed(delta);
     }
@@ -215,14 +244,24 @@ impl Recorder {
 
     /// Adds the fleet's side of the minute ending at or before `now` (the
     /// control plane calls this at each minute boundary and at the end).
-    pub fn add_fleet(&mut self, minute: usize, busy: u64, reserved: u64, task_time: u64) {
+    pub fn add_fleet(&mut self, minute: usize, f: FleetMinute) {
         if self.rows.len() <= minute {
             self.rows.resize(minute + 1, MinuteRow::default());
         }
         let row = &mut self.rows[minute];
-        row.busy += busy;
-        row.reserved += reserved;
-        row.task_time += task_time;
+        row.busy += f.busy;
+        row.reserved += f.reserved;
+        row.task_time += f.task_time;
+        row.serving_time += f.serving_time;
+        row.desired = f.desired;
+        row.cost += f.cost;
+    }
+
+    /// Time integral of requests in the system (request × µs) since the
+    /// previous call, up to `now`.
+    pub fn take_in_flight_area(&mut self, now: SimTime) -> u128 {
+        self.change_in_flight(now, 0);
+        std::mem::take(&mut self.in_flight_since_take)
     }
 
     /// Closes the last minute at the end of the run (`end` exclusive).

@@ -2,9 +2,13 @@
 //! stable contract other tools read), the per-minute time series, the short
 //! human table, and the files under the output directory.
 
+use crate::control::{ControlPlane, StopReason, TaskRecord};
 use crate::error::Error;
 use crate::load::RateFn;
 use crate::metrics::Recorder;
+use crate::pricing::Totals;
+use crate::scaling::Decision;
+use crate::scaling::lag::Stages;
 use crate::time::{MINUTE, SECOND, SimTime, as_ms_f64, as_secs_f64};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -70,7 +74,7 @@ pub struct InFlight {
     pub mean: f64,
 }
 
-/// Running tasks over time.
+/// Running tasks over time (RUNNING: containers started, not stopped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tasks {
     /// Fewest running at once (for a positive time).
@@ -81,6 +85,12 @@ pub struct Tasks {
     pub mean: f64,
     /// Task-hours run.
     pub task_hours: f64,
+    /// Tasks launched during the run (the warm initial fleet included).
+    pub launched: u64,
+    /// Tasks OOM-killed.
+    pub oom_killed: u64,
+    /// Tasks stopped by a Spot interruption.
+    pub spot_interrupted: u64,
 }
 
 /// CPU used / CPU reserved by running tasks.
@@ -90,11 +100,53 @@ pub struct CpuUtilization {
     pub mean: Option<f64>,
 }
 
-/// Cost of the run.
+/// Cost of the run (USD).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
-    /// Everything billed (USD).
+    /// Everything billed.
     pub total: f64,
+    /// On-demand compute (vCPU, memory, OS licence).
+    pub compute: f64,
+    /// Spot compute.
+    pub spot: f64,
+    /// Storage (ephemeral storage above the free 20 GB).
+    pub storage: f64,
+    /// Load balancer (hours and LCUs).
+    pub load_balancer: f64,
+    /// Total per million arrived requests (`null` without requests).
+    pub per_million_requests: Option<f64>,
+    /// The run's cost rate scaled to a 730-hour month.
+    pub monthly_projection: f64,
+}
+
+/// Lag statistics (seconds) over the episodes closed by new capacity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagStats {
+    /// Mean.
+    pub mean: Option<f64>,
+    /// 95th percentile (nearest rank).
+    pub p95: Option<f64>,
+    /// Maximum.
+    pub max: Option<f64>,
+}
+
+/// Scaling behaviour.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    /// Scale-out activities applied.
+    pub scale_out_events: u64,
+    /// Scale-in activities applied.
+    pub scale_in_events: u64,
+    /// Time from under-provisioning to enough serving capacity.
+    pub lag_s: LagStats,
+    /// Minutes whose average serving count was below the tasks needed at target.
+    pub under_provisioned_minutes: u64,
+    /// Under-provisioning episodes closed (by capacity or by falling demand).
+    pub episodes: u64,
+    /// Start (s) of an episode still open at the end of the run.
+    pub unresolved_since_s: Option<f64>,
+    /// Mean stage breakdown of the lag (s) over episodes closed by capacity.
+    pub stages_s: Stages,
 }
 
 /// Service-level objective results.
@@ -145,10 +197,14 @@ pub struct Summary {
     pub cpu_utilization: CpuUtilization,
     /// Cost.
     pub cost_usd: Cost,
+    /// Autoscaling and lag.
+    pub scaling: Scaling,
     /// SLO.
     pub slo: Slo,
     /// Engine counters.
     pub engine: Engine,
+    /// Notes for the user (fields ignored, assumptions worth knowing).
+    pub notes: Vec<String>,
 }
 
 /// One row of `timeseries.csv`: one simulated minute (the last may be partial).
@@ -176,6 +232,12 @@ pub struct MinuteRecord {
     pub failed: u64,
     /// Time-average running tasks.
     pub tasks: f64,
+    /// Time-average tasks serving (healthy in the target group).
+    pub serving: f64,
+    /// Desired count at the end of the minute.
+    pub desired: u32,
+    /// Tasks needed to serve the offered load at the scaling target.
+    pub needed: u32,
     /// CPU used / CPU reserved by running tasks (empty with no task).
     pub cpu_utilization: Option<f64>,
     /// Median latency of requests completed in the minute (ms).
@@ -184,6 +246,31 @@ pub struct MinuteRecord {
     pub latency_p99_ms: Option<f64>,
     /// Whether the minute breached the SLO (empty without an SLO).
     pub slo_breach: Option<bool>,
+    /// Cost accrued in the minute (USD).
+    pub cost_usd: f64,
+}
+
+/// One row of `tasks.csv`: a task's life (times in seconds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRow {
+    /// Task id.
+    pub task: u32,
+    /// `FARGATE` or `FARGATE_SPOT`.
+    pub provider: String,
+    /// Launched.
+    pub launched_s: f64,
+    /// Image pull started (billing starts).
+    pub pull_start_s: Option<f64>,
+    /// RUNNING.
+    pub running_s: Option<f64>,
+    /// Healthy, serving.
+    pub serving_s: Option<f64>,
+    /// Deregistration started.
+    pub draining_s: Option<f64>,
+    /// STOPPED.
+    pub stopped_s: Option<f64>,
+    /// Why it stopped.
+    pub stop_reason: Option<String>,
 }
 
 /// Everything a run produced.
@@ -193,6 +280,10 @@ pub struct RunOutput {
     pub summary: Summary,
     /// One record per simulated minute.
     pub minutes: Vec<MinuteRecord>,
+    /// The scaling decision log.
+    pub decisions: Vec<Decision>,
+    /// Every task's life.
+    pub tasks: Vec<TaskRow>,
 }
 
 /// Inputs of [`build`] that are not in the recorder.
@@ -211,10 +302,12 @@ pub struct RunFacts<'a> {
     pub rate: &'a RateFn,
     /// SLO target (ms).
     pub slo_p99_ms: Option<f64>,
-    /// Tasks: min, max, time integral (task × µs).
-    pub tasks: (u32, u32, u128),
-    /// Cost (USD).
-    pub cost_usd: f64,
+    /// Cost totals.
+    pub cost: Totals,
+    /// Start (s) of a lag episode still open at the end.
+    pub unresolved_episode_start_s: Option<f64>,
+    /// Notes for the user.
+    pub notes: Vec<String>,
     /// Events processed.
     pub events: u64,
     /// Wall time (ms).
@@ -226,7 +319,9 @@ fn ms(us: u64) -> f64 {
 }
 
 /// Builds the summary and the time series of a finished run.
-pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
+pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOutput {
+    let fleet = control.fleet();
+    let needed = control.lag().needed();
     let duration_s = as_secs_f64(f.end);
     let lat = rec.latency();
     let any = rec.completed > 0;
@@ -252,15 +347,40 @@ pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
             rejected: row.rejected,
             failed: row.failed,
             tasks: row.task_time as f64 / (t1 - t0) as f64,
+            serving: row.serving_time as f64 / (t1 - t0) as f64,
+            desired: row.desired,
+            needed: needed.get(m).copied().unwrap_or(0),
             cpu_utilization: (row.reserved > 0).then(|| row.busy as f64 / row.reserved as f64),
             latency_p50_ms: row.latency_p50.map(ms),
             latency_p99_ms: row.latency_p99.map(ms),
             slo_breach: breach(row),
+            cost_usd: row.cost,
         });
     }
     let busy: u128 = rec.rows().iter().map(|r| r.busy as u128).sum();
     let reserved: u128 = rec.rows().iter().map(|r| r.reserved as u128).sum();
-    let (tmin, tmax, task_area) = f.tasks;
+    let task_area = fleet.running.total();
+    let count = |r: StopReason| {
+        fleet
+            .tasks()
+            .iter()
+            .filter(|t| t.stop_reason == Some(r))
+            .count() as u64
+    };
+    let lag = control.lag();
+    let mut lags: Vec<f64> = lag
+        .episodes()
+        .iter()
+        .filter(|e| e.closed_by == "capacity")
+        .map(|e| e.lag_s)
+        .collect();
+    lags.sort_by(f64::total_cmp);
+    let nearest_rank = |p: f64| -> Option<f64> {
+        (!lags.is_empty())
+            .then(|| lags[((p * lags.len() as f64).ceil() as usize).clamp(1, lags.len()) - 1])
+    };
+    let (outs, ins) = control.scaling_events();
+    let total = f.cost.total();
     let summary = Summary {
         scenario: f.scenario.to_string(),
         seed: f.seed,
@@ -293,15 +413,39 @@ pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
             mean: rec.in_flight_area() as f64 / f.end as f64,
         },
         tasks: Tasks {
-            min: tmin,
-            max: tmax,
+            min: fleet.running.min(),
+            max: fleet.running.max(),
             mean: task_area as f64 / f.end as f64,
             task_hours: task_area as f64 / (3_600.0 * SECOND as f64),
+            launched: fleet.tasks().len() as u64,
+            oom_killed: count(StopReason::OomKilled),
+            spot_interrupted: count(StopReason::SpotInterrupted),
         },
         cpu_utilization: CpuUtilization {
             mean: (reserved > 0).then(|| busy as f64 / reserved as f64),
         },
-        cost_usd: Cost { total: f.cost_usd },
+        cost_usd: Cost {
+            total,
+            compute: f.cost.compute,
+            spot: f.cost.spot,
+            storage: f.cost.storage,
+            load_balancer: f.cost.load_balancer,
+            per_million_requests: (rec.arrived > 0).then(|| total / rec.arrived as f64 * 1e6),
+            monthly_projection: total / (duration_s / 3_600.0) * 730.0,
+        },
+        scaling: Scaling {
+            scale_out_events: outs,
+            scale_in_events: ins,
+            lag_s: LagStats {
+                mean: (!lags.is_empty()).then(|| lags.iter().sum::<f64>() / lags.len() as f64),
+                p95: nearest_rank(0.95),
+                max: lags.last().copied(),
+            },
+            under_provisioned_minutes: lag.under_provisioned_minutes(),
+            episodes: lag.episodes().len() as u64,
+            unresolved_since_s: f.unresolved_episode_start_s,
+            stages_s: lag.mean_stages(),
+        },
         slo: Slo {
             p99_ms: f.slo_p99_ms,
             breach_minutes: slo_us.map(|_| {
@@ -315,8 +459,32 @@ pub fn build(rec: &Recorder, f: &RunFacts<'_>) -> RunOutput {
             events: f.events,
             wall_ms: f.wall_ms,
         },
+        notes: f.notes.clone(),
     };
-    RunOutput { summary, minutes }
+    RunOutput {
+        summary,
+        minutes,
+        decisions: control.decisions().to_vec(),
+        tasks: fleet.tasks().iter().map(task_row).collect(),
+    }
+}
+
+fn task_row(t: &TaskRecord) -> TaskRow {
+    let s = |x: Option<SimTime>| x.map(as_secs_f64);
+    TaskRow {
+        task: t.id,
+        provider: match t.provider {
+            crate::platform::Provider::Fargate => "FARGATE".into(),
+            crate::platform::Provider::FargateSpot => "FARGATE_SPOT".into(),
+        },
+        launched_s: as_secs_f64(t.launched),
+        pull_start_s: s(t.pull_start),
+        running_s: s(t.running),
+        serving_s: s(t.serving),
+        draining_s: s(t.draining),
+        stopped_s: s(t.stopped),
+        stop_reason: t.stop_reason.map(|r| format!("{r:?}")),
+    }
 }
 
 /// The summary as pretty JSON (what `--json` prints and `summary.json` holds).
@@ -326,13 +494,61 @@ pub fn summary_json(s: &Summary) -> String {
     out
 }
 
-/// The time series as CSV.
-pub fn timeseries_csv(minutes: &[MinuteRecord]) -> String {
+/// Rows as CSV (with a header even when there is no row).
+pub fn to_csv<T: Serialize>(rows: &[T], header: &[&str]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    for m in minutes {
-        w.serialize(m).expect("writing CSV to memory cannot fail");
+    if rows.is_empty() {
+        w.write_record(header)
+            .expect("writing CSV to memory cannot fail");
+    }
+    for r in rows {
+        w.serialize(r).expect("writing CSV to memory cannot fail");
     }
     String::from_utf8(w.into_inner().expect("in-memory writer")).expect("CSV is UTF-8")
+}
+
+/// The time series as CSV.
+pub fn timeseries_csv(minutes: &[MinuteRecord]) -> String {
+    to_csv(minutes, &["minute"])
+}
+
+/// The decision log as CSV.
+pub fn decisions_csv(rows: &[Decision]) -> String {
+    to_csv(
+        rows,
+        &[
+            "time_s",
+            "clock",
+            "policy",
+            "alarm",
+            "datapoints",
+            "alarm_state",
+            "running",
+            "old_desired",
+            "proposed",
+            "new_desired",
+            "action",
+            "reason",
+        ],
+    )
+}
+
+/// The task lives as CSV.
+pub fn tasks_csv(rows: &[TaskRow]) -> String {
+    to_csv(
+        rows,
+        &[
+            "task",
+            "provider",
+            "launched_s",
+            "pull_start_s",
+            "running_s",
+            "serving_s",
+            "draining_s",
+            "stopped_s",
+            "stop_reason",
+        ],
+    )
 }
 
 fn opt(v: Option<f64>, unit: &str) -> String {
@@ -380,7 +596,32 @@ pub fn human_table(s: &Summary) -> String {
             .mean
             .map_or("-".into(), |u| format!("{:.1} %", u * 100.0))
     );
-    let _ = writeln!(t, "cost       ${:.2}", s.cost_usd.total);
+    let c = &s.cost_usd;
+    let _ = writeln!(
+        t,
+        "cost       ${:.2} (compute {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}); ${:.2}/month; {}",
+        c.total,
+        c.compute,
+        c.spot,
+        c.storage,
+        c.load_balancer,
+        c.monthly_projection,
+        c.per_million_requests
+            .map_or("-".into(), |p| format!("${p:.3} per million requests"))
+    );
+    let sc = &s.scaling;
+    if sc.scale_out_events + sc.scale_in_events + sc.episodes > 0 {
+        let _ = writeln!(
+            t,
+            "scaling    {} out, {} in; lag mean {} p95 {} max {}; {} under-provisioned minute(s)",
+            sc.scale_out_events,
+            sc.scale_in_events,
+            opt(sc.lag_s.mean, "s"),
+            opt(sc.lag_s.p95, "s"),
+            opt(sc.lag_s.max, "s"),
+            sc.under_provisioned_minutes
+        );
+    }
     if let (Some(p), Some(b)) = (s.slo.p99_ms, s.slo.breach_minutes) {
         let _ = writeln!(t, "SLO        p99 ≤ {p} ms: {b} breach minute(s)");
     }
@@ -392,7 +633,8 @@ pub fn human_table(s: &Summary) -> String {
     t
 }
 
-/// Writes `summary.json` and `timeseries.csv` into `dir` (created if needed).
+/// Writes `summary.json`, `timeseries.csv`, `decisions.csv` and `tasks.csv`
+/// into `dir` (created if needed).
 /// Only these files are written; anything else in `dir` is left alone.
 pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     let io = |path: &Path| {
@@ -402,7 +644,13 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let summary = dir.join("summary.json");
     std::fs::write(&summary, summary_json(&out.summary)).map_err(io(&summary))?;
-    let ts = dir.join("timeseries.csv");
-    std::fs::write(&ts, timeseries_csv(&out.minutes)).map_err(io(&ts))?;
+    for (name, text) in [
+        ("timeseries.csv", timeseries_csv(&out.minutes)),
+        ("decisions.csv", decisions_csv(&out.decisions)),
+        ("tasks.csv", tasks_csv(&out.tasks)),
+    ] {
+        let p = dir.join(name);
+        std::fs::write(&p, text).map_err(io(&p))?;
+    }
     Ok(())
 }

@@ -9,8 +9,11 @@ pub mod overrides;
 
 use crate::error::{Error, ScenarioError};
 use crate::load::{LoadSpec, RateFn};
-use crate::platform::{Platform, PlatformSpec};
-use crate::service::{ServiceSpec, TaskShape, TaskSpec};
+use crate::platform::{Platform, PlatformKind, PlatformSpec, TaskFacts};
+use crate::scaling::AutoscalingSpec;
+use crate::service::{
+    CompiledTask, LoadBalancerSpec, SchedulingStrategy, ServiceSpec, TaskShape, TaskSpec,
+};
 use crate::time::{Duration, SimTime};
 use crate::workload::{Dist, WorkloadSpec};
 use serde::{Deserialize, Serialize};
@@ -63,6 +66,12 @@ pub struct Scenario {
     /// Service-level objective.
     #[serde(default)]
     pub slo: SloSpec,
+    /// The load balancer.
+    #[serde(default)]
+    pub load_balancer: LoadBalancerSpec,
+    /// Service Auto Scaling (none: the desired count stays fixed).
+    #[serde(default)]
+    pub autoscaling: Option<AutoscalingSpec>,
     /// Directory relative paths in the scenario are resolved against (the
     /// scenario file's directory).
     #[serde(skip)]
@@ -91,8 +100,12 @@ pub struct Compiled {
     pub timeout: Option<SimTime>,
     /// Task shape.
     pub shape: TaskShape,
+    /// The compiled `[task]` (memory reserved, storage, task definition).
+    pub task: CompiledTask,
     /// Platform.
     pub platform: Platform,
+    /// Notes for the user (task definition fields that are not modelled, …).
+    pub notes: Vec<String>,
 }
 
 /// Byte offset → (1-based line, 1-based column).
@@ -231,7 +244,90 @@ impl Scenario {
                 "must be longer than 0 (leave it out for no timeout)",
             ));
         }
-        let shape = self.task.compile()?;
+        let task = self.task.compile(
+            &self.base_dir,
+            self.workload.memory_base_mib,
+            self.workload.memory_per_request_mib,
+        )?;
+        let shape = task.shape;
+        let def = task.definition.as_ref();
+        let platform = self.platform.compile(
+            &TaskFacts {
+                cpu_units: shape.cpu_units,
+                memory_mib: shape.memory_mib,
+                ephemeral_gb: task.ephemeral_gb,
+                arch: def.and_then(|d| d.arch),
+                os: def.and_then(|d| d.os),
+            },
+            &self.region,
+        )?;
+        let mut notes = Vec::new();
+        if let Some(d) = def {
+            if platform.kind == PlatformKind::Fargate {
+                if !d.compatibilities.is_empty()
+                    && !d.compatibilities.iter().any(|c| c == "FARGATE")
+                {
+                    return Err(ScenarioError::invalid(
+                        "task.definition",
+                        format!(
+                            "{}: requiresCompatibilities {:?} does not include FARGATE",
+                            d.file.display(),
+                            d.compatibilities
+                        ),
+                    ));
+                }
+                if d.network_mode.as_deref().is_some_and(|m| m != "awsvpc") {
+                    return Err(ScenarioError::invalid(
+                        "task.definition",
+                        format!(
+                            "{}: Fargate tasks need networkMode \"awsvpc\", got {:?}",
+                            d.file.display(),
+                            d.network_mode.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+            if !d.ignored.is_empty() {
+                notes.push(format!(
+                    "{}: fields not modelled, ignored: {}",
+                    d.file.display(),
+                    d.ignored.join(", ")
+                ));
+            }
+        }
+        if self.service.scheduling_strategy == SchedulingStrategy::Daemon
+            && platform.kind != PlatformKind::Ideal
+        {
+            return Err(ScenarioError::invalid(
+                "service.scheduling_strategy",
+                format!(
+                    "the daemon strategy runs one task per container instance and belongs to ECS on EC2; {} has no instances — use \"replica\"",
+                    self.platform.kind()
+                ),
+            ));
+        }
+        if self.service.maximum_percent < 100 {
+            return Err(ScenarioError::invalid(
+                "service.maximum_percent",
+                format!(
+                    "must be at least 100 for a replica service, got {}",
+                    self.service.maximum_percent
+                ),
+            ));
+        }
+        if self.service.minimum_healthy_percent > 100 {
+            return Err(ScenarioError::invalid(
+                "service.minimum_healthy_percent",
+                format!(
+                    "must be at most 100, got {}",
+                    self.service.minimum_healthy_percent
+                ),
+            ));
+        }
+        self.load_balancer.validate()?;
+        if let Some(a) = &self.autoscaling {
+            a.validate()?;
+        }
         Ok(Compiled {
             end,
             rate,
@@ -239,7 +335,9 @@ impl Scenario {
             io,
             timeout: self.workload.timeout.map(|d| d.0),
             shape,
-            platform: self.platform.compile(),
+            task,
+            platform,
+            notes,
         })
     }
 

@@ -1,12 +1,16 @@
-//! The service being simulated — its tasks' shape, how requests are routed —
-//! and the request-level data plane that serves every request as an event.
-//! Scenario sections `[task]` and `[service]`.
+//! The service being simulated — its tasks' shape, its fleet settings, its
+//! load balancer — and the request-level data plane that serves every
+//! request as an event. Scenario sections `[task]`, `[service]` and
+//! `[load_balancer]`.
 
 pub mod ps;
 pub mod request;
 
 use crate::error::ScenarioError;
+use crate::platform::taskdef::{self, TaskDefinition};
+use crate::time::{Duration, SECOND};
 use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 pub use request::RequestPlane;
 
@@ -26,10 +30,17 @@ pub enum Routing {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
-    /// CPU in ECS CPU units (1024 = one vCPU).
-    pub cpu: u32,
-    /// Memory in MiB.
-    pub memory: u32,
+    /// An ECS task definition (`register-task-definition` JSON), relative to
+    /// the scenario file; it supplies `cpu`, `memory`, the memory limits,
+    /// ephemeral storage and the runtime platform.
+    #[serde(default)]
+    pub definition: Option<String>,
+    /// CPU in ECS CPU units (1024 = one vCPU). Required without a definition.
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    /// Memory in MiB. Required without a definition.
+    #[serde(default)]
+    pub memory: Option<u32>,
     /// Requests served at once (worker threads, event-loop slots); further
     /// requests wait in the task's FCFS queue.
     pub concurrency: u32,
@@ -37,21 +48,166 @@ pub struct TaskSpec {
     /// (like an HTTP 503). Default: unbounded.
     #[serde(default)]
     pub queue_limit: Option<u32>,
+    /// Ephemeral storage (GB, Fargate: 20–200; above 20 is billed). Default:
+    /// the definition's `ephemeralStorage`, else 20.
+    #[serde(default)]
+    pub ephemeral_storage_gb: Option<f64>,
+}
+
+/// How the ECS scheduler runs the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchedulingStrategy {
+    /// Keep a desired number of tasks.
+    #[default]
+    Replica,
+    /// One task per container instance (ECS on EC2 only).
+    Daemon,
+}
+
+/// Whether the initial tasks exist when the run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// The service is already up: its initial tasks serve from t = 0.
+    #[default]
+    Warm,
+    /// The initial tasks are launched at t = 0 and go through start-up.
+    Cold,
+}
+
+fn default_min_healthy() -> u32 {
+    100
+}
+
+fn default_max_percent() -> u32 {
+    200
 }
 
 /// The `[service]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
-    /// Number of tasks (the fixed fleet size, until autoscaling exists).
+    /// Desired task count at the start (autoscaling changes it).
     pub desired: u32,
     /// Load-balancing algorithm. Default `round_robin`.
     #[serde(default)]
     pub routing: Routing,
+    /// `minimumHealthyPercent`: healthy tasks kept, as a % of desired
+    /// (rounded up), when tasks are replaced. Default 100 (ECS default).
+    #[serde(default = "default_min_healthy")]
+    pub minimum_healthy_percent: u32,
+    /// `maximumPercent`: RUNNING + PENDING tasks allowed, as a % of desired
+    /// (rounded down). Default 200 (ECS default for REPLICA services).
+    #[serde(default = "default_max_percent")]
+    pub maximum_percent: u32,
+    /// `replica` (default) or `daemon` (EC2 only).
+    #[serde(default)]
+    pub scheduling_strategy: SchedulingStrategy,
+    /// `warm` (default: tasks serve from t = 0) or `cold`.
+    #[serde(default)]
+    pub start: Start,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_hc_interval() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_dereg() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn default_rpc() -> f64 {
+    10.0
+}
+
+fn default_kb() -> f64 {
+    10.0
+}
+
+/// The `[load_balancer]` section: the ALB in front of the service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerSpec {
+    /// Bill an ALB (hours and LCUs) on priced platforms. Default true; set
+    /// false when the service shares an ALB billed elsewhere.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// `HealthCheckIntervalSeconds`, 5–300 s. Default 30 s; a newly
+    /// registered target needs one passing check (AWS ECS developer guide,
+    /// "Optimize load balancer health check parameters").
+    #[serde(default = "default_hc_interval")]
+    pub health_check_interval: Duration,
+    /// `deregistration_delay.timeout_seconds`, 0–3600 s. Default 300 s (ELB
+    /// target group default); draining ends early when nothing is in flight.
+    #[serde(default = "default_dereg")]
+    pub deregistration_delay: Duration,
+    /// Requests per client connection, for the new-connections LCU
+    /// dimension. Default 10 (an assumption: keep-alive clients).
+    #[serde(default = "default_rpc")]
+    pub requests_per_connection: f64,
+    /// kB processed per request (request + response), for the processed-bytes
+    /// LCU dimension. Default 10 (an assumption).
+    #[serde(default = "default_kb")]
+    pub kb_per_request: f64,
+}
+
+impl Default for LoadBalancerSpec {
+    fn default() -> Self {
+        LoadBalancerSpec {
+            enabled: true,
+            health_check_interval: default_hc_interval(),
+            deregistration_delay: default_dereg(),
+            requests_per_connection: default_rpc(),
+            kb_per_request: default_kb(),
+        }
+    }
+}
+
+impl LoadBalancerSpec {
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        let hc = self.health_check_interval.0;
+        if !(5 * SECOND..=300 * SECOND).contains(&hc) {
+            return Err(ScenarioError::invalid(
+                "load_balancer.health_check_interval",
+                format!(
+                    "the ALB allows 5 to 300 seconds, got {}",
+                    self.health_check_interval
+                ),
+            ));
+        }
+        if self.deregistration_delay.0 > 3_600 * SECOND {
+            return Err(ScenarioError::invalid(
+                "load_balancer.deregistration_delay",
+                format!(
+                    "the ALB allows 0 to 3600 seconds, got {}",
+                    self.deregistration_delay
+                ),
+            ));
+        }
+        if !(self.requests_per_connection.is_finite() && self.requests_per_connection >= 1.0) {
+            return Err(ScenarioError::invalid(
+                "load_balancer.requests_per_connection",
+                "expected a number ≥ 1",
+            ));
+        }
+        if !(self.kb_per_request.is_finite() && self.kb_per_request >= 0.0) {
+            return Err(ScenarioError::invalid(
+                "load_balancer.kb_per_request",
+                "expected a number ≥ 0",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A validated task shape, as the data plane uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TaskShape {
     /// CPU units (1024 = one vCPU).
     pub cpu_units: u32,
@@ -61,18 +217,83 @@ pub struct TaskShape {
     pub concurrency: u32,
     /// Longest queue, if bounded.
     pub queue_limit: Option<u32>,
+    /// Memory limit (MiB): above it the task is OOM-killed.
+    pub memory_limit_mib: f64,
+    /// Memory in use with no request (MiB).
+    pub memory_base_mib: f64,
+    /// Memory per request in flight on the task (MiB).
+    pub memory_per_request_mib: f64,
+}
+
+impl TaskShape {
+    /// Memory in use (MiB) with `in_flight` requests on the task.
+    #[inline]
+    pub fn memory_in_use(&self, in_flight: u32) -> f64 {
+        self.memory_base_mib + self.memory_per_request_mib * in_flight as f64
+    }
+}
+
+/// A compiled `[task]`: the shape, the memory counted as reserved for the
+/// memory metric, ephemeral storage, and the definition it came from.
+#[derive(Debug, Clone)]
+pub struct CompiledTask {
+    /// The shape.
+    pub shape: TaskShape,
+    /// Memory ECS counts as reserved (MiB).
+    pub memory_reserved_mib: f64,
+    /// Ephemeral storage (GB).
+    pub ephemeral_gb: f64,
+    /// The task definition, if one was given.
+    pub definition: Option<TaskDefinition>,
+}
+
+fn pick(key: &str, spec: Option<u32>, def: Option<u32>, what: &str) -> Result<u32, ScenarioError> {
+    match (spec, def) {
+        (Some(a), Some(b)) if a != b => Err(ScenarioError::invalid(
+            key,
+            format!("{a} disagrees with the task definition's {what} ({b}); give it in one place"),
+        )),
+        (a, b) => a.or(b).ok_or_else(|| {
+            ScenarioError::invalid(
+                key,
+                format!("missing: give task.{what}, or a task.definition with \"{what}\""),
+            )
+        }),
+    }
 }
 
 impl TaskSpec {
-    /// Validates the section.
-    pub fn compile(&self) -> Result<TaskShape, ScenarioError> {
-        if self.cpu == 0 {
+    /// Validates the section (reading the task definition, if any).
+    pub fn compile(
+        &self,
+        base_dir: &Path,
+        memory_base_mib: f64,
+        memory_per_request_mib: f64,
+    ) -> Result<CompiledTask, ScenarioError> {
+        let definition = match &self.definition {
+            None => None,
+            Some(file) => {
+                let path = base_dir.join(file);
+                Some(taskdef::load(&path).map_err(|m| {
+                    ScenarioError::invalid("task.definition", format!("{}: {m}", path.display()))
+                })?)
+            }
+        };
+        let def = definition.as_ref();
+        let cpu = pick("task.cpu", self.cpu, def.and_then(|d| d.cpu_units), "cpu")?;
+        let memory = pick(
+            "task.memory",
+            self.memory,
+            def.and_then(|d| d.memory_mib),
+            "memory",
+        )?;
+        if cpu == 0 {
             return Err(ScenarioError::invalid(
                 "task.cpu",
                 "expected CPU units > 0 (1024 = one vCPU), got 0",
             ));
         }
-        if self.memory == 0 {
+        if memory == 0 {
             return Err(ScenarioError::invalid(
                 "task.memory",
                 "expected MiB > 0, got 0",
@@ -84,11 +305,46 @@ impl TaskSpec {
                 "expected at least 1 request served at once, got 0",
             ));
         }
-        Ok(TaskShape {
-            cpu_units: self.cpu,
-            memory_mib: self.memory,
-            concurrency: self.concurrency,
-            queue_limit: self.queue_limit,
+        let limit = def
+            .and_then(|d| d.memory_limit_mib())
+            .unwrap_or(memory)
+            .min(memory) as f64;
+        for (key, v) in [
+            ("workload.memory_base_mib", memory_base_mib),
+            ("workload.memory_per_request_mib", memory_per_request_mib),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ScenarioError::invalid(
+                    key,
+                    format!("expected MiB ≥ 0, got {v}"),
+                ));
+            }
+        }
+        if memory_base_mib >= limit {
+            return Err(ScenarioError::invalid(
+                "workload.memory_base_mib",
+                format!(
+                    "{memory_base_mib} MiB leaves no room under the task's {limit} MiB memory limit"
+                ),
+            ));
+        }
+        let ephemeral_gb = self
+            .ephemeral_storage_gb
+            .or(def.and_then(|d| d.ephemeral_storage_gib).map(f64::from))
+            .unwrap_or(20.0);
+        Ok(CompiledTask {
+            shape: TaskShape {
+                cpu_units: cpu,
+                memory_mib: memory,
+                concurrency: self.concurrency,
+                queue_limit: self.queue_limit,
+                memory_limit_mib: limit,
+                memory_base_mib,
+                memory_per_request_mib,
+            },
+            memory_reserved_mib: def.and_then(|d| d.memory_reserved_mib()).unwrap_or(memory) as f64,
+            ephemeral_gb,
+            definition,
         })
     }
 }

@@ -12,6 +12,7 @@
 
 use super::ps::Ps;
 use super::{Routing, TaskShape};
+use crate::control::Notice;
 use crate::engine::{Ctx, DataPlane, TaskId};
 use crate::load::Arrivals;
 use crate::rng::Stream;
@@ -121,6 +122,8 @@ struct Task {
     next_done: Option<SimTime>,
     /// Whether the next CPU completion must be recomputed.
     dirty: bool,
+    /// Deregistering: no new requests; report when empty.
+    draining: bool,
 }
 
 impl Task {
@@ -235,6 +238,14 @@ impl RequestPlane {
             cx.rec.rejected(now);
             return;
         }
+        if self.shape.memory_in_use(task.outstanding() + 1) > self.shape.memory_limit_mib {
+            // The request pushes the task past its memory limit: the task is
+            // OOM-killed with everything on it, this request included.
+            cx.rec.failed(now);
+            self.kill(task_id, cx);
+            cx.notify(Notice::OomKilled(task_id));
+            return;
+        }
         let key = self.slab.alloc(Req {
             arrival: now,
             started: now,
@@ -299,6 +310,36 @@ impl RequestPlane {
             task.in_service -= 1;
         }
         self.slab.release(key);
+        self.check_drained(r.task, cx);
+    }
+
+    /// Tells the control plane when a draining task has nothing left.
+    fn check_drained(&mut self, task_id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
+        if let Some(task) = self.tasks[task_id as usize].as_mut()
+            && task.draining
+            && task.outstanding() == 0
+        {
+            task.draining = false;
+            cx.notify(Notice::Drained(task_id));
+        }
+    }
+
+    /// Removes a task, failing every request on it.
+    fn kill(&mut self, id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
+        let now = cx.now();
+        self.serving.retain(|t| *t != id);
+        let Some(mut task) = self.tasks.get_mut(id as usize).and_then(Option::take) else {
+            return;
+        };
+        self.busy_of_removed += task.ps.take_busy(now);
+        // Rare (task failures, cut-off draining): a scan of the requests in flight is fine.
+        for i in 0..self.slab.reqs.len() {
+            let r = self.slab.reqs[i];
+            if r.phase != Phase::Free && r.task == id {
+                self.slab.release((r.generation as u64) << 32 | i as u64);
+                cx.rec.failed(now);
+            }
+        }
     }
 
     /// Moves queued requests into free slots, FCFS.
@@ -420,6 +461,7 @@ impl RequestPlane {
         cx.rec.timed_out(now);
         self.refill(r.task, cx);
         self.reschedule(r.task, cx);
+        self.check_drained(r.task, cx);
     }
 }
 
@@ -457,25 +499,21 @@ impl DataPlane for RequestPlane {
             epoch: 0,
             next_done: None,
             dirty: false,
+            draining: false,
         });
         self.serving.push(id);
     }
 
-    fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
-        let now = cx.now();
+    fn drain_task(&mut self, id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
         self.serving.retain(|t| *t != id);
-        let Some(mut task) = self.tasks.get_mut(id as usize).and_then(Option::take) else {
-            return;
-        };
-        self.busy_of_removed += task.ps.take_busy(now);
-        // Rare (task failures): a scan of the requests in flight is fine.
-        for i in 0..self.slab.reqs.len() {
-            let r = self.slab.reqs[i];
-            if r.phase != Phase::Free && r.task == id {
-                self.slab.release((r.generation as u64) << 32 | i as u64);
-                cx.rec.failed(now);
-            }
+        if let Some(task) = self.tasks.get_mut(id as usize).and_then(Option::as_mut) {
+            task.draining = true;
         }
+        self.check_drained(id, cx);
+    }
+
+    fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, ReqEvent>) {
+        self.kill(id, cx);
     }
 
     fn take_busy(&mut self, now: SimTime) -> u64 {
