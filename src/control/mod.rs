@@ -663,6 +663,7 @@ impl ControlPlane {
                 }),
                 requests_per_target: (serving_time > 0)
                     .then(|| arrived as f64 / (serving_time as f64 / MINUTE as f64)),
+                running: running_time as f64 / len as f64,
             },
         );
         self.lag

@@ -44,6 +44,8 @@ pub struct Datapoint {
     pub memory: Option<f64>,
     /// Requests per healthy target.
     pub requests_per_target: Option<f64>,
+    /// Time-average RUNNING tasks in the minute (the count behind the averages).
+    pub running: f64,
 }
 
 /// The published datapoints of a run.

@@ -92,6 +92,9 @@ pub const DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR: f64 = 7.0e-5;
 pub const SPOT_WARNING: crate::time::SimTime = 120 * crate::time::SECOND;
 
 /// The `[platform]` section.
+// One per scenario: the size difference between variants does not matter,
+// and inline variants keep `deny_unknown_fields` working with the `kind` tag.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PlatformSpec {

@@ -704,6 +704,7 @@ impl AutoScaler {
         let mut ins: Vec<Proposal> = Vec::new();
         let mut all_tt_in = !self.tt.iter().all(|p| p.disable_in);
         let mut out_alarm: Option<SimTime> = None;
+        let mut formulas: Vec<(usize, String)> = Vec::new();
         let row =
             |policy: &str, alarm: &Alarm, e: &AlarmEval, proposed: Option<u32>, reason: String| {
                 Decision {
@@ -730,12 +731,25 @@ impl AutoScaler {
             let high = p.high.evaluate(cw, now);
             let low = p.low.evaluate(cw, now);
             let latest = high.values.last().copied().flatten();
-            let proposal = latest.map(|m| (running as f64 * m / p.target).ceil() as u32);
+            // Proportional on the running count behind the newest datapoint:
+            // N tasks at m % need N × m / target tasks to sit at the target.
+            let base = cw
+                .newest_published(now)
+                .map_or(running as f64, |m| cw.points()[m].running);
+            let proposal = latest.map(|m| (base * m / p.target - 1e-9).ceil().max(0.0) as u32);
+            let formula = latest.map(|m| {
+                format!(
+                    "ceil({base:.2} running × {m:.2} / {}) = {}",
+                    fmt_num(p.target),
+                    proposal.unwrap_or(0)
+                )
+            });
             let mut this_in = false;
             if high.state == AlarmState::Alarm {
                 out_alarm = out_alarm.max(high.newest_end);
                 let prop = proposal.unwrap_or(desired);
                 rows.push(row(&p.name, &p.high, &high, Some(prop), String::new()));
+                formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
                 outs.push(Proposal {
                     row: rows.len() - 1,
                     desired: prop,
@@ -744,6 +758,7 @@ impl AutoScaler {
             } else if low.state == AlarmState::Alarm && !p.disable_in {
                 let prop = proposal.unwrap_or(desired);
                 rows.push(row(&p.name, &p.low, &low, Some(prop), String::new()));
+                formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
                 ins.push(Proposal {
                     row: rows.len() - 1,
                     desired: prop,
@@ -960,11 +975,16 @@ impl AutoScaler {
                 }
             }
         }
+        for (i, f) in formulas {
+            if !f.is_empty() {
+                rows[i].reason = format!("{} [{f}]", rows[i].reason);
+            }
+        }
         for r in &mut rows {
             r.new_desired = new_desired;
             if r.reason.starts_with("scale out") && scaled_out {
                 r.action = "scale_out".into();
-            } else if r.reason == "scale in" && scaled_in {
+            } else if r.reason.starts_with("scale in") && scaled_in {
                 r.action = "scale_in".into();
             }
         }
@@ -1041,5 +1061,104 @@ mod tests {
     fn clock_format() {
         assert_eq!(clock(9 * 3600 * SECOND + 3 * 60 * SECOND), "d0 09:03:00");
         assert_eq!(clock(86_400 * SECOND + 1), "d1 00:00:00");
+    }
+
+    use crate::metrics::cloudwatch::Datapoint;
+    use crate::time::MINUTE;
+
+    fn cw(cpu: &[f64], running: f64) -> CloudWatch {
+        let mut cw = CloudWatch::new(0);
+        for (m, v) in cpu.iter().enumerate() {
+            cw.record(
+                m,
+                Datapoint {
+                    cpu: Some(*v),
+                    running,
+                    ..Default::default()
+                },
+            );
+        }
+        cw
+    }
+
+    fn spec(toml: &str) -> AutoscalingSpec {
+        let s: AutoscalingSpec = toml::from_str(toml).unwrap();
+        s.validate().unwrap();
+        s
+    }
+
+    #[test]
+    fn step_scale_out_in_cooldown_adds_only_the_difference() {
+        // +2 above 60, +3 above 80 (aws.md §2.3: "+2 then +3 ⇒ +1 more").
+        let mut a = AutoScaler::new(&spec(
+            r#"min_capacity = 1
+max_capacity = 20
+[[step_scaling]]
+threshold = 60
+comparison = "greater_than_threshold"
+adjustment_type = "ChangeInCapacity"
+cooldown = "300s"
+steps = [{ lower = 0, upper = 20, adjustment = 2 }, { lower = 20, adjustment = 3 }]
+"#,
+        ));
+        let o = a.evaluate(MINUTE, &cw(&[70.0], 10.0), 10, 10);
+        assert_eq!(o.desired, 12);
+        // Still in cooldown, a bigger breach: 10 + 3 = 13, one more than 12.
+        let o = a.evaluate(2 * MINUTE, &cw(&[70.0, 90.0], 10.0), 10, 12);
+        assert_eq!(o.desired, 13);
+        // Same breach again in cooldown: nothing more.
+        let o = a.evaluate(3 * MINUTE, &cw(&[70.0, 90.0, 90.0], 10.0), 10, 13);
+        assert_eq!(o.desired, 13);
+        assert!(o.rows[0].reason.contains("cooldown"), "{:?}", o.rows);
+        // After the cooldown: +3 on 13.
+        let o = a.evaluate(7 * MINUTE, &cw(&[90.0; 7], 13.0), 13, 13);
+        assert_eq!(o.desired, 16);
+    }
+
+    #[test]
+    fn scale_out_if_any_scale_in_only_if_all() {
+        let toml = r#"min_capacity = 1
+max_capacity = 50
+target_value = 50
+scale_in_cooldown = "0s"
+[[target_tracking]]
+target_value = 80
+scale_in_cooldown = "0s"
+"#;
+        let mut a = AutoScaler::new(&spec(toml));
+        // 60 %: above the first target only → out to ceil(10 × 60 / 50) = 12.
+        let o = a.evaluate(3 * MINUTE, &cw(&[60.0; 3], 10.0), 10, 10);
+        assert_eq!((o.desired, o.scaled_out), (12, true));
+        // 40 % for 15 minutes: below 45 and below 72 → both say in; the
+        // largest capacity wins: ceil(10 × 40 / 50) = 8 vs ceil(10 × 40 / 80) = 5.
+        let mut a = AutoScaler::new(&spec(toml));
+        let o = a.evaluate(15 * MINUTE, &cw(&[40.0; 15], 10.0), 10, 10);
+        assert_eq!((o.desired, o.scaled_in), (8, true));
+        // 47 %: below 72 but not below 45 → the first says no → no scale-in.
+        let mut a = AutoScaler::new(&spec(toml));
+        let o = a.evaluate(15 * MINUTE, &cw(&[47.0; 15], 10.0), 10, 10);
+        assert_eq!((o.desired, o.scaled_in), (10, false));
+    }
+
+    #[test]
+    fn limits_and_scheduled_actions() {
+        let mut a = AutoScaler::new(&spec(
+            r#"min_capacity = 2
+max_capacity = 6
+target_value = 50
+[[scheduled]]
+at = "8h"
+min_capacity = 8
+max_capacity = 12
+"#,
+        ));
+        let o = a.evaluate(3 * MINUTE, &cw(&[100.0; 3], 5.0), 5, 5);
+        assert_eq!(o.desired, 6, "clamped to max_capacity");
+        let o = a.evaluate(4 * MINUTE, &cw(&[100.0; 4], 6.0), 6, 6);
+        assert_eq!(o.desired, 6);
+        assert!(o.rows[0].reason.contains("max_capacity"), "{:?}", o.rows);
+        let (d, row) = a.apply_scheduled(0, 8 * 60 * MINUTE, 6, 6);
+        assert_eq!(d, 8);
+        assert_eq!(row.action, "limits");
     }
 }
