@@ -104,7 +104,12 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
             &targets,
         ),
     });
-    let mut sim = Sim::new(plane, control, Recorder::new(), c.end);
+    let mut sim = Sim::new(
+        plane,
+        control,
+        Recorder::with_slo(scenario.slo.p99_ms.map(|ms| ms * 1_000.0)),
+        c.end,
+    );
     let started = Instant::now();
     sim.run();
     let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;

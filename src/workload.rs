@@ -69,13 +69,16 @@ impl Dist {
     }
 }
 
+/// Largest mean (ms) a distribution may have: one day.
+const MAX_MEAN_MS: f64 = 86_400_000.0;
+
 fn positive(key: &str, v: f64) -> Result<(), ScenarioError> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && v > 0.0 && v <= MAX_MEAN_MS {
         Ok(())
     } else {
         Err(ScenarioError::invalid(
             key,
-            format!("expected a number > 0, got {v}"),
+            format!("expected a number > 0 and at most {MAX_MEAN_MS} ms (a day), got {v}"),
         ))
     }
 }
@@ -95,10 +98,12 @@ impl DistSpec {
     pub fn compile(&self, key: &str) -> Result<Dist, ScenarioError> {
         match self {
             DistSpec::Constant { value } => {
-                if !(value.is_finite() && *value >= 0.0) {
+                if !(value.is_finite() && (0.0..=MAX_MEAN_MS).contains(value)) {
                     return Err(ScenarioError::invalid(
                         format!("{key}.value"),
-                        format!("expected a number ≥ 0, got {value}"),
+                        format!(
+                            "expected a number between 0 and {MAX_MEAN_MS} ms (a day), got {value}"
+                        ),
                     ));
                 }
                 Ok(Dist::Constant(*value))

@@ -252,17 +252,25 @@ impl RateFn {
             } => {
                 let start = t - t % SMOOTH_SEGMENT;
                 let end = start + SMOOTH_SEGMENT;
-                // The cosine's maximum on [start, end] is at an end point unless
-                // a daily peak instant lies inside.
-                let mut bound = self.rate(start as f64).max(self.rate(end as f64 - 1e-3));
+                // Segments never straddle a day (a day is a whole number of
+                // them), so the weekday factor is the start's. The cosine's
+                // maximum on [start, end] is at an end point unless a daily
+                // peak instant lies inside.
+                let factor = mean * weekday_factor(start, *weekend_factor);
+                let cos_at = |x: SimTime| {
+                    let hours = x as f64 / HOUR as f64;
+                    (2.0 * std::f64::consts::PI * (hours - peak_hour) / 24.0).cos()
+                };
+                let mut top = cos_at(start).max(cos_at(end));
                 let peak_offset = (peak_hour.rem_euclid(24.0) * HOUR as f64) as SimTime;
                 let day_start = start - start % DAY;
-                for day in [day_start, day_start + DAY] {
-                    let p = day + peak_offset;
-                    if p >= start && p < end {
-                        bound = mean * weekday_factor(start, *weekend_factor) * (1.0 + amplitude);
-                    }
+                if [day_start, day_start + DAY]
+                    .iter()
+                    .any(|d| (start..end).contains(&(d + peak_offset)))
+                {
+                    top = 1.0;
                 }
+                let bound = factor * (1.0 + amplitude * top);
                 (end, bound * (1.0 + 1e-12), *amplitude == 0.0)
             }
         }
@@ -386,13 +394,17 @@ fn bucket_rate(width: SimTime, rps: &[f64], repeat: bool, t: SimTime) -> Option<
 }
 
 /// Checks that a rate given in the scenario is a finite number ≥ 0.
+/// Highest rate capsim accepts (requests per second): beyond it simulated
+/// time could no longer advance between arrivals at microsecond resolution.
+pub const MAX_RPS: f64 = 1e8;
+
 fn check_rate(key: &str, v: f64) -> Result<(), ScenarioError> {
-    if v.is_finite() && v >= 0.0 {
+    if v.is_finite() && (0.0..=MAX_RPS).contains(&v) {
         Ok(())
     } else {
         Err(ScenarioError::invalid(
             key,
-            format!("expected a rate ≥ 0 requests per second, got {v}"),
+            format!("expected a rate between 0 and {MAX_RPS:e} requests per second, got {v}"),
         ))
     }
 }
@@ -401,6 +413,20 @@ impl LoadSpec {
     /// Compiles the spec into a rate function for a run of length `duration`.
     /// Trace files are read relative to `base_dir`.
     pub fn compile(&self, base_dir: &Path, duration: SimTime) -> Result<RateFn, ScenarioError> {
+        let rate = self.compile_shape(base_dir, duration)?;
+        let peak = rate.peak(duration);
+        if peak.is_nan() || peak > MAX_RPS {
+            return Err(ScenarioError::invalid(
+                "load",
+                format!(
+                    "the load peaks at {peak:e} requests per second, above the {MAX_RPS:e} capsim simulates"
+                ),
+            ));
+        }
+        Ok(rate)
+    }
+
+    fn compile_shape(&self, base_dir: &Path, duration: SimTime) -> Result<RateFn, ScenarioError> {
         match self {
             LoadSpec::Constant { rps } => {
                 check_rate("load.rps", *rps)?;
@@ -494,9 +520,15 @@ impl LoadSpec {
             } => {
                 check_rate("load.rps", *rps)?;
                 check_rate("load.spike_rps", *spike_rps)?;
-                let top = at.0 + ramp.0;
-                let fall = top + length.0;
-                let back = fall + ramp.0;
+                let too_long = || {
+                    ScenarioError::invalid(
+                        "load.at",
+                        "at + ramp + length + ramp is too long to simulate",
+                    )
+                };
+                let top = at.0.checked_add(ramp.0).ok_or_else(too_long)?;
+                let fall = top.checked_add(length.0).ok_or_else(too_long)?;
+                let back = fall.checked_add(ramp.0).ok_or_else(too_long)?;
                 Ok(RateFn::Linear(normalize(vec![
                     constant_piece(0, at.0, *rps),
                     Piece {

@@ -49,6 +49,10 @@ pub enum MissingPolicy {
     Interpolate,
 }
 
+/// Most buckets a trace may have (400 MB of rates), so that a typo in a
+/// time column cannot exhaust memory.
+pub const MAX_BUCKETS: usize = 50_000_000;
+
 /// A column of a CSV trace: its header name or its 0-based position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -184,6 +188,13 @@ fn read_values(path: &Path, text: &str) -> Result<RawTrace, ScenarioError> {
                     format!("value #{} on the line: {m}", k + 1),
                 )
             })?;
+            if values.len() >= MAX_BUCKETS {
+                return Err(err(
+                    path,
+                    Some(i + 1),
+                    format!("the trace has more than {MAX_BUCKETS} values"),
+                ));
+            }
             values.push(v);
             lines.push(i + 1);
         }
@@ -308,7 +319,18 @@ fn read_csv(
                         ),
                     ));
                 }
-                let gap = (step / bucket as u128) as usize - 1;
+                let gap = step / bucket as u128 - 1;
+                if values.len() as u128 + gap > MAX_BUCKETS as u128 {
+                    return Err(err(
+                        path,
+                        Some(line),
+                        format!(
+                            "time \"{}\" jumps {} past the previous row: the trace would exceed {MAX_BUCKETS} buckets (a typo in the time column?)",
+                            rec[tcol].trim(),
+                            Duration(step.min(u64::MAX as u128) as SimTime)
+                        ),
+                    ));
+                }
                 for _ in 0..gap {
                     values.push(None);
                     lines.push(line);
@@ -404,10 +426,10 @@ pub fn compile(
     else {
         unreachable!("trace::compile is only called for trace loads")
     };
-    if bucket.0 == 0 {
+    if bucket.0 < crate::time::MS {
         return Err(ScenarioError::invalid(
             "load.bucket",
-            "must be longer than 0",
+            format!("must be at least 1ms, got {bucket}"),
         ));
     }
     let rescales = [scale.is_some(), peak_rps.is_some(), mean_rps.is_some()];
@@ -524,7 +546,14 @@ pub fn compile(
     for r in &mut rps {
         *r *= factor;
     }
-    let length = rps.len() as SimTime * bucket.0;
+    let length = (rps.len() as SimTime)
+        .checked_mul(bucket.0)
+        .ok_or_else(|| {
+            ScenarioError::invalid(
+                "load.bucket",
+                format!("{} buckets of {bucket} are too long to simulate", rps.len()),
+            )
+        })?;
     if duration > length && !repeat {
         return Err(ScenarioError::invalid(
             "duration",

@@ -35,10 +35,10 @@ pub struct MinuteRow {
     pub latency_p50: Option<u64>,
     /// 99th percentile latency of the requests completed this minute (µs).
     pub latency_p99: Option<u64>,
-    /// 99th percentile over every request that finished this minute, errors
-    /// (timeouts, rejections, failures) counting as infinitely slow:
-    /// `Some(u64::MAX)` when errors exceed 1 %, `None` when nothing finished.
-    pub p99_with_errors: Option<u64>,
+    /// Completed requests slower than the SLO target.
+    pub slow: u64,
+    /// Slowest completed request (µs).
+    pub latency_max: u64,
     /// CPU busy time (CPU units × µs).
     pub busy: u64,
     /// CPU reserved by running tasks (CPU units × µs).
@@ -75,6 +75,19 @@ impl MinuteRow {
     pub fn errors(&self) -> u64 {
         self.timed_out + self.rejected + self.failed
     }
+
+    /// Whether the minute's p99 — over every request that finished in it,
+    /// errors (timeouts, rejections, failures) counting as infinitely slow —
+    /// exceeds the SLO target. Exact: the p99 is above the target when more
+    /// than `N − ceil(0.99 N)` of the `N` finished requests were slow or failed.
+    pub fn slo_breach(&self) -> bool {
+        let n = self.completed + self.errors();
+        if n == 0 {
+            return false;
+        }
+        let rank = (99 * n).div_ceil(100);
+        self.slow + self.errors() > n - rank
+    }
 }
 
 /// The run's measurements.
@@ -106,6 +119,8 @@ pub struct Recorder {
     /// Completed requests that never waited (kept out of the wait
     /// histogram, which then holds only the positive waits).
     zero_waits: u64,
+    /// SLO target (µs): completions above it are counted per minute.
+    slo_us: f64,
 }
 
 impl Default for Recorder {
@@ -115,6 +130,14 @@ impl Default for Recorder {
 }
 
 impl Recorder {
+    /// An empty recorder counting completions slower than `slo_us` (µs).
+    pub fn with_slo(slo_us: Option<f64>) -> Self {
+        Recorder {
+            slo_us: slo_us.unwrap_or(f64::INFINITY),
+            ..Self::new()
+        }
+    }
+
     /// An empty recorder.
     pub fn new() -> Self {
         Recorder {
@@ -137,6 +160,7 @@ impl Recorder {
             current_end: MINUTE,
             rows: vec![MinuteRow::default()],
             zero_waits: 0,
+            slo_us: f64::INFINITY,
         }
     }
 
@@ -163,18 +187,9 @@ impl Recorder {
         let h = &self.minute_hist;
         let row = &mut self.rows[self.current];
         if row.completed > 0 {
-            row.latency_p50 = Some(h.value_at_quantile(0.50));
-            row.latency_p99 = Some(h.value_at_quantile(0.99));
-        }
-        let finished = row.completed + row.errors();
-        if finished > 0 {
-            // Rank of the 99th percentile among all finished requests; errors sort last.
-            let rank = (0.99 * finished as f64).ceil() as u64;
-            row.p99_with_errors = Some(if rank > row.completed {
-                u64::MAX
-            } else {
-                h.value_at_quantile(rank as f64 / row.completed as f64)
-            });
+            // Histogram buckets report their upper edge: never above the exact max.
+            row.latency_p50 = Some(h.value_at_quantile(0.50).min(row.latency_max));
+            row.latency_p99 = Some(h.value_at_quantile(0.99).min(row.latency_max));
         }
         if !h.is_empty() {
             self.minute_hist.reset();
@@ -212,7 +227,11 @@ impl Recorder {
         let latency = now - arrival;
         let wait = started - arrival;
         self.completed += 1;
-        self.row(now).completed += 1;
+        let slow = latency as f64 > self.slo_us;
+        let row = self.row(now);
+        row.completed += 1;
+        row.slow += slow as u64;
+        row.latency_max = row.latency_max.max(latency);
         self.latency.saturating_record(latency.max(1));
         if wait == 0 {
             self.zero_waits += 1;
@@ -352,7 +371,8 @@ mod tests {
 
     #[test]
     fn errors_count_as_infinitely_slow_in_the_slo_percentile() {
-        let mut r = Recorder::new();
+        // 98 fast completions and 1 timeout: rank 99 of 99 is the error.
+        let mut r = Recorder::with_slo(Some(5_000.0));
         for i in 0..99 {
             r.arrival(i);
         }
@@ -361,10 +381,10 @@ mod tests {
         }
         r.timed_out(2000);
         r.finish(MINUTE);
-        // 1 error in 99: the 99th percentile (rank 99) is the error.
-        assert_eq!(r.rows()[0].p99_with_errors, Some(u64::MAX));
+        assert!(r.rows()[0].slo_breach());
 
-        let mut r = Recorder::new();
+        // 1 error in 200: rank 198 is still a fast completion.
+        let mut r = Recorder::with_slo(Some(5_000.0));
         for i in 0..200 {
             r.arrival(i);
         }
@@ -373,9 +393,20 @@ mod tests {
             r.completed(i + 1000, i, i);
         }
         r.finish(MINUTE);
-        // 1 error in 200: rank 198 is still a completed request.
-        let v = r.rows()[0].p99_with_errors.unwrap();
-        assert!((1000..u64::MAX).contains(&v));
+        assert!(!r.rows()[0].slo_breach());
+    }
+
+    #[test]
+    fn latency_exactly_at_the_target_is_no_breach() {
+        let mut r = Recorder::with_slo(Some(100_000.0));
+        for i in 0..10 {
+            r.arrival(i * SECOND);
+            r.completed(i * SECOND + 100 * MS, i * SECOND, i * SECOND);
+        }
+        r.finish(MINUTE);
+        let row = &r.rows()[0];
+        assert!(!row.slo_breach());
+        assert_eq!(row.latency_p99, Some(100_000), "capped at the exact max");
     }
 
     #[test]

@@ -325,11 +325,11 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
     let duration_s = as_secs_f64(f.end);
     let lat = rec.latency();
     let any = rec.completed > 0;
-    let q = |p: f64| any.then(|| ms(lat.value_at_quantile(p)));
+    // Histogram buckets report their upper edge: never above the exact max.
+    let q = |p: f64| any.then(|| ms(lat.value_at_quantile(p).min(rec.latency_max())));
     let slo_us = f.slo_p99_ms.map(|p| p * 1_000.0);
-    let breach = |row: &crate::metrics::MinuteRow| -> Option<bool> {
-        slo_us.map(|limit| row.p99_with_errors.is_some_and(|v| v as f64 > limit))
-    };
+    let breach =
+        |row: &crate::metrics::MinuteRow| -> Option<bool> { slo_us.map(|_| row.slo_breach()) };
     let mut minutes = Vec::with_capacity(rec.rows().len());
     for (m, row) in rec.rows().iter().enumerate() {
         let t0 = m as SimTime * MINUTE;

@@ -39,6 +39,9 @@ pub struct SloSpec {
     pub p99_ms: Option<f64>,
 }
 
+/// Longest run capsim simulates: 400 days.
+pub const MAX_DURATION: SimTime = 400 * crate::time::DAY;
+
 /// A scenario as written in its TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,7 +183,39 @@ impl Scenario {
             .map_err(|e| {
                 let key = e.path().to_string();
                 let message = e.inner().message().trim().to_string();
-                wrap(locate(text, &overridden, key, message))
+                // Serde reports errors inside tagged tables (`[load]`, `[platform]`,
+                // distributions) at the table. Whether the file alone has the same
+                // error tells the file from a --set override apart.
+                let in_file = !overrides.is_empty()
+                    && toml::from_str::<toml::Table>(text)
+                        .ok()
+                        .and_then(|t| {
+                            serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(t))
+                                .err()
+                        })
+                        .is_some_and(|f| {
+                            f.path().to_string() == key && f.inner().message().trim() == message
+                        });
+                let blamed: Vec<String> = if in_file {
+                    Vec::new()
+                } else {
+                    overridden.clone()
+                };
+                let problem = if !overrides.is_empty()
+                    && !in_file
+                    && !blamed
+                        .iter()
+                        .any(|o| key == *o || key.starts_with(&format!("{o}.")))
+                {
+                    ScenarioError::Invalid {
+                        key,
+                        line: None,
+                        message: format!("{message} (value from --set)"),
+                    }
+                } else {
+                    locate(text, &blamed, key, message)
+                };
+                wrap(problem)
             })?;
         scenario.base_dir = base_dir.to_path_buf();
         scenario.origin = origin.to_path_buf();
@@ -213,6 +248,16 @@ impl Scenario {
             return Err(ScenarioError::invalid(
                 "duration",
                 "must be longer than 0, e.g. \"1h\"",
+            ));
+        }
+        if self.duration.0 > MAX_DURATION {
+            return Err(ScenarioError::invalid(
+                "duration",
+                format!(
+                    "capsim simulates at most {} (one report row per minute), got {}",
+                    Duration(MAX_DURATION),
+                    self.duration
+                ),
             ));
         }
         if self.region.trim().is_empty() {

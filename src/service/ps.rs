@@ -19,8 +19,12 @@ use std::collections::BinaryHeap;
 /// on baseline x86-64.
 #[inline]
 fn ceil_u64(x: f64) -> u64 {
-    let t = x as u64;
-    if (t as f64) < x { t + 1 } else { t }
+    let t = x as u64; // saturates at u64::MAX
+    if (t as f64) < x {
+        t.saturating_add(1)
+    } else {
+        t
+    }
 }
 
 /// Slack when comparing a finish tag with the virtual clock (CPU-µs).
@@ -156,7 +160,7 @@ impl Ps {
         self.drop_stale(is_live);
         let Reverse((tag, _)) = *self.heap.peek()?;
         let remaining = (f64::from_bits(tag) - self.vtime).max(0.0) / self.rate();
-        Some(now + ceil_u64(remaining))
+        Some(now.saturating_add(ceil_u64(remaining)))
     }
 
     /// CPU busy time since the previous call (CPU units × µs), up to `now`.

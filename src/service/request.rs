@@ -295,7 +295,7 @@ impl RequestPlane {
         let r = self.slab.get_mut(key).expect("live request");
         if r.io_us > 0 {
             r.phase = Phase::Io;
-            let at = cx.now() + r.io_us;
+            let at = cx.now().saturating_add(r.io_us);
             cx.schedule(at, ReqEvent::IoDone { req: key });
         } else {
             self.complete(key, cx);
