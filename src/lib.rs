@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub mod compare;
 pub mod control;
 pub mod engine;
 pub mod error;
@@ -22,10 +23,11 @@ pub mod platform;
 pub mod pricing;
 pub mod report;
 pub mod rng;
-mod run;
+pub(crate) mod run;
 pub mod scaling;
 pub mod scenario;
 pub mod service;
+pub mod sweep;
 pub mod time;
 pub mod workload;
 

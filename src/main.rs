@@ -3,6 +3,7 @@
 use anyhow::{Context, Result};
 use capsim::{Scenario, report};
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +44,54 @@ enum Command {
         /// Override a scenario key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+    },
+    /// Run a sweep (a scenario with [sweep], or a sweep file) in parallel.
+    Sweep {
+        /// Sweep file (TOML).
+        file: PathBuf,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Output directory. Default: reports/<sweep name>/.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only shard K of N (0-based K, e.g. 0/4); writes a shard to merge.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Number of shards, with the index read from JOB_COMPLETION_INDEX
+        /// (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch).
+        #[arg(long, value_name = "N", conflicts_with = "shard")]
+        shards: Option<usize>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge shard directories into one sweep result.
+    Merge {
+        /// Shard directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run the same service and load on several platforms and compare them.
+    Compare {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Comma-separated platforms (ideal, fargate, fargate-spot, ecs-ec2,
+        /// eks-nodegroup, eks-karpenter, eks-fargate).
+        #[arg(long, value_delimiter = ',', required = true)]
+        platforms: Vec<String>,
+        /// Seed (overrides the scenario's `seed`).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
+        seed: Option<u64>,
+        /// Override a scenario key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output directory. Default: reports/<scenario name>-compare/.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -85,6 +134,124 @@ fn real_main() -> Result<()> {
                 print!("{}", report::human_table(&output.summary));
                 println!("report     {}", dir.display());
             }
+        }
+        Command::Sweep {
+            file,
+            threads,
+            out,
+            shard,
+            shards,
+            quiet,
+        } => {
+            let sweep = capsim::sweep::Sweep::load(&file)?;
+            let shard = match (shard, shards) {
+                (Some(s), _) => Some(
+                    capsim::sweep::Shard::parse(&s).map_err(|m| anyhow::anyhow!("--shard: {m}"))?,
+                ),
+                (None, Some(n)) => {
+                    let (var, raw) = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"]
+                        .iter()
+                        .find_map(|v| std::env::var(v).ok().map(|x| (*v, x)))
+                        .ok_or_else(|| anyhow::anyhow!("--shards {n} needs JOB_COMPLETION_INDEX or AWS_BATCH_JOB_ARRAY_INDEX in the environment (or give --shard K/N)"))?;
+                    Some(
+                        capsim::sweep::Shard::parse(&format!("{}/{n}", raw.trim()))
+                            .map_err(|m| anyhow::anyhow!("{var}={raw} with --shards {n}: {m}"))?,
+                    )
+                }
+                (None, None) => None,
+            };
+            let dir = out.unwrap_or_else(|| {
+                let base = PathBuf::from("reports").join(capsim::scenario::safe_name(&sweep.name));
+                match shard {
+                    Some(s) => base.join(format!("shard-{}-of-{}", s.index, s.count)),
+                    None => base,
+                }
+            });
+            let jobs = sweep
+                .jobs()
+                .iter()
+                .filter(|j| shard.is_none_or(|s| s.owns(j.index)))
+                .count() as u64;
+            let bar = if quiet || !std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::hidden()
+            } else {
+                let b = indicatif::ProgressBar::new(jobs);
+                b.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} jobs  {per_sec}  ETA {eta}",
+                    )
+                    .expect("a valid template"),
+                );
+                b
+            };
+            let results =
+                capsim::sweep::execute(&sweep, &dir, threads.unwrap_or(0), shard, &|n| {
+                    bar.set_position(n)
+                })?;
+            bar.finish_and_clear();
+            let failed = results.iter().filter(|r| r.outcome.is_err()).count();
+            println!(
+                "{}: {} jobs run, {} failed{}",
+                sweep.name,
+                results.len(),
+                failed,
+                shard.map_or(String::new(), |s| format!(
+                    " (shard {}/{})",
+                    s.index, s.count
+                ))
+            );
+            for r in results.iter().filter(|r| r.outcome.is_err()).take(5) {
+                println!(
+                    "  job {}: {}",
+                    r.job,
+                    r.outcome.as_ref().err().map_or("", String::as_str)
+                );
+            }
+            println!("report     {}", dir.display());
+        }
+        Command::Merge { dirs, out } => {
+            let n = capsim::sweep::merge(&dirs, &out)?;
+            println!("merged {} shards: {n} jobs", dirs.len());
+            println!("report     {}", out.display());
+        }
+        Command::Compare {
+            scenario,
+            platforms,
+            seed,
+            set,
+            out,
+        } => {
+            capsim::compare::check_platforms(&platforms)
+                .map_err(|m| anyhow::anyhow!("--platforms: {m}"))?;
+            let mut extra = set.clone();
+            if let Some(s) = seed {
+                extra.push(format!("seed={s}"));
+            }
+            let base = load(&scenario, &extra, None)?;
+            let text = std::fs::read_to_string(&scenario)
+                .with_context(|| format!("reading {}", scenario.display()))?;
+            let mut options = Vec::new();
+            for p in &platforms {
+                let sc = capsim::compare::scenario_for(&base, &text, p, &extra)?;
+                let output = capsim::run(&sc)?;
+                options.push(capsim::compare::Candidate {
+                    platform: p.clone(),
+                    output,
+                });
+            }
+            let dir = out.unwrap_or_else(|| {
+                PathBuf::from("reports").join(capsim::scenario::safe_name(&format!(
+                    "{}-compare",
+                    base.name
+                )))
+            });
+            capsim::compare::write(
+                &dir,
+                &format!("{} — platforms compared", base.name),
+                &options,
+            )?;
+            print!("{}", capsim::compare::text_table(&options));
+            println!("report     {}", dir.display());
         }
         Command::Validate { scenario, set } => {
             let sc = load(&scenario, &set, None)?;

@@ -9,6 +9,10 @@ use crate::error::Error;
 use crate::load::{Arrivals, RateFn};
 use crate::metrics::Recorder;
 use crate::metrics::cloudwatch::Metric;
+use crate::platform::PlatformKind;
+use crate::pricing;
+use crate::report::RunContext;
+use crate::report::html::Assumption;
 use crate::report::{self, RunFacts, RunOutput};
 use crate::rng::{Component, stream};
 use crate::scaling::AutoScaler;
@@ -17,6 +21,209 @@ use crate::service::request::Demand;
 use crate::service::{RequestPlane, Start};
 use crate::time::{MINUTE, SimTime};
 use std::time::Instant;
+
+fn row(item: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Assumption {
+    Assumption {
+        item: item.into(),
+        value: value.into(),
+        source: source.into(),
+    }
+}
+
+/// What the report says the numbers rest on: prices with their dates and
+/// sources, start-up delays, load balancer and scaling settings.
+pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
+    let mut a = Vec::new();
+    let p = &c.platform;
+    a.push(row(
+        "platform",
+        format!(
+            "{} ({:?}, {:?}) in {}",
+            scenario.platform.kind(),
+            p.arch,
+            p.os,
+            scenario.region
+        ),
+        "scenario",
+    ));
+    a.push(row(
+        "task size",
+        format!(
+            "{} CPU units, {} MiB, {} requests at once",
+            c.shape.cpu_units, c.shape.memory_mib, c.shape.concurrency
+        ),
+        "scenario",
+    ));
+    if let Some(prices) = &p.prices {
+        for r in &prices.sources {
+            a.push(row(
+                format!(
+                    "Fargate price ({}, {}, {})",
+                    r.region, r.os_arch, r.capacity
+                ),
+                format!(
+                    "${}/vCPU-h, ${}/GB-h, storage above 20 GB ${}/GB-h",
+                    r.vcpu_hour, r.gb_hour, r.storage_gb_hour
+                ),
+                format!("{} (as of {})", r.source, r.as_of),
+            ));
+        }
+        a.push(row(
+            "price per task-hour (on-demand)",
+            format!("${:.6}", prices.on_demand_hour),
+            "derived: vCPU × rate + GB × rate (+ Windows licence)",
+        ));
+        if let Some(s) = prices.spot_hour {
+            a.push(row(
+                "price per task-hour (Spot)",
+                format!("${s:.6}"),
+                "derived; Spot prices float",
+            ));
+        }
+        a.push(row("billing", "per second, rounded up, one-minute minimum, from image pull to stop; tasks running at the end are billed to the end", "AWS Fargate pricing page (aws.md §1.3)"));
+        if scenario.load_balancer.enabled {
+            a.push(row(
+                "load balancer",
+                format!(
+                    "${}/ALB-hour, ${}/LCU-hour",
+                    pricing::ALB_HOUR_USD,
+                    pricing::ALB_LCU_HOUR_USD
+                ),
+                format!(
+                    "cloud-horizons.com and Price-List fixtures, us-east-1 (as of {}; aws.md §6)",
+                    pricing::ALB_PRICES_AS_OF
+                ),
+            ));
+            a.push(row(
+                "LCU estimate",
+                format!(
+                    "{} requests per connection, {} kB per request",
+                    scenario.load_balancer.requests_per_connection,
+                    scenario.load_balancer.kb_per_request
+                ),
+                "assumption (scenario fields)",
+            ));
+        }
+    }
+    if p.kind == PlatformKind::Fargate {
+        let pf = &scenario.platform;
+        if let crate::platform::PlatformSpec::Fargate {
+            provisioning_s,
+            image_mb,
+            pull_mbps,
+            pull_s,
+            app_start_s,
+            ..
+        } = pf
+        {
+            a.push(row(
+                "provisioning (s)",
+                provisioning_s
+                    .as_ref()
+                    .map_or("lognormal mean 20, p99 40".into(), |d| d.describe()),
+                if provisioning_s.is_some() {
+                    "scenario"
+                } else {
+                    "assumption: aws.md §1.5 gives ≈ 10–40 s, unverified"
+                },
+            ));
+            a.push(row(
+                "image pull (s)",
+                pull_s.as_ref().map_or(format!("{image_mb} MB at {pull_mbps} MB/s"), |d| d.describe()),
+                "default 250 MB at 10 MB/s, derived from a measured 57 s start of a 413 MB image (aws.md §1.5)",
+            ));
+            a.push(row(
+                "application start (s)",
+                app_start_s
+                    .as_ref()
+                    .map_or("constant 5".into(), |d| d.describe()),
+                if app_start_s.is_some() {
+                    "scenario"
+                } else {
+                    "assumption"
+                },
+            ));
+        }
+        a.push(row("Spot interruptions", format!("{} per Spot task-hour, 2-minute warning", p.spot_interruptions_per_hour), "AWS publishes no Fargate Spot rate: scenario field (default from the EC2 Spot Advisor's lowest band)"));
+    }
+    let lb = &scenario.load_balancer;
+    a.push(row(
+        "health check",
+        format!(
+            "every {}, one passing check for a new target",
+            lb.health_check_interval
+        ),
+        "AWS ECS developer guide, load-balancer-healthcheck",
+    ));
+    a.push(row(
+        "deregistration delay",
+        lb.deregistration_delay.to_string(),
+        "ELB target group default 300 s",
+    ));
+    a.push(row(
+        "service start",
+        format!("{:?}", scenario.service.start).to_lowercase(),
+        "scenario",
+    ));
+    if let Some(s) = &scenario.autoscaling {
+        a.push(row(
+            "capacity",
+            format!("min {} / max {}", s.min_capacity, s.max_capacity),
+            "scenario",
+        ));
+        for t in s.target_tracking_policies() {
+            a.push(row(
+                format!("target tracking: {}", t.name.clone().unwrap_or_default()),
+                format!(
+                    "{} at {}; cooldowns out {} / in {}; scale-in {}",
+                    t.predefined_metric.name(),
+                    t.target_value,
+                    t.scale_out_cooldown,
+                    t.scale_in_cooldown,
+                    if t.disable_scale_in {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    }
+                ),
+                "alarms 3 of 3 above target / 15 of 15 below 0.9 × target (aws.md §2.1)",
+            ));
+        }
+        for st in &s.step_scaling {
+            a.push(row(
+                format!("step scaling: {}", st.name.clone().unwrap_or_default()),
+                format!(
+                    "{} {:?} {} ({} of {} datapoints), {:?}, cooldown {}",
+                    st.metric.name(),
+                    st.comparison,
+                    st.threshold,
+                    st.datapoints_to_alarm.unwrap_or(st.evaluation_periods),
+                    st.evaluation_periods,
+                    st.adjustment_type,
+                    st.cooldown
+                ),
+                "scenario",
+            ));
+        }
+        a.push(row(
+            "metric publication delay",
+            s.metric_delay.to_string(),
+            "assumption: AWS documents 1-minute metrics, not their delay",
+        ));
+    }
+    let mean_cpu_s = scenario.workload.cpu_ms.mean() / 1_000.0;
+    let vcpu = c.shape.cpu_units as f64 / 1024.0;
+    RunContext {
+        capacity_rps_per_task: (mean_cpu_s > 0.0).then(|| vcpu / mean_cpu_s),
+        cpu_target_pct: scenario.autoscaling.as_ref().and_then(|s| {
+            s.target_tracking_policies()
+                .iter()
+                .find(|t| t.predefined_metric == Metric::EcsServiceAverageCpuUtilization)
+                .map(|t| t.target_value)
+        }),
+        assumptions: a,
+    }
+}
 
 /// Tasks needed in each minute to serve the offered load at the target of
 /// every target-tracking policy (the largest), or at 100 % CPU without one.
@@ -116,7 +323,7 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
     let events = sim.events();
     let unresolved = sim.control.lag_mut().finish();
     let cost = sim.control.cost(c.end);
-    Ok(report::build(
+    let mut out = report::build(
         &sim.rec,
         &sim.control,
         &RunFacts {
@@ -133,5 +340,7 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
             events,
             wall_ms,
         },
-    ))
+    );
+    out.context = context(scenario, c);
+    Ok(out)
 }

@@ -84,6 +84,16 @@ fn positive(key: &str, v: f64) -> Result<(), ScenarioError> {
 }
 
 impl DistSpec {
+    /// A short description, e.g. `lognormal mean 20, p99 90`.
+    pub fn describe(&self) -> String {
+        match self {
+            DistSpec::Constant { value } => format!("constant {value}"),
+            DistSpec::Exponential { mean } => format!("exponential mean {mean}"),
+            DistSpec::Lognormal { mean, p99 } => format!("lognormal mean {mean}, p99 {p99}"),
+            DistSpec::Gamma { mean, shape } => format!("gamma mean {mean}, shape {shape}"),
+        }
+    }
+
     /// The mean of the distribution (ms).
     pub fn mean(&self) -> f64 {
         match self {

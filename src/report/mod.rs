@@ -2,6 +2,13 @@
 //! stable contract other tools read), the per-minute time series, the short
 //! human table, and the files under the output directory.
 
+pub mod charts;
+pub mod html;
+pub mod run_page;
+pub mod tables;
+
+pub use run_page::RunContext;
+
 use crate::control::{ControlPlane, StopReason, TaskRecord};
 use crate::error::Error;
 use crate::load::RateFn;
@@ -284,6 +291,8 @@ pub struct RunOutput {
     pub decisions: Vec<Decision>,
     /// Every task's life.
     pub tasks: Vec<TaskRow>,
+    /// What the report needs beyond the numbers.
+    pub context: RunContext,
 }
 
 /// Inputs of [`build`] that are not in the recorder.
@@ -466,6 +475,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         minutes,
         decisions: control.decisions().to_vec(),
         tasks: fleet.tasks().iter().map(task_row).collect(),
+        context: RunContext::default(),
     }
 }
 
@@ -633,8 +643,24 @@ pub fn human_table(s: &Summary) -> String {
     t
 }
 
-/// Writes `summary.json`, `timeseries.csv`, `decisions.csv` and `tasks.csv`
-/// into `dir` (created if needed).
+/// Serialisable rows as flat records (dotted column names).
+pub fn records<T: Serialize>(rows: &[T]) -> Vec<Vec<(String, serde_json::Value)>> {
+    rows.iter()
+        .map(|r| {
+            let mut out = Vec::new();
+            tables::flatten(
+                "",
+                &serde_json::to_value(r).expect("rows serialise"),
+                &mut out,
+            );
+            out
+        })
+        .collect()
+}
+
+/// Writes `summary.json`, `timeseries.csv` and `.parquet`, `decisions.csv`,
+/// `tasks.csv`, the charts (SVG and PNG) and `index.html` into `dir`
+/// (created if needed). Only these files are written.
 /// Only these files are written; anything else in `dir` is left alone.
 pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     let io = |path: &Path| {
@@ -652,5 +678,6 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
         let p = dir.join(name);
         std::fs::write(&p, text).map_err(io(&p))?;
     }
-    Ok(())
+    tables::Table::from_records(&records(&out.minutes)).write(dir, "timeseries")?;
+    run_page::write(dir, out, &out.context)
 }

@@ -160,36 +160,45 @@ impl Scenario {
         origin: &Path,
         overrides: &[String],
     ) -> Result<Scenario, Error> {
-        let wrap = |problem| Error::Scenario {
-            file: origin.to_path_buf(),
-            problem,
-        };
-        let mut table: toml::Table = toml::from_str(text).map_err(|e: toml::de::Error| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            wrap(ScenarioError::Syntax {
-                line,
-                column,
-                message: e.message().trim().to_string(),
-            })
-        })?;
+        let mut table = parse_table(text, origin)?;
         for o in overrides {
-            overrides::apply(&mut table, o).map_err(wrap)?;
+            overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
+                file: origin.to_path_buf(),
+                problem,
+            })?;
         }
         let overridden: Vec<String> = overrides
             .iter()
             .filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string()))
             .collect();
+        Scenario::from_table(table, text, base_dir, origin, overridden)
+    }
+
+    /// Builds a scenario from a TOML table read from `text` and then changed
+    /// at the `overridden` dotted keys (by `--set` or a sweep).
+    pub fn from_table(
+        table: toml::Table,
+        text: &str,
+        base_dir: &Path,
+        origin: &Path,
+        overridden: Vec<String>,
+    ) -> Result<Scenario, Error> {
+        let wrap = |problem| Error::Scenario {
+            file: origin.to_path_buf(),
+            problem,
+        };
         let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
                 let message = e.inner().message().trim().to_string();
                 // Serde reports errors inside tagged tables (`[load]`, `[platform]`,
                 // distributions) at the table. Whether the file alone has the same
-                // error tells the file from a --set override apart.
-                let in_file = !overrides.is_empty()
+                // error tells the file from an override apart.
+                let in_file = !overridden.is_empty()
                     && toml::from_str::<toml::Table>(text)
                         .ok()
-                        .and_then(|t| {
+                        .and_then(|mut t| {
+                            t.remove("sweep");
                             serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(t))
                                 .err()
                         })
@@ -201,7 +210,7 @@ impl Scenario {
                 } else {
                     overridden.clone()
                 };
-                let problem = if !overrides.is_empty()
+                let problem = if !overridden.is_empty()
                     && !in_file
                     && !blamed
                         .iter()
@@ -390,6 +399,21 @@ impl Scenario {
     pub fn safe_name(&self) -> String {
         safe_name(&self.name)
     }
+}
+
+/// Parses TOML text into a table; a syntax error names its line and column.
+pub fn parse_table(text: &str, origin: &Path) -> Result<toml::Table, Error> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        Error::Scenario {
+            file: origin.to_path_buf(),
+            problem: ScenarioError::Syntax {
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            },
+        }
+    })
 }
 
 /// Adds the line of `key` in the file (unless an override set it).

@@ -1,0 +1,292 @@
+//! `capsim compare`: the same service and load on several platforms, and the
+//! decision table an architect reads — monthly cost, cost per million
+//! requests, p99, SLO breach minutes, scaling lag, idle cost, and the
+//! operational notes each option implies.
+
+use crate::error::{Error, ScenarioError};
+use crate::report::charts::{self, Chart};
+use crate::report::html::{self, InlineChart};
+use crate::report::tables::Table;
+use crate::report::{self, RunOutput};
+use crate::scenario::{Scenario, overrides};
+use serde_json::Value;
+use std::path::Path;
+
+/// The platform names `compare` knows, modelled or not.
+pub const PLATFORMS: &[&str] = &[
+    "ideal",
+    "fargate",
+    "fargate-spot",
+    "ecs-ec2",
+    "eks-nodegroup",
+    "eks-karpenter",
+    "eks-fargate",
+];
+
+/// Operational notes per platform.
+pub fn notes(platform: &str) -> &'static str {
+    match platform {
+        "ideal" => {
+            "Textbook baseline: tasks exist from t = 0 and cost nothing; not a deployable option."
+        }
+        "fargate" => {
+            "No instances to patch or scale; billed per task second on requested vCPU and memory (1-minute minimum); each new task pays provisioning and a full image pull (no image cache); 74 fixed task sizes."
+        }
+        "fargate-spot" => {
+            "Fargate with FARGATE base 1 and FARGATE_SPOT weight 3: Spot tasks cost ≈ 70 % less but can be reclaimed with a 2-minute warning; keep deregistration delay under 2 minutes; Linux only."
+        }
+        _ => "",
+    }
+}
+
+/// The overrides that put a scenario on `platform`, or why it cannot be.
+fn platform_overrides(platform: &str) -> Result<Vec<(&'static str, toml::Value)>, String> {
+    let kind = |k: &str| ("platform.kind", toml::Value::String(k.into()));
+    match platform {
+        "ideal" => Ok(vec![kind("ideal")]),
+        "fargate" => Ok(vec![kind("fargate")]),
+        "fargate-spot" => {
+            let strategy: toml::Value = toml::from_str::<toml::Table>(
+                "s = [{ provider = \"FARGATE\", base = 1, weight = 1 }, { provider = \"FARGATE_SPOT\", weight = 3 }]",
+            )
+            .expect("a valid literal")
+            .remove("s")
+            .expect("present");
+            Ok(vec![kind("fargate"), ("platform.capacity_provider_strategy", strategy)])
+        }
+        "ecs-ec2" => Err("ECS on EC2 is not modelled yet (instance catalog, placement and capacity providers come with their own issue)".into()),
+        "eks-nodegroup" | "eks-karpenter" | "eks-fargate" => Err(format!("{platform} is not modelled yet (EKS comes with its own issue)")),
+        other => Err(format!("unknown platform \"{other}\"; known: {}", PLATFORMS.join(", "))),
+    }
+}
+
+/// Fields of `[platform]` each kind accepts (others are dropped when switching).
+fn keep_field(kind: &str, field: &str) -> bool {
+    match kind {
+        "ideal" => field == "kind",
+        _ => true,
+    }
+}
+
+/// The scenario for one platform.
+pub fn scenario_for(
+    base: &Scenario,
+    text: &str,
+    platform: &str,
+    extra: &[String],
+) -> Result<Scenario, Error> {
+    let wrap = |m: String| Error::Scenario {
+        file: base.origin.clone(),
+        problem: ScenarioError::invalid("--platforms", m),
+    };
+    let ovr = platform_overrides(platform).map_err(wrap)?;
+    let mut table = crate::scenario::parse_table(text, &base.origin)?;
+    for o in extra {
+        overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
+            file: base.origin.clone(),
+            problem,
+        })?;
+    }
+    let kind = match &ovr[0].1 {
+        toml::Value::String(k) => k.clone(),
+        _ => unreachable!("kind is a string"),
+    };
+    if let Some(toml::Value::Table(p)) = table.get_mut("platform") {
+        let from = p
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("")
+            .to_string();
+        if from != kind {
+            p.retain(|k, _| keep_field(&kind, k));
+        }
+        p.remove("capacity_provider_strategy");
+    }
+    let mut keys: Vec<String> = extra
+        .iter()
+        .filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string()))
+        .collect();
+    for (k, v) in ovr {
+        let path: Vec<&str> = k.split('.').collect();
+        overrides::set_path(&mut table, &path, v).map_err(wrap)?;
+        keys.push(k.to_string());
+    }
+    let mut sc = Scenario::from_table(table, text, &base.base_dir, &base.origin, keys)?;
+    sc.name = format!("{}-{platform}", base.name);
+    Ok(sc)
+}
+
+/// One platform's result.
+pub struct Candidate {
+    /// Platform name.
+    pub platform: String,
+    /// The run.
+    pub output: RunOutput,
+}
+
+/// Checks the platform list before anything runs: unmodelled ones are refused.
+pub fn check_platforms(platforms: &[String]) -> Result<(), String> {
+    if platforms.is_empty() {
+        return Err("--platforms lists no platform".into());
+    }
+    let refused: Vec<String> = platforms
+        .iter()
+        .filter_map(|p| platform_overrides(p).err())
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused.join("; "))
+    }
+}
+
+/// The decision table as records.
+pub fn records(options: &[Candidate]) -> Vec<Vec<(String, Value)>> {
+    options
+        .iter()
+        .map(|o| {
+            let s = &o.output.summary;
+            let f = |v: Option<f64>| v.map_or(Value::Null, Value::from);
+            vec![
+                ("platform".into(), Value::from(o.platform.as_str())),
+                (
+                    "monthly_cost_usd".into(),
+                    Value::from(s.cost_usd.monthly_projection),
+                ),
+                (
+                    "cost_per_million_requests_usd".into(),
+                    f(s.cost_usd.per_million_requests),
+                ),
+                ("latency_p99_ms".into(), f(s.latency_ms.p99)),
+                (
+                    "slo_breach_minutes".into(),
+                    s.slo.breach_minutes.map_or(Value::Null, Value::from),
+                ),
+                ("scaling_lag_mean_s".into(), f(s.scaling.lag_s.mean)),
+                ("scaling_lag_max_s".into(), f(s.scaling.lag_s.max)),
+                // Fargate bills what tasks reserve: no instance capacity sits idle.
+                ("idle_cost_usd".into(), Value::Null),
+                (
+                    "errors".into(),
+                    Value::from(s.requests.timed_out + s.requests.rejected + s.requests.failed),
+                ),
+                ("notes".into(), Value::from(notes(&o.platform))),
+            ]
+        })
+        .collect()
+}
+
+/// The decision table as text for the terminal.
+pub fn text_table(options: &[Candidate]) -> String {
+    let mut t = format!(
+        "{:<14} {:>14} {:>12} {:>10} {:>8} {:>10} {:>10}\n",
+        "platform", "monthly USD", "USD/M req", "p99 ms", "breach", "lag mean", "idle USD"
+    );
+    for o in options {
+        let s = &o.output.summary;
+        let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+        t.push_str(&format!(
+            "{:<14} {:>14.2} {:>12} {:>10} {:>8} {:>10} {:>10}\n",
+            o.platform,
+            s.cost_usd.monthly_projection,
+            f(s.cost_usd.per_million_requests, 3),
+            f(s.latency_ms.p99, 1),
+            s.slo.breach_minutes.map_or("-".into(), |b| b.to_string()),
+            f(s.scaling.lag_s.mean, 0),
+            "n/a"
+        ));
+    }
+    t
+}
+
+/// Writes each option's run report in `dir/<platform>/`, and the comparison
+/// (`compare.{parquet,csv}`, a grouped bar chart, `index.html`) in `dir`.
+pub fn write(dir: &Path, name: &str, options: &[Candidate]) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|error| Error::Output {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    for o in options {
+        report::write_run(&dir.join(&o.platform), &o.output)?;
+    }
+    Table::from_records(&records(options)).write(dir, "compare")?;
+    let groups: Vec<String> = options.iter().map(|o| o.platform.clone()).collect();
+    let chart = Chart::Bars {
+        title: "Platforms compared".into(),
+        groups,
+        panels: vec![
+            (
+                "monthly cost (USD)".into(),
+                options
+                    .iter()
+                    .map(|o| Some(o.output.summary.cost_usd.monthly_projection))
+                    .collect(),
+            ),
+            (
+                "p99 latency (ms)".into(),
+                options
+                    .iter()
+                    .map(|o| o.output.summary.latency_ms.p99)
+                    .collect(),
+            ),
+            (
+                "mean scaling lag (s)".into(),
+                options
+                    .iter()
+                    .map(|o| o.output.summary.scaling.lag_s.mean)
+                    .collect(),
+            ),
+        ],
+    };
+    let svg = charts::render(&chart, dir, "compare")?;
+    let head = [
+        "platform",
+        "monthly cost (USD)",
+        "USD per million requests",
+        "p99 (ms)",
+        "SLO breach minutes",
+        "lag mean (s)",
+        "idle cost",
+        "report",
+        "operational notes",
+    ];
+    let rows: Vec<Vec<String>> = options
+        .iter()
+        .map(|o| {
+            let s = &o.output.summary;
+            let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+            vec![
+                o.platform.clone(),
+                format!("{:.2}", s.cost_usd.monthly_projection),
+                f(s.cost_usd.per_million_requests, 3),
+                f(s.latency_ms.p99, 1),
+                s.slo.breach_minutes.map_or("-".into(), |b| b.to_string()),
+                f(s.scaling.lag_s.mean, 1),
+                "n/a (billed on reservation)".into(),
+                format!("{}/index.html", o.platform),
+                notes(&o.platform).into(),
+            ]
+        })
+        .collect();
+    let mut body = String::from("<h2>Decision table</h2>\n");
+    body.push_str(&html::table(&head, &rows, &[]));
+    body.push_str("<h2>Charts</h2>\n");
+    body.push_str(&html::charts(&[InlineChart {
+        id: "chart-compare".into(),
+        title: "Monthly cost, p99 and scaling lag per platform".into(),
+        svg,
+        png: "compare.png".into(),
+    }]));
+    body.push_str("<h2>Per-platform reports</h2>\n");
+    let links: Vec<String> = options
+        .iter()
+        .map(|o| format!("{}/index.html", o.platform))
+        .collect();
+    let link_refs: Vec<&str> = links.iter().map(String::as_str).collect();
+    body.push_str(&html::files(&link_refs));
+    body.push_str("<h2>Data</h2>\n");
+    body.push_str(&html::files(&["compare.parquet", "compare.csv"]));
+    let p = dir.join("index.html");
+    std::fs::write(&p, html::page(name, "capsim compare", &body))
+        .map_err(|error| Error::Output { path: p, error })
+}

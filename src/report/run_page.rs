@@ -1,0 +1,356 @@
+//! The report of one run: its four charts (demand vs serving capacity with
+//! scaling markers, latency against the SLO, tasks, cumulative cost) and its
+//! HTML page.
+
+use super::charts::{self, Chart, Line, Marker, PALETTE};
+use super::html::{self, Assumption, InlineChart};
+use super::{MinuteRecord, RunOutput};
+use crate::error::Error;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What the charts and the page need beyond the numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunContext {
+    /// Requests per second one serving task handles at 100 % CPU.
+    pub capacity_rps_per_task: Option<f64>,
+    /// The CPU target of target tracking (%), if any.
+    pub cpu_target_pct: Option<f64>,
+    /// The assumptions behind the numbers (prices with dates, delays, scaling).
+    pub assumptions: Vec<Assumption>,
+}
+
+/// Most points a line has in a chart; longer series are averaged in buckets
+/// (p99 takes the bucket's maximum).
+const MAX_POINTS: usize = 1_500;
+
+/// The time axis: hours, or days for runs longer than two days.
+fn time_axis(minutes: &[MinuteRecord]) -> (f64, &'static str) {
+    let span_h = minutes
+        .last()
+        .map_or(0.0, |m| (m.t_start_s + m.seconds) / 3_600.0);
+    if span_h > 48.0 {
+        (86_400.0, "time (days)")
+    } else {
+        (3_600.0, "time (hours)")
+    }
+}
+
+fn series(
+    minutes: &[MinuteRecord],
+    unit: f64,
+    f: impl Fn(&MinuteRecord) -> Option<f64>,
+    max: bool,
+) -> Vec<(f64, f64)> {
+    let k = minutes.len().div_ceil(MAX_POINTS).max(1);
+    minutes
+        .chunks(k)
+        .filter_map(|c| {
+            let vals: Vec<f64> = c.iter().filter_map(&f).collect();
+            if vals.is_empty() {
+                return None;
+            }
+            let v = if max {
+                vals.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+            } else {
+                vals.iter().sum::<f64>() / vals.len() as f64
+            };
+            let mid = c.iter().map(|m| m.t_start_s + m.seconds / 2.0).sum::<f64>() / c.len() as f64;
+            Some((mid / unit, v))
+        })
+        .collect()
+}
+
+/// The run's charts.
+pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Chart)> {
+    let m = &out.minutes;
+    let (unit, x_label) = time_axis(m);
+    let mut list = Vec::new();
+    // Demand vs serving capacity.
+    let mut lines = vec![Line {
+        name: "offered load".into(),
+        points: series(m, unit, |r| Some(r.offered_rps), false),
+        color: PALETTE[6],
+        dashed: false,
+    }];
+    if let Some(cap) = ctx.capacity_rps_per_task {
+        lines.push(Line {
+            name: "serving capacity at 100 % CPU".into(),
+            points: series(m, unit, |r| Some(r.serving * cap), false),
+            color: PALETTE[0],
+            dashed: false,
+        });
+        if let Some(t) = ctx.cpu_target_pct {
+            lines.push(Line {
+                name: format!("serving capacity at the {t} % target"),
+                points: series(m, unit, |r| Some(r.serving * cap * t / 100.0), false),
+                color: PALETTE[5],
+                dashed: true,
+            });
+        }
+    }
+    let rate_at = |t: f64| m.get((t / 60.0) as usize).map_or(0.0, |r| r.offered_rps);
+    let markers = out
+        .decisions
+        .iter()
+        .filter(|d| d.action == "scale_out" || d.action == "scale_in")
+        .map(|d| Marker {
+            x: d.time_s / unit,
+            y: rate_at(d.time_s),
+            up: d.action == "scale_out",
+        })
+        .collect();
+    list.push((
+        "chart-demand".into(),
+        "Demand and serving capacity".into(),
+        Chart::Lines {
+            title: "Demand vs serving capacity".into(),
+            x_label: x_label.into(),
+            y_label: "requests per second".into(),
+            lines,
+            markers,
+            hline: None,
+        },
+    ));
+    // Latency.
+    list.push((
+        "chart-latency".into(),
+        "Latency per minute".into(),
+        Chart::Lines {
+            title: "Latency per minute".into(),
+            x_label: x_label.into(),
+            y_label: "latency (ms)".into(),
+            lines: vec![
+                Line {
+                    name: "p50".into(),
+                    points: series(m, unit, |r| r.latency_p50_ms, false),
+                    color: PALETTE[2],
+                    dashed: false,
+                },
+                Line {
+                    name: "p99".into(),
+                    points: series(m, unit, |r| r.latency_p99_ms, true),
+                    color: PALETTE[1],
+                    dashed: false,
+                },
+            ],
+            markers: Vec::new(),
+            hline: out
+                .summary
+                .slo
+                .p99_ms
+                .map(|p| (p, format!("SLO p99 {p} ms"))),
+        },
+    ));
+    // Tasks.
+    list.push((
+        "chart-tasks".into(),
+        "Tasks".into(),
+        Chart::Lines {
+            title: "Tasks".into(),
+            x_label: x_label.into(),
+            y_label: "tasks".into(),
+            lines: vec![
+                Line {
+                    name: "running".into(),
+                    points: series(m, unit, |r| Some(r.tasks), false),
+                    color: PALETTE[0],
+                    dashed: false,
+                },
+                Line {
+                    name: "serving".into(),
+                    points: series(m, unit, |r| Some(r.serving), false),
+                    color: PALETTE[2],
+                    dashed: false,
+                },
+                Line {
+                    name: "desired".into(),
+                    points: series(m, unit, |r| Some(r.desired as f64), false),
+                    color: PALETTE[4],
+                    dashed: false,
+                },
+                Line {
+                    name: "needed at target".into(),
+                    points: series(m, unit, |r| Some(r.needed as f64), false),
+                    color: PALETTE[6],
+                    dashed: true,
+                },
+            ],
+            markers: Vec::new(),
+            hline: None,
+        },
+    ));
+    // Cumulative cost.
+    let mut total = 0.0;
+    let cumulative: Vec<MinuteRecord> = m
+        .iter()
+        .map(|r| {
+            total += r.cost_usd;
+            MinuteRecord {
+                cost_usd: total,
+                ..r.clone()
+            }
+        })
+        .collect();
+    list.push((
+        "chart-cost".into(),
+        "Cumulative cost".into(),
+        Chart::Lines {
+            title: "Cumulative cost".into(),
+            x_label: x_label.into(),
+            y_label: "USD".into(),
+            lines: vec![Line {
+                name: "cost".into(),
+                points: series(&cumulative, unit, |r| Some(r.cost_usd), true),
+                color: PALETTE[3],
+                dashed: false,
+            }],
+            markers: Vec::new(),
+            hline: None,
+        },
+    ));
+    list
+}
+
+fn opt(v: Option<f64>, unit: &str) -> String {
+    v.map_or("-".into(), |v| format!("{} {unit}", charts::fmt_value(v)))
+}
+
+/// Writes the run's charts (SVG, PNG) and `index.html` into `dir`.
+pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error> {
+    let mut inline = Vec::new();
+    for (id, title, chart) in run_charts(out, ctx) {
+        let stem = id.trim_start_matches("chart-").to_string();
+        let svg = charts::render(&chart, dir, &stem)?;
+        inline.push(InlineChart {
+            id,
+            title,
+            svg,
+            png: format!("{stem}.png"),
+        });
+    }
+    let s = &out.summary;
+    let r = &s.requests;
+    let c = &s.cost_usd;
+    let sc = &s.scaling;
+    let rows = vec![
+        vec!["platform".into(), format!("{} in {}", s.platform, s.region)],
+        vec![
+            "simulated".into(),
+            format!("{:.1} h", s.duration_s / 3_600.0),
+        ],
+        vec![
+            "requests".into(),
+            format!(
+                "{} arrived, {} completed, {} timed out, {} rejected, {} failed",
+                r.arrived, r.completed, r.timed_out, r.rejected, r.failed
+            ),
+        ],
+        vec![
+            "latency p50 / p99 / p99.9".into(),
+            format!(
+                "{} / {} / {}",
+                opt(s.latency_ms.p50, "ms"),
+                opt(s.latency_ms.p99, "ms"),
+                opt(s.latency_ms.p999, "ms")
+            ),
+        ],
+        vec![
+            "SLO".into(),
+            match (s.slo.p99_ms, s.slo.breach_minutes) {
+                (Some(p), Some(b)) => format!("p99 ≤ {p} ms: {b} breach minute(s)"),
+                _ => "none set".into(),
+            },
+        ],
+        vec![
+            "tasks".into(),
+            format!(
+                "min {} / mean {:.2} / max {} ({:.1} task-hours; {} launched, {} OOM-killed, {} Spot-interrupted)",
+                s.tasks.min,
+                s.tasks.mean,
+                s.tasks.max,
+                s.tasks.task_hours,
+                s.tasks.launched,
+                s.tasks.oom_killed,
+                s.tasks.spot_interrupted
+            ),
+        ],
+        vec![
+            "CPU utilisation".into(),
+            s.cpu_utilization
+                .mean
+                .map_or("-".into(), |u| format!("{:.1} %", u * 100.0)),
+        ],
+        vec![
+            "cost".into(),
+            format!(
+                "${:.2} (compute ${:.2}, spot ${:.2}, storage ${:.2}, load balancer ${:.2})",
+                c.total, c.compute, c.spot, c.storage, c.load_balancer
+            ),
+        ],
+        vec![
+            "monthly projection".into(),
+            format!("${:.2} per 730 h", c.monthly_projection),
+        ],
+        vec![
+            "cost per million requests".into(),
+            c.per_million_requests
+                .map_or("-".into(), |v| format!("${v:.3}")),
+        ],
+        vec![
+            "scaling".into(),
+            format!(
+                "{} scale-outs, {} scale-ins; lag mean {} / p95 {} / max {}; {} under-provisioned minute(s)",
+                sc.scale_out_events,
+                sc.scale_in_events,
+                opt(sc.lag_s.mean, "s"),
+                opt(sc.lag_s.p95, "s"),
+                opt(sc.lag_s.max, "s"),
+                sc.under_provisioned_minutes
+            ),
+        ],
+    ];
+    let st = &sc.stages_s;
+    let stage_rows: Vec<Vec<String>> = [
+        ("metric period", st.metric_period),
+        ("publication delay", st.publication_delay),
+        ("alarm evaluation", st.alarm_evaluation),
+        ("cooldown and other waits", st.cooldown),
+        ("provisioning", st.provisioning),
+        ("image pull", st.image_pull),
+        ("health check", st.health_check),
+    ]
+    .iter()
+    .map(|(k, v)| vec![k.to_string(), format!("{v:.1}")])
+    .collect();
+    let mut body = String::new();
+    body.push_str("<h2>Summary</h2>\n");
+    body.push_str(&html::table(&["", "value"], &rows, &[]));
+    body.push_str("<h2>Charts</h2>\n");
+    body.push_str(&html::charts(&inline));
+    body.push_str("<h2>Scaling lag, by stage</h2>\n<p>Mean seconds per under-provisioning episode closed by new capacity; the stages add up to the lag.</p>\n");
+    body.push_str(&html::table(&["stage", "seconds"], &stage_rows, &[]));
+    body.push_str("<h2>Assumptions</h2>\n");
+    body.push_str(&html::assumptions(&ctx.assumptions));
+    if !s.notes.is_empty() {
+        body.push_str("<h2>Notes</h2>\n");
+        body.push_str(&html::notes(&s.notes));
+    }
+    body.push_str("<h2>Data</h2>\n");
+    body.push_str(&html::files(&[
+        "summary.json",
+        "timeseries.csv",
+        "timeseries.parquet",
+        "decisions.csv",
+        "tasks.csv",
+    ]));
+    let mut subtitle = String::new();
+    let _ = write!(
+        subtitle,
+        "capsim run — seed {}, {} events in {:.0} ms",
+        s.seed, s.engine.events, s.engine.wall_ms
+    );
+    let page = html::page(&s.scenario, &subtitle, &body);
+    let p = dir.join("index.html");
+    std::fs::write(&p, page).map_err(|error| Error::Output { path: p, error })
+}

@@ -1,0 +1,204 @@
+//! Tables through polars: records (rows of named JSON values) become typed
+//! DataFrames written as Parquet and CSV.
+//!
+//! Column types are inferred per column: booleans, integers (Int64) when
+//! every value is a whole number, floats (Float64) when some are not,
+//! strings otherwise; a missing value is a null.
+
+use crate::error::Error;
+use polars::prelude::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// A table: named columns and rows of JSON values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// Rows; each has one value per column.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Flattens a JSON object into dotted paths (`latency_ms.p99`); arrays are
+/// kept as JSON text.
+pub fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, x, out);
+            }
+        }
+        Value::Array(_) => out.push((prefix.to_string(), Value::String(v.to_string()))),
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+impl Table {
+    /// Builds a table from records; columns are the union, in first-seen order.
+    pub fn from_records(records: &[Vec<(String, Value)>]) -> Table {
+        let mut columns: Vec<String> = Vec::new();
+        let mut index = std::collections::BTreeMap::new();
+        for r in records {
+            for (k, _) in r {
+                if !index.contains_key(k) {
+                    index.insert(k.clone(), columns.len());
+                    columns.push(k.clone());
+                }
+            }
+        }
+        let rows = records
+            .iter()
+            .map(|r| {
+                let mut row = vec![Value::Null; columns.len()];
+                for (k, v) in r {
+                    row[index[k]] = v.clone();
+                }
+                row
+            })
+            .collect();
+        Table { columns, rows }
+    }
+
+    /// The values of column `i`.
+    fn column(&self, i: usize) -> impl Iterator<Item = &Value> {
+        self.rows.iter().map(move |r| &r[i])
+    }
+
+    /// As a typed polars DataFrame.
+    pub fn to_frame(&self) -> PolarsResult<DataFrame> {
+        let mut cols = Vec::with_capacity(self.columns.len());
+        for (i, name) in self.columns.iter().enumerate() {
+            let present: Vec<&Value> = self.column(i).filter(|v| !v.is_null()).collect();
+            let name: PlSmallStr = name.as_str().into();
+            let col = if !present.is_empty() && present.iter().all(|v| v.is_boolean()) {
+                let v: Vec<Option<bool>> = self.column(i).map(Value::as_bool).collect();
+                Column::new(name, v)
+            } else if present.iter().all(|v| {
+                v.is_i64() || (v.is_u64() && v.as_u64().is_some_and(|x| x <= i64::MAX as u64))
+            }) && !present.is_empty()
+            {
+                let v: Vec<Option<i64>> = self
+                    .column(i)
+                    .map(|v| v.as_i64().or_else(|| v.as_u64().map(|x| x as i64)))
+                    .collect();
+                Column::new(name, v)
+            } else if present.iter().all(|v| v.is_number()) {
+                let v: Vec<Option<f64>> = self.column(i).map(Value::as_f64).collect();
+                Column::new(name, v)
+            } else {
+                let v: Vec<Option<String>> = self
+                    .column(i)
+                    .map(|v| match v {
+                        Value::Null => None,
+                        Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    })
+                    .collect();
+                Column::new(name, v)
+            };
+            cols.push(col);
+        }
+        DataFrame::new(self.rows.len(), cols)
+    }
+
+    /// Writes `<stem>.parquet` and `<stem>.csv` into `dir`.
+    pub fn write(&self, dir: &Path, stem: &str) -> Result<(), Error> {
+        let mut df = self.to_frame().map_err(|e| polars_err(dir, e))?;
+        let pq = dir.join(format!("{stem}.parquet"));
+        let f = std::fs::File::create(&pq).map_err(|error| Error::Output {
+            path: pq.clone(),
+            error,
+        })?;
+        ParquetWriter::new(f)
+            .finish(&mut df)
+            .map_err(|e| polars_err(&pq, e))?;
+        let csv = dir.join(format!("{stem}.csv"));
+        let mut f = std::fs::File::create(&csv).map_err(|error| Error::Output {
+            path: csv.clone(),
+            error,
+        })?;
+        CsvWriter::new(&mut f)
+            .finish(&mut df)
+            .map_err(|e| polars_err(&csv, e))?;
+        Ok(())
+    }
+}
+
+fn polars_err(path: &Path, e: PolarsError) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        error: std::io::Error::other(e.to_string()),
+    }
+}
+
+/// Reads a Parquet file into a DataFrame.
+pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
+    let f =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    ParquetReader::new(f)
+        .finish()
+        .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_are_inferred_per_column() {
+        let recs = vec![
+            vec![
+                ("a".into(), json!(1)),
+                ("b".into(), json!(1.5)),
+                ("c".into(), json!("x")),
+                ("d".into(), json!(true)),
+            ],
+            vec![
+                ("a".into(), json!(2)),
+                ("b".into(), json!(2)),
+                ("c".into(), Value::Null),
+                ("e".into(), json!(3)),
+            ],
+        ];
+        let t = Table::from_records(&recs);
+        assert_eq!(t.columns, vec!["a", "b", "c", "d", "e"]);
+        let df = t.to_frame().unwrap();
+        let dtypes: Vec<DataType> = df.dtypes();
+        assert_eq!(
+            dtypes,
+            vec![
+                DataType::Int64,
+                DataType::Float64,
+                DataType::String,
+                DataType::Boolean,
+                DataType::Int64
+            ]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        t.write(dir.path(), "t").unwrap();
+        let back = read_parquet(&dir.path().join("t.parquet")).unwrap();
+        assert_eq!(back.shape(), (2, 5));
+        let csv = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
+        assert!(csv.starts_with("a,b,c,d,e\n1,1.5,x,true,\n"), "{csv}");
+    }
+
+    #[test]
+    fn flattening() {
+        let mut out = Vec::new();
+        flatten(
+            "",
+            &json!({"x": {"y": 1, "z": [1, 2]}, "w": null}),
+            &mut out,
+        );
+        // Object order is kept (serde_json's preserve_order).
+        assert_eq!(out[0], ("x.y".into(), json!(1)));
+        assert_eq!(out[1].0, "x.z");
+        assert_eq!(out[2], ("w".into(), Value::Null));
+    }
+}
