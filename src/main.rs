@@ -103,6 +103,15 @@ fn load(path: &std::path::Path, set: &[String], seed: Option<u64>) -> Result<Sce
     Ok(Scenario::load(path, &overrides)?)
 }
 
+/// Whether a file is a sweep (has a `[sweep]` table), judged leniently:
+/// a file that does not parse is left to the scenario loader to report.
+fn is_sweep(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key("sweep"))
+}
+
 fn main() -> ExitCode {
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
@@ -252,6 +261,28 @@ fn real_main() -> Result<()> {
             )?;
             print!("{}", capsim::compare::text_table(&options));
             println!("report     {}", dir.display());
+        }
+        Command::Validate { scenario, set } if set.is_empty() && is_sweep(&scenario) => {
+            let sweep = capsim::sweep::Sweep::load(&scenario)?;
+            let jobs = sweep.jobs();
+            let mut bad = Vec::new();
+            for j in jobs.iter().filter(|j| j.replication == 0) {
+                if let Err(e) = sweep.scenario(j).and_then(|s| s.compile().map(|_| ())) {
+                    bad.push(format!("point {}: {e}", j.point));
+                }
+            }
+            println!(
+                "{}: ok — sweep \"{}\", {} point(s) × {} replication(s) = {} jobs; {} point(s) invalid",
+                scenario.display(),
+                sweep.name,
+                sweep.points(),
+                sweep.replications,
+                jobs.len(),
+                bad.len()
+            );
+            for b in bad {
+                println!("  {b}");
+            }
         }
         Command::Validate { scenario, set } => {
             let sc = load(&scenario, &set, None)?;

@@ -20,6 +20,9 @@ pub enum TraceFormat {
     Csv,
     /// Whitespace-separated numbers in order, one bucket each, on any number of lines.
     Values,
+    /// Apache Parquet (a CloudWatch or ALB-log export converted elsewhere);
+    /// read through polars, then like a CSV with a header (line N is row N − 1).
+    Parquet,
 }
 
 /// What a trace's numbers are.
@@ -115,6 +118,8 @@ fn default_format(path: &Path) -> TraceFormat {
         .unwrap_or_default();
     if name.ends_with(".csv") || name.ends_with(".csv.gz") {
         TraceFormat::Csv
+    } else if name.ends_with(".parquet") {
+        TraceFormat::Parquet
     } else {
         TraceFormat::Values
     }
@@ -160,8 +165,13 @@ pub fn read(
     header: bool,
     bucket: SimTime,
 ) -> Result<RawTrace, ScenarioError> {
+    if format == TraceFormat::Parquet {
+        let text = parquet_as_csv(path)?;
+        return read_csv(path, &text, column, time_column, true, bucket);
+    }
     let text = read_text(path)?;
     match format {
+        TraceFormat::Parquet => unreachable!("handled above"),
         TraceFormat::Values => {
             if column.is_some() || time_column.is_some() {
                 return Err(err(
@@ -174,6 +184,23 @@ pub fn read(
         }
         TraceFormat::Csv => read_csv(path, &text, column, time_column, header, bucket),
     }
+}
+
+/// A Parquet file as CSV text with a header (polars writes datetimes in ISO form).
+fn parquet_as_csv(path: &Path) -> Result<String, ScenarioError> {
+    use polars::prelude::{CsvWriter, SerWriter};
+    let mut df = crate::report::tables::read_parquet(path).map_err(|m| err(path, None, m))?;
+    let mut buf = Vec::new();
+    CsvWriter::new(&mut buf)
+        .finish(&mut df)
+        .map_err(|e| err(path, None, format!("cannot convert the Parquet trace: {e}")))?;
+    String::from_utf8(buf).map_err(|e| {
+        err(
+            path,
+            None,
+            format!("the Parquet trace has non-UTF-8 text: {e}"),
+        )
+    })
 }
 
 fn read_values(path: &Path, text: &str) -> Result<RawTrace, ScenarioError> {

@@ -382,7 +382,13 @@ impl Sweep {
         let outcome = self
             .scenario(job)
             .and_then(|s| crate::run(&s))
-            .map(|o| o.summary)
+            .map(|o| {
+                let mut s = o.summary;
+                // Wall time differs between identical runs: sweep outputs
+                // keep only the whole sweep's, in sweep.json.
+                s.engine.wall_ms = 0.0;
+                s
+            })
             .map_err(|e| e.to_string());
         JobResult {
             job: job.index,

@@ -414,7 +414,7 @@ fn page(
         let vals: Vec<String> = p.values.iter().map(|v| v.to_string()).collect();
         rows.push(vec![p.path.clone(), vals.join(", ")]);
     }
-    body.push_str(&html::table(&["", ""], &rows, &[]));
+    body.push_str(&html::table(&["setting", "value"], &rows, &[]));
     body.push_str("<h2>Pareto front: monthly cost vs p99</h2>\n<p>Points no other point beats on both cost and p99 (means over replications; 95 % confidence intervals in brackets, Student t).</p>\n");
     let head = [
         "point",

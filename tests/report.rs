@@ -1,0 +1,291 @@
+//! Reports: run charts and pages, escaping of scenario text, `compare`, a
+//! Parquet trace, and the page rendered by headless Chromium.
+
+mod common;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SCENARIO: &str = r#"
+name = "<script>alert(1)</script>"
+seed = 5
+duration = "30m"
+[load]
+kind = "step"
+rps = 20
+at = "5m"
+to_rps = 60
+[workload]
+cpu_ms = { dist = "exponential", mean = 20 }
+[task]
+cpu = 512
+memory = 1024
+concurrency = 8
+[service]
+desired = 2
+[platform]
+kind = "fargate"
+[autoscaling]
+min_capacity = 1
+max_capacity = 8
+target_value = 60
+[slo]
+p99_ms = 250
+"#;
+
+const CHARTS: [&str; 4] = ["demand", "latency", "tasks", "cost"];
+
+fn capsim(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn run_report() -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SCENARIO).unwrap();
+    let o = capsim(&["run", "s.toml"], d.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let reports = d.path().join("reports");
+    let dirs: Vec<PathBuf> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1);
+    let dir = dirs[0].clone();
+    (d, dir)
+}
+
+#[test]
+fn run_report_has_every_chart_and_escapes_the_name() {
+    let (_d, dir) = run_report();
+    for c in CHARTS {
+        let svg = std::fs::read_to_string(dir.join(format!("{c}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.len() > 2_000, "{c}.svg");
+        let png = std::fs::read(dir.join(format!("{c}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{c}.png");
+    }
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    for c in CHARTS {
+        assert!(
+            html.contains(&format!("id=\"chart-{c}\"")),
+            "chart {c} missing from the page"
+        );
+    }
+    assert_eq!(html.matches("<svg").count(), CHARTS.len());
+    assert!(!html.contains("<script"), "scenario text must be escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Self-contained: nothing for the browser to fetch.
+    for fetch in ["src=", "<link", "@import", "url("] {
+        assert!(
+            !html.contains(fetch),
+            "the page would fetch something: {fetch}"
+        );
+    }
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "timeseries.parquet",
+        "decisions.csv",
+        "tasks.csv",
+    ] {
+        assert!(html.contains(&format!("href=\"{f}\"")), "link to {f}");
+        assert!(dir.join(f).is_file(), "{f} written");
+    }
+    assert!(html.contains("0.04048"), "prices appear in the assumptions");
+    // The run's time series as Parquet, typed.
+    let ts = capsim::report::tables::read_parquet(&dir.join("timeseries.parquet")).unwrap();
+    assert_eq!(ts.height(), 30);
+    assert_eq!(
+        ts.column("arrived").unwrap().dtype(),
+        &polars::prelude::DataType::Int64
+    );
+    assert_eq!(
+        ts.column("offered_rps").unwrap().dtype(),
+        &polars::prelude::DataType::Float64
+    );
+}
+
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CAPSIM_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+}
+
+fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+#[test]
+fn the_page_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        // CI sets CAPSIM_REQUIRE_BROWSER so that a missing browser fails there.
+        assert!(
+            std::env::var_os("CAPSIM_REQUIRE_BROWSER").is_none(),
+            "CAPSIM_REQUIRE_BROWSER is set but no Chromium was found"
+        );
+        println!(
+            "skipped: no Chromium found (install the Debian package `chromium`, or set CAPSIM_CHROMIUM)"
+        );
+        return;
+    };
+    let (d, dir) = run_report();
+    let url = format!("file://{}", dir.join("index.html").display());
+    let profile = d.path().join("profile");
+    let dom = headless(&browser, &profile)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    // The browser parsed the whole page: every chart is an SVG element in the DOM.
+    for c in CHARTS {
+        assert!(
+            dom.contains(&format!("id=\"chart-{c}\"")),
+            "chart {c} not in the rendered DOM"
+        );
+    }
+    assert!(dom.matches("<svg").count() >= CHARTS.len());
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the name stays text in the DOM"
+    );
+    assert!(
+        !dom.contains("<script>alert"),
+        "no script element was created"
+    );
+    // And it paints: the screenshot is a real, non-blank image.
+    let shot = d.path().join("shot.png");
+    let o = headless(&browser, &profile)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,3000")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 50_000,
+        "screenshot of {} bytes",
+        png.len()
+    );
+}
+
+#[test]
+fn compare_runs_modelled_platforms_and_refuses_others() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("s.toml"),
+        SCENARIO.replace("<script>alert(1)</script>", "cmp"),
+    )
+    .unwrap();
+    let o = capsim(
+        &["compare", "s.toml", "--platforms", "fargate,ecs-ec2"],
+        d.path(),
+    );
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("ECS on EC2 is not modelled yet"), "{e}");
+    let o = capsim(
+        &[
+            "compare",
+            "s.toml",
+            "--platforms",
+            "fargate,fargate-spot,ideal",
+            "--out",
+            "cmp",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("fargate-spot") && table.contains("monthly USD"),
+        "{table}"
+    );
+    let dir = d.path().join("cmp");
+    let df = capsim::report::tables::read_parquet(&dir.join("compare.parquet")).unwrap();
+    assert_eq!(df.height(), 3);
+    for c in [
+        "platform",
+        "monthly_cost_usd",
+        "cost_per_million_requests_usd",
+        "latency_p99_ms",
+        "slo_breach_minutes",
+        "scaling_lag_mean_s",
+        "idle_cost_usd",
+        "notes",
+    ] {
+        assert!(df.column(c).is_ok(), "compare table lacks {c}");
+    }
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("id=\"chart-compare\""));
+    for p in ["fargate", "fargate-spot", "ideal"] {
+        assert!(dir.join(p).join("index.html").is_file(), "{p} report");
+    }
+    // The ideal platform costs nothing; Spot costs less than on-demand.
+    let cost = |p: &str| {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(p).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        s["cost_usd"]["total"].as_f64().unwrap()
+    };
+    assert_eq!(cost("ideal"), 0.0);
+    assert!(cost("fargate-spot") < cost("fargate"));
+}
+
+#[test]
+fn parquet_traces_are_read_like_csv() {
+    let d = tempfile::tempdir().unwrap();
+    let recs: Vec<Vec<(String, serde_json::Value)>> = (0..3)
+        .map(|i| {
+            vec![
+                ("t".to_string(), serde_json::json!(i * 60)),
+                ("requests".to_string(), serde_json::json!(60 * (i + 1))),
+            ]
+        })
+        .collect();
+    capsim::report::tables::Table::from_records(&recs)
+        .write(d.path(), "trace")
+        .unwrap();
+    let toml = common::basic(
+        "kind = \"trace\"\nfile = \"trace.parquet\"\ntime_column = \"t\"\ncolumn = \"requests\"\nbucket = \"1m\"",
+        "cpu_ms = { dist = \"constant\", value = 1 }",
+        "cpu = 1024\nmemory = 2048\nconcurrency = 4",
+        "desired = 1",
+    )
+    .replace("duration = \"10m\"", "duration = \"3m\"");
+    let sc = capsim::Scenario::from_toml_str(&toml, d.path(), Path::new("t.toml"), &[]).unwrap();
+    let rate = sc.compile().unwrap().rate;
+    assert_eq!(rate.rate(0.0), 1.0);
+    assert_eq!(rate.rate(61e6), 2.0);
+    assert_eq!(rate.rate(150e6), 3.0);
+}

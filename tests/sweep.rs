@@ -1,0 +1,251 @@
+//! Sweeps: results independent of the thread count, shards run as separate
+//! processes and merged equal to the unsharded run, failed jobs reported,
+//! typed Parquet/CSV tables with confidence intervals.
+
+mod common;
+use capsim::sweep::{self, Shard, Sweep};
+use std::path::Path;
+use std::process::Command;
+
+const BASE: &str = r#"
+name = "sweep-base"
+seed = 11
+duration = "20m"
+[load]
+kind = "step"
+rps = 20
+at = "5m"
+to_rps = 60
+[workload]
+cpu_ms = { dist = "exponential", mean = 20 }
+[task]
+cpu = 512
+memory = 1024
+concurrency = 8
+[service]
+desired = 2
+[platform]
+kind = "fargate"
+[autoscaling]
+min_capacity = 1
+max_capacity = 8
+target_value = 60
+[slo]
+p99_ms = 200
+"#;
+
+const SWEEP: &str = r#"
+base = "base.toml"
+name = "grid"
+[sweep]
+replications = 2
+autoscaling.target_value = [40, 70]
+task.memory = [1024, 3000]
+"#;
+
+fn setup() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("base.toml"), BASE).unwrap();
+    std::fs::write(d.path().join("sweep.toml"), SWEEP).unwrap();
+    d
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+}
+
+fn capsim(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_capsim"));
+    c.args(args).current_dir(cwd);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success(),
+        "capsim {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let d = setup();
+    let s = Sweep::load(&d.path().join("sweep.toml")).unwrap();
+    assert_eq!((s.points(), s.jobs().len()), (4, 8));
+    let one = d.path().join("t1");
+    let two = d.path().join("t2");
+    let r1 = sweep::execute(&s, &one, 1, None, &|_| {}).unwrap();
+    let r2 = sweep::execute(&s, &two, 2, None, &|_| {}).unwrap();
+    assert_eq!(r1.len(), 8);
+    assert_eq!(r1, r2, "job results differ between 1 and 2 threads");
+    for f in [
+        "results.csv",
+        "points.csv",
+        "results.parquet",
+        "points.parquet",
+        "jobs.jsonl",
+        "index.html",
+    ] {
+        assert!(
+            read(&one, f) == read(&two, f),
+            "{f} differs between 1 and 2 threads"
+        );
+    }
+    // task.memory = 3000 is not a Fargate size for 512 CPU units: those
+    // jobs fail with the reason, the others run.
+    let failed: Vec<_> = r1.iter().filter(|r| r.outcome.is_err()).collect();
+    assert_eq!(failed.len(), 4);
+    let reason = failed[0].outcome.as_ref().unwrap_err();
+    assert!(reason.contains("1024, 2048, 3072, 4096"), "{reason}");
+    // Same replication, same seed at every point (common random numbers).
+    let seeds: Vec<u64> = r1
+        .iter()
+        .filter(|r| r.replication == 0)
+        .map(|r| r.seed)
+        .collect();
+    assert!(seeds.windows(2).all(|w| w[0] == w[1]));
+    assert_ne!(r1[0].seed, r1[1].seed);
+}
+
+#[test]
+fn sharded_processes_merge_into_the_unsharded_result() {
+    let d = setup();
+    let p = d.path();
+    capsim(
+        &["sweep", "sweep.toml", "--out", "full", "--threads", "2"],
+        p,
+        &[],
+    );
+    capsim(
+        &["sweep", "sweep.toml", "--shard", "0/3", "--out", "s0"],
+        p,
+        &[],
+    );
+    capsim(
+        &["sweep", "sweep.toml", "--shard", "1/3", "--out", "s1"],
+        p,
+        &[],
+    );
+    // The third shard takes its index from a Kubernetes Indexed Job's environment.
+    capsim(
+        &["sweep", "sweep.toml", "--shards", "3", "--out", "s2"],
+        p,
+        &[("JOB_COMPLETION_INDEX", "2")],
+    );
+    let m = capsim(&["merge", "s0", "s1", "s2", "--out", "merged"], p, &[]);
+    assert!(String::from_utf8_lossy(&m.stdout).contains("8 jobs"));
+    for f in [
+        "results.csv",
+        "points.csv",
+        "results.parquet",
+        "points.parquet",
+        "index.html",
+    ] {
+        assert!(
+            read(&p.join("full"), f) == read(&p.join("merged"), f),
+            "{f} differs between sharded+merged and unsharded"
+        );
+    }
+    // An incomplete merge is refused.
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["merge", "s0", "s1", "--out", "partial"])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn tables_have_typed_columns_and_intervals() {
+    let d = setup();
+    let s = Sweep::load(&d.path().join("sweep.toml")).unwrap();
+    let out = d.path().join("o");
+    sweep::execute(&s, &out, 2, None, &|_| {}).unwrap();
+    let results = capsim::report::tables::read_parquet(&out.join("results.parquet")).unwrap();
+    let points = capsim::report::tables::read_parquet(&out.join("points.parquet")).unwrap();
+    assert_eq!(results.height(), 8);
+    assert_eq!(points.height(), 4);
+    use polars::prelude::DataType;
+    let dtype = |df: &polars::prelude::DataFrame, c: &str| {
+        df.column(c)
+            .unwrap_or_else(|_| panic!("no column {c}"))
+            .dtype()
+            .clone()
+    };
+    assert_eq!(dtype(&results, "autoscaling.target_value"), DataType::Int64);
+    assert_eq!(dtype(&results, "task.memory"), DataType::Int64);
+    assert_eq!(dtype(&results, "status"), DataType::String);
+    assert_eq!(dtype(&results, "error"), DataType::String);
+    assert_eq!(dtype(&results, "cost_usd.total"), DataType::Float64);
+    assert_eq!(dtype(&results, "requests.arrived"), DataType::Int64);
+    assert_eq!(dtype(&results, "latency_ms.p99"), DataType::Float64);
+    assert!(
+        results.column("engine.wall_ms").is_err(),
+        "wall time would break determinism"
+    );
+    assert_eq!(dtype(&points, "pareto"), DataType::Boolean);
+    for c in [
+        "cost_usd.total.mean",
+        "cost_usd.total.ci95_low",
+        "cost_usd.total.ci95_high",
+        "latency_ms.p99.mean",
+        "scaling.lag_s.mean.mean",
+        "slo.breach_minutes.mean",
+    ] {
+        assert_eq!(dtype(&points, c), DataType::Float64, "{c}");
+    }
+    // Means lie inside their intervals.
+    let mean = points
+        .column("cost_usd.total.mean")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let lo = points
+        .column("cost_usd.total.ci95_low")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let hi = points
+        .column("cost_usd.total.ci95_high")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .clone();
+    let mut checked = 0;
+    for i in 0..points.height() {
+        if let (Some(m), Some(l), Some(h)) = (mean.get(i), lo.get(i), hi.get(i)) {
+            assert!(l <= m && m <= h);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "the two valid points have intervals");
+    let csv = String::from_utf8(read(&out, "results.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().starts_with(
+        "job,point,replication,seed,autoscaling.target_value,task.memory,status,error,"
+    ));
+    assert!(out.join("pareto.svg").is_file() && out.join("heatmap_p99.png").is_file());
+}
+
+#[test]
+fn shard_arguments_are_checked() {
+    assert!(Shard::parse("2/2").is_err());
+    let d = setup();
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["sweep", "sweep.toml", "--shards", "2"])
+        .current_dir(d.path())
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("AWS_BATCH_JOB_ARRAY_INDEX")
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("JOB_COMPLETION_INDEX"));
+}
