@@ -19,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod load;
 pub mod metrics;
+pub mod placement;
 pub mod platform;
 pub mod pricing;
 pub mod report;

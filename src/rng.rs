@@ -34,6 +34,10 @@ pub enum Component {
     HealthCheck,
     /// Spot interruption instants.
     SpotInterruptions,
+    /// Random placement decisions.
+    Placement,
+    /// Instance boot times.
+    InstanceBoot,
 }
 
 impl Component {
@@ -49,6 +53,8 @@ impl Component {
             Component::AppStart => "app-start",
             Component::HealthCheck => "health-check",
             Component::SpotInterruptions => "spot-interruptions",
+            Component::Placement => "placement",
+            Component::InstanceBoot => "instance-boot",
         }
     }
 }
