@@ -35,6 +35,9 @@ pub fn notes(platform: &str) -> &'static str {
         "fargate-spot" => {
             "Fargate with FARGATE base 1 and FARGATE_SPOT weight 3: Spot tasks cost ≈ 70 % less but can be reclaimed with a 2-minute warning; keep deregistration delay under 2 minutes; Linux only."
         }
+        "ecs-ec2" => {
+            "You run the instances (AMI patching, the ASG, the capacity provider); billed per instance second whatever the packing (see idle cost); new instances take a boot, tasks on an instance that has the image start in seconds; placement strategies and daemons are yours to tune."
+        }
         _ => "",
     }
 }
@@ -52,19 +55,29 @@ fn platform_overrides(platform: &str) -> Result<Vec<(&'static str, toml::Value)>
             .expect("a valid literal")
             .remove("s")
             .expect("present");
-            Ok(vec![kind("fargate"), ("platform.capacity_provider_strategy", strategy)])
+            Ok(vec![
+                kind("fargate"),
+                ("platform.capacity_provider_strategy", strategy),
+            ])
         }
-        "ecs-ec2" => Err("ECS on EC2 is not modelled yet (instance catalog, placement and capacity providers come with their own issue)".into()),
-        "eks-nodegroup" | "eks-karpenter" | "eks-fargate" => Err(format!("{platform} is not modelled yet (EKS comes with its own issue)")),
-        other => Err(format!("unknown platform \"{other}\"; known: {}", PLATFORMS.join(", "))),
+        "ecs-ec2" => Ok(vec![kind("ecs_ec2")]),
+        "eks-nodegroup" | "eks-karpenter" | "eks-fargate" => Err(format!(
+            "{platform} is not modelled yet (EKS comes with its own issue)"
+        )),
+        other => Err(format!(
+            "unknown platform \"{other}\"; known: {}",
+            PLATFORMS.join(", ")
+        )),
     }
 }
 
 /// Fields of `[platform]` each kind accepts (others are dropped when switching).
 fn keep_field(kind: &str, field: &str) -> bool {
+    // Fields every priced platform shares (the image and the application).
+    let common = ["kind", "image_mb", "pull_mbps", "pull_s", "app_start_s"];
     match kind {
         "ideal" => field == "kind",
-        _ => true,
+        _ => common.contains(&field),
     }
 }
 
@@ -164,8 +177,8 @@ pub fn records(options: &[Candidate]) -> Vec<Vec<(String, Value)>> {
                 ),
                 ("scaling_lag_mean_s".into(), f(s.scaling.lag_s.mean)),
                 ("scaling_lag_max_s".into(), f(s.scaling.lag_s.max)),
-                // Fargate bills what tasks reserve: no instance capacity sits idle.
-                ("idle_cost_usd".into(), Value::Null),
+                // Fargate bills what tasks reserve: no instance capacity sits idle (null).
+                ("idle_cost_usd".into(), f(s.cost_usd.idle)),
                 (
                     "errors".into(),
                     Value::from(s.requests.timed_out + s.requests.rejected + s.requests.failed),
@@ -179,21 +192,24 @@ pub fn records(options: &[Candidate]) -> Vec<Vec<(String, Value)>> {
 /// The decision table as text for the terminal.
 pub fn text_table(options: &[Candidate]) -> String {
     let mut t = format!(
-        "{:<14} {:>14} {:>12} {:>10} {:>8} {:>10} {:>10}\n",
-        "platform", "monthly USD", "USD/M req", "p99 ms", "breach", "lag mean", "idle USD"
+        "{:<14} {:>14} {:>12} {:>10} {:>8} {:>10} {:>14}\n",
+        "platform", "monthly USD", "USD/M req", "p99 ms", "breach", "lag mean", "idle USD/month"
     );
     for o in options {
         let s = &o.output.summary;
         let f = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
         t.push_str(&format!(
-            "{:<14} {:>14.2} {:>12} {:>10} {:>8} {:>10} {:>10}\n",
+            "{:<14} {:>14.2} {:>12} {:>10} {:>8} {:>10} {:>14}\n",
             o.platform,
             s.cost_usd.monthly_projection,
             f(s.cost_usd.per_million_requests, 3),
             f(s.latency_ms.p99, 1),
             s.slo.breach_minutes.map_or("-".into(), |b| b.to_string()),
             f(s.scaling.lag_s.mean, 0),
-            "n/a"
+            s.cost_usd.idle.map_or("n/a".to_string(), |i| format!(
+                "{:.2}",
+                i / (s.duration_s / 3_600.0) * 730.0
+            ))
         ));
     }
     t
@@ -262,7 +278,15 @@ pub fn write(dir: &Path, name: &str, options: &[Candidate]) -> Result<(), Error>
                 f(s.latency_ms.p99, 1),
                 s.slo.breach_minutes.map_or("-".into(), |b| b.to_string()),
                 f(s.scaling.lag_s.mean, 1),
-                "n/a (billed on reservation)".into(),
+                s.cost_usd
+                    .idle
+                    .map_or("n/a (billed on reservation)".into(), |i| {
+                        format!(
+                            "{:.2} in the run ({:.2} per month)",
+                            i,
+                            i / (s.duration_s / 3_600.0) * 730.0
+                        )
+                    }),
                 format!("{}/index.html", o.platform),
                 notes(&o.platform).into(),
             ]

@@ -303,6 +303,13 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
             .autoscaling
             .as_ref()
             .map_or(0, |a| a.metric_delay.0),
+        placement_strategies: scenario.service.placement_strategy.clone(),
+        placement_constraints: scenario
+            .service
+            .placement_constraints
+            .iter()
+            .map(|c| c.compile().expect("validated when the scenario compiled"))
+            .collect(),
         needed: needed_per_minute(
             &c.rate,
             c.end,

@@ -60,8 +60,11 @@ pub struct TaskRecord {
     pub stopped: Option<SimTime>,
     /// Why it stopped.
     pub stop_reason: Option<StopReason>,
-    /// A Spot interruption warning arrived.
+    /// A Spot interruption warning arrived (for the task or its instance).
     pub interrupted: bool,
+    /// The container instance it is placed on (EC2).
+    #[serde(rename = "instance")]
+    pub node: Option<u32>,
 }
 
 impl TaskRecord {
@@ -170,6 +173,7 @@ impl Fleet {
             stopped: None,
             stop_reason: None,
             interrupted: false,
+            node: None,
         });
         self.alive.push(id);
         id
@@ -214,6 +218,11 @@ impl Fleet {
     pub fn stop(&mut self, id: TaskId, now: SimTime, reason: StopReason) {
         self.set_stage(id, Stage::Stopped, now);
         self.tasks[id as usize].stop_reason = Some(reason);
+    }
+
+    /// Records where a task was placed.
+    pub fn set_node(&mut self, id: TaskId, node: u32) {
+        self.tasks[id as usize].node = Some(node);
     }
 
     /// Marks a Spot interruption warning.

@@ -16,6 +16,7 @@
 //! removes tasks and reads aggregate CPU use; data planes report OOM kills
 //! and finished draining as [`Notice`]s. It never sees a request.
 
+mod ec2;
 pub mod fleet;
 
 use crate::engine::{Ctx, DataPlane, TaskId};
@@ -53,6 +54,12 @@ pub enum ControlEvent {
     SpotStop(TaskId),
     /// The deregistration delay ran out.
     DeregistrationEnd(TaskId),
+    /// An EC2 instance's agent registered.
+    InstanceReady(u32),
+    /// A Spot warning for an EC2 instance.
+    InstanceSpotWarning(u32),
+    /// An EC2 instance stops.
+    InstanceTerminate(u32),
 }
 
 /// What a data plane tells the control plane.
@@ -112,6 +119,10 @@ pub struct ControlConfig {
     pub metric_delay: SimTime,
     /// Tasks needed per minute (for the scaling lag).
     pub needed: Vec<u32>,
+    /// Placement strategies of the service (EC2).
+    pub placement_strategies: Vec<crate::placement::Strategy>,
+    /// Placement constraints of the service (EC2).
+    pub placement_constraints: Vec<crate::placement::Compiled>,
 }
 
 struct Streams {
@@ -126,7 +137,6 @@ struct Classes {
     on_demand: ClassId,
     spot: Option<ClassId>,
     storage: Option<ClassId>,
-    balancer: Option<ClassId>,
 }
 
 /// The control plane of one run.
@@ -139,9 +149,15 @@ pub struct ControlPlane {
     decisions: Vec<Decision>,
     ledger: Ledger,
     classes: Option<Classes>,
+    balancer_class: Option<ClassId>,
     rng: Streams,
     scale_out_events: u64,
     scale_in_events: u64,
+    cluster: Option<crate::cluster::Cluster>,
+    pending: Vec<TaskId>,
+    asg_desired: u32,
+    placement_rng: Stream,
+    boot_rng: Stream,
 }
 
 fn draw_secs(d: &Option<Dist>, rng: &mut Stream) -> SimTime {
@@ -156,11 +172,9 @@ impl ControlPlane {
             on_demand: ledger.class(Bucket::Compute, p.on_demand_hour),
             spot: p.spot_hour.map(|h| ledger.class(Bucket::Spot, h)),
             storage: (p.storage_hour > 0.0).then(|| ledger.class(Bucket::Storage, p.storage_hour)),
-            balancer: cfg
-                .balancer
-                .billed
-                .then(|| ledger.class(Bucket::LoadBalancer, pricing::ALB_HOUR_USD)),
         });
+        let balancer_class = (cfg.balancer.billed && cfg.platform.kind != PlatformKind::Ideal)
+            .then(|| ledger.class(Bucket::LoadBalancer, pricing::ALB_HOUR_USD));
         let seed = cfg.seed;
         let mut desired = cfg.desired;
         if let Some(a) = &cfg.autoscaler {
@@ -175,6 +189,7 @@ impl ControlPlane {
             decisions: Vec::new(),
             ledger,
             classes,
+            balancer_class,
             rng: Streams {
                 provisioning: stream(seed, Component::Provisioning),
                 pull: stream(seed, Component::ImagePull),
@@ -184,6 +199,15 @@ impl ControlPlane {
             },
             scale_out_events: 0,
             scale_in_events: 0,
+            cluster: cfg
+                .platform
+                .ec2
+                .as_ref()
+                .map(|e| crate::cluster::Cluster::new(e.cluster.clone())),
+            pending: Vec::new(),
+            asg_desired: 0,
+            placement_rng: stream(seed, Component::Placement),
+            boot_rng: stream(seed, Component::InstanceBoot),
             cfg,
         }
     }
@@ -223,6 +247,41 @@ impl ControlPlane {
         (self.scale_out_events, self.scale_in_events)
     }
 
+    /// The EC2 cluster, if tasks run on one.
+    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Places a warm-start task at t = 0 directly (image already there).
+    fn place_warm(&mut self, id: TaskId) -> bool {
+        let req = self
+            .cfg
+            .platform
+            .ec2
+            .as_ref()
+            .expect("EC2 platform")
+            .task
+            .clone();
+        let cluster = self.cluster.as_mut().expect("cluster");
+        match cluster.place(
+            &req,
+            &self.cfg.placement_constraints,
+            &self.cfg.placement_strategies,
+            &mut self.placement_rng,
+        ) {
+            Some(node) => {
+                cluster.allocate(node, id, &req, 0);
+                cluster.instances[node as usize].image_cached = true;
+                self.fleet.set_node(id, node);
+                true
+            }
+            None => {
+                self.pending.push(id);
+                false
+            }
+        }
+    }
+
     /// Cost totals up to `now`.
     pub fn cost(&mut self, now: SimTime) -> Totals {
         self.ledger.totals(now)
@@ -246,15 +305,20 @@ impl ControlPlane {
                 }
             }
         }
-        if let Some(c) = self.classes.as_ref().and_then(|c| c.balancer) {
+        if let Some(c) = self.balancer_class {
             self.ledger.start(c, 0);
         }
+        self.start_cluster::<D>(cx);
         if self.cfg.warm_start {
             // The service is already up: its tasks serve from t = 0 and are
             // billed from t = 0 (their start-up happened before the run).
             for _ in 0..self.desired {
                 let provider = self.next_provider();
                 let id = self.fleet.launch(0, provider);
+                if self.on_ec2() && !self.place_warm(id) {
+                    // No room on the initial instances: it waits, PENDING.
+                    continue;
+                }
                 self.begin_billing(id, 0);
                 self.fleet.set_stage(id, Stage::Serving, 0);
                 data.add_task(id, cx);
@@ -266,6 +330,9 @@ impl ControlPlane {
     }
 
     fn next_provider(&self) -> Provider {
+        if self.on_ec2() {
+            return Provider::Ec2;
+        }
         let counts = |p: Provider| {
             self.fleet
                 .alive()
@@ -280,6 +347,8 @@ impl ControlPlane {
         Some(match self.fleet.task(id).provider {
             Provider::Fargate => c.on_demand,
             Provider::FargateSpot => c.spot.unwrap_or(c.on_demand),
+            // EC2 tasks cost nothing themselves: their instances are billed.
+            Provider::Ec2 => return None,
         })
     }
 
@@ -297,7 +366,7 @@ impl ControlPlane {
             return;
         };
         // Per second, rounded up, with a one-minute minimum (aws.md §1.3).
-        let extra = pricing::fargate_billing_extra(now - start, true);
+        let extra = pricing::per_second_billing_extra(now - start, true);
         if let Some(class) = self.class_of(id) {
             self.ledger.stop(class, now);
             self.ledger.charge_time(class, extra, now);
@@ -330,6 +399,10 @@ impl ControlPlane {
             data.add_task(id, cx);
             return;
         }
+        if self.on_ec2() {
+            self.place_task::<D>(id, cx);
+            return;
+        }
         let d = draw_secs(
             &self.cfg.platform.provisioning_s,
             &mut self.rng.provisioning,
@@ -356,6 +429,10 @@ impl ControlPlane {
         self.end_billing(id, now);
         self.fleet.stop(id, now, reason);
         self.lag.update(now, self.fleet.serving.get(), None);
+        if self.on_ec2() {
+            self.release_task(id, now);
+            self.place_pending::<D>(cx);
+        }
     }
 
     /// Starts deregistering a serving task.
@@ -391,7 +468,14 @@ impl ControlPlane {
                 .map(|t| (t.stage == Stage::Serving, t.launched, t.id))
                 .collect();
             victims.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
-            for (serving, _, id) in victims.into_iter().take((active - self.desired) as usize) {
+            let mut victims: Vec<(bool, SimTime, TaskId)> = victims
+                .into_iter()
+                .take((active - self.desired) as usize)
+                .collect();
+            if self.on_ec2() {
+                self.order_ec2_victims(&mut victims);
+            }
+            for (serving, _, id) in victims {
                 if serving {
                     self.drain(id, data, cx);
                 } else {
@@ -440,6 +524,7 @@ impl ControlPlane {
         match event {
             ControlEvent::MetricsTick => {
                 self.close_minute(data, cx, now);
+                self.managed_scaling(data, cx);
                 if self.cfg.autoscaler.is_some() && self.cfg.metric_delay == 0 {
                     self.evaluate(data, cx);
                 }
@@ -474,7 +559,11 @@ impl ControlPlane {
                 self.fleet.set_stage(id, Stage::Pulling, now);
                 self.begin_billing(id, now);
                 self.schedule_spot(id, now, cx);
-                let d = draw_secs(&self.cfg.platform.pull_s, &mut self.rng.pull);
+                let d = if self.on_ec2() {
+                    self.ec2_start_delay(id)
+                } else {
+                    draw_secs(&self.cfg.platform.pull_s, &mut self.rng.pull)
+                };
                 cx.schedule_control(now + d, ControlEvent::Running(id));
             }
             ControlEvent::Running(id) => {
@@ -482,6 +571,7 @@ impl ControlPlane {
                     return;
                 }
                 self.fleet.set_stage(id, Stage::Starting, now);
+                self.mark_image_cached(id);
                 // Registered in the target group at RUNNING; a new target is
                 // healthy after one passing check (AWS ECS developer guide,
                 // load-balancer-healthcheck), the first one after the
@@ -532,6 +622,11 @@ impl ControlPlane {
             ControlEvent::SpotStop(id) => {
                 self.stop(id, StopReason::SpotInterrupted, data, cx);
                 self.reconcile(data, cx);
+            }
+            ControlEvent::InstanceReady(i) => self.instance_ready(i, data, cx),
+            ControlEvent::InstanceSpotWarning(i) => self.instance_spot_warning(i, data, cx),
+            ControlEvent::InstanceTerminate(i) => {
+                self.instance_terminate(i, StopReason::SpotInterrupted, data, cx)
             }
             ControlEvent::DeregistrationEnd(id) => {
                 if self.fleet.task(id).stage == Stage::Draining {
@@ -623,7 +718,7 @@ impl ControlPlane {
         let serving_time = self.fleet.serving.take(now);
         let in_flight_area = cx.rec.take_in_flight_area(now);
         let arrived = cx.rec.rows().get(minute).map_or(0, |r| r.arrived);
-        if self.classes.as_ref().is_some_and(|c| c.balancer.is_some()) {
+        if self.balancer_class.is_some() {
             // ALB LCUs: the largest of the dimensions capsim can estimate
             // (new connections / 25 per s, active connections / 3000,
             // processed GB per hour), billed per LCU-hour (aws.md §6).
@@ -650,6 +745,7 @@ impl ControlPlane {
                 serving_time,
                 desired: self.desired,
                 cost,
+                instances: self.cluster.as_ref().map(|c| c.alive()),
             },
         );
         let mem_used = self.cfg.memory_base_mib * running_time as f64
@@ -678,6 +774,9 @@ impl ControlPlane {
     pub fn finish<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
         let now = cx.now();
         self.close_minute(data, cx, now);
+        if let Some(c) = self.cluster.as_mut() {
+            c.advance(now);
+        }
         self.fleet.close(now);
         cx.rec.finish(now);
     }

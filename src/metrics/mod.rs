@@ -51,6 +51,8 @@ pub struct MinuteRow {
     pub desired: u32,
     /// Cost accrued in the minute (USD).
     pub cost: f64,
+    /// EC2 instances alive at the end of the minute.
+    pub instances: Option<u32>,
 }
 
 /// The fleet's side of one minute, from the control plane.
@@ -68,6 +70,8 @@ pub struct FleetMinute {
     pub desired: u32,
     /// Cost accrued (USD).
     pub cost: f64,
+    /// EC2 instances alive at the end of the minute.
+    pub instances: Option<u32>,
 }
 
 impl MinuteRow {
@@ -274,6 +278,7 @@ impl Recorder {
         row.serving_time += f.serving_time;
         row.desired = f.desired;
         row.cost += f.cost;
+        row.instances = f.instances;
     }
 
     /// Time integral of requests in the system (request × µs) since the

@@ -12,11 +12,13 @@
 //! where the reference has no value the default is an assumption, said so
 //! here and in the README, and a scenario field.
 
+pub mod ec2;
 pub mod fargate;
 pub mod taskdef;
 
 use crate::error::ScenarioError;
 use crate::pricing::{self, FARGATE_FREE_STORAGE_GB, FargateRate};
+use crate::time::Duration;
 use crate::workload::{Dist, DistSpec};
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +53,9 @@ pub enum Provider {
     /// Fargate Spot.
     #[serde(rename = "FARGATE_SPOT")]
     FargateSpot,
+    /// EC2 container instances (the ASG capacity provider), not for Fargate strategies.
+    #[serde(rename = "EC2")]
+    Ec2,
 }
 
 /// One entry of a capacity provider strategy (as in the ECS API).
@@ -153,6 +158,176 @@ pub enum PlatformSpec {
         #[serde(default)]
         storage_gb_hour_usd: Option<f64>,
     },
+    /// ECS on EC2: container instances in an Auto Scaling group, task
+    /// placement, capacity-provider managed scaling, EC2 Spot.
+    EcsEc2 {
+        /// The ASG's instance types: one (a launch template) or several (a
+        /// mixed-instances policy, on-demand in the order listed). Default `["m5.large"]`.
+        #[serde(default = "default_instance_types")]
+        instance_types: Vec<String>,
+        /// A CSV adding or overriding instance types (same columns as the
+        /// embedded catalog), relative to the scenario.
+        #[serde(default)]
+        instance_catalog: Option<String>,
+        /// Availability zones the ASG spreads over. Default 3.
+        #[serde(default = "default_azs")]
+        availability_zones: u32,
+        /// `awsvpc`, `bridge` or `host`. Default: the task definition's `networkMode`, else `awsvpc`.
+        #[serde(default)]
+        network_mode: Option<NetworkMode>,
+        /// ENI trunking (`awsvpcTrunking`): more awsvpc tasks per instance where supported.
+        #[serde(default)]
+        awsvpc_trunking: bool,
+        /// `ECS_RESERVED_MEMORY` (MiB). Default 0 (ECS agent default).
+        #[serde(default)]
+        reserved_memory_mib: u32,
+        /// Memory the ECS agent registers, as a share of the instance's:
+        /// default 7985/8192 (an m4.large registers 7985 MiB of 8 GiB, AWS
+        /// memory-management.md; aws.md §2.7) — derived.
+        #[serde(default = "default_registered_fraction")]
+        registered_memory_fraction: f64,
+        /// ASG minimum size. Default 0.
+        #[serde(default)]
+        min_size: u32,
+        /// ASG maximum size. Default 20.
+        #[serde(default = "default_max_size")]
+        max_size: u32,
+        /// Instances at the start (registered at t = 0 with a warm start).
+        /// Default `min_size`.
+        #[serde(default)]
+        desired_capacity: Option<u32>,
+        /// Mixed instances: on-demand instances before any Spot. Default 0.
+        #[serde(default)]
+        on_demand_base_capacity: u32,
+        /// Mixed instances: on-demand share above the base (%). Default 100 (no Spot).
+        #[serde(default = "default_hundred")]
+        on_demand_percentage_above_base: u32,
+        /// `price-capacity-optimized` or `lowest-price`.
+        #[serde(default)]
+        spot_allocation_strategy: SpotAllocation,
+        /// Spot price as a discount off on-demand, for every type. Default
+        /// 0.6 — an assumption: AWS says "up to 90 %", typical discounts per
+        /// family are not published (aws.md §3.2).
+        #[serde(default = "default_spot_discount")]
+        spot_discount: f64,
+        /// Spot interruptions per Spot instance-hour. Default 7e-5 (the Spot
+        /// Advisor's "< 5 % per month" band; an assumption).
+        #[serde(default)]
+        spot_interruptions_per_hour: Option<f64>,
+        /// `ECS_ENABLE_SPOT_INSTANCE_DRAINING`: drain tasks at the 2-minute
+        /// warning. Default false (ECS agent default).
+        #[serde(default)]
+        spot_instance_draining: bool,
+        /// Launch to ECS agent registered (s). Default lognormal mean 60, p99
+        /// 120 — an assumption near the 30–65 s node starts of aws.md §3.3.
+        #[serde(default)]
+        instance_boot_s: Option<DistSpec>,
+        /// ECS capacity-provider managed scaling. Default true.
+        #[serde(default = "default_true")]
+        managed_scaling: bool,
+        /// `targetCapacity` (%). Default 100.
+        #[serde(default = "default_hundred")]
+        target_capacity: u32,
+        /// `minimumScalingStepSize`. Default 1.
+        #[serde(default = "one")]
+        minimum_scaling_step_size: u32,
+        /// `maximumScalingStepSize`. Default 10000 (API reference; an older
+        /// CloudFormation doc says 1).
+        #[serde(default = "default_max_step")]
+        maximum_scaling_step_size: u32,
+        /// `instanceWarmupPeriod`: no further scale-out while an instance is
+        /// this young. Default 300 s.
+        #[serde(default = "default_warmup")]
+        instance_warmup_period: Duration,
+        /// Managed termination protection: only empty instances are scaled
+        /// in. Default true.
+        #[serde(default = "default_true")]
+        managed_termination_protection: bool,
+        /// Daemon services: one task per instance, reserved before any replica.
+        #[serde(default)]
+        daemons: Vec<DaemonSpec>,
+        /// Compressed image size (MB), pulled once per instance. Default 250.
+        #[serde(default = "default_image_mb")]
+        image_mb: f64,
+        /// Image pull throughput (MB/s). Default 10.
+        #[serde(default = "default_pull_mbps")]
+        pull_mbps: f64,
+        /// Image pull time (s) as a distribution, instead.
+        #[serde(default)]
+        pull_s: Option<DistSpec>,
+        /// Time for the agent to start a placed task's containers (s).
+        /// Default constant 3 (aws.md §1.5: 1–5 s with the image cached).
+        #[serde(default)]
+        task_start_s: Option<DistSpec>,
+        /// Time from RUNNING until the application answers health checks (s).
+        /// Default constant 5 (an assumption).
+        #[serde(default)]
+        app_start_s: Option<DistSpec>,
+    },
+}
+
+/// A daemon service's task (a log or monitoring agent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSpec {
+    /// Name.
+    pub name: String,
+    /// CPU units.
+    pub cpu: u32,
+    /// Memory (MiB).
+    pub memory: u32,
+}
+
+/// ECS network modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// One ENI per task.
+    Awsvpc,
+    /// Docker bridge; static host ports are exclusive.
+    Bridge,
+    /// The host's network; container ports are exclusive.
+    Host,
+}
+
+/// How the ASG picks Spot instance types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpotAllocation {
+    /// Lowest price weighed with capacity; capacity pools are not modelled,
+    /// so it picks like `lowest-price`.
+    #[default]
+    PriceCapacityOptimized,
+    /// Lowest price.
+    LowestPrice,
+}
+
+fn default_instance_types() -> Vec<String> {
+    vec!["m5.large".into()]
+}
+fn default_azs() -> u32 {
+    3
+}
+fn default_registered_fraction() -> f64 {
+    7985.0 / 8192.0
+}
+fn default_max_size() -> u32 {
+    20
+}
+fn default_hundred() -> u32 {
+    100
+}
+fn default_spot_discount() -> f64 {
+    0.6
+}
+fn default_true() -> bool {
+    true
+}
+fn default_max_step() -> u32 {
+    10_000
+}
+fn default_warmup() -> Duration {
+    Duration::from_secs(300)
 }
 
 /// Which kind of platform.
@@ -162,6 +337,8 @@ pub enum PlatformKind {
     Ideal,
     /// See [`PlatformSpec::Fargate`].
     Fargate,
+    /// See [`PlatformSpec::EcsEc2`].
+    Ec2,
 }
 
 /// Prices of one task, USD per hour, and where they come from.
@@ -196,12 +373,20 @@ pub struct Platform {
     pub pull_s: Option<Dist>,
     /// Application start time (s).
     pub app_start_s: Option<Dist>,
-    /// Prices per task (none on `ideal`).
+    /// Prices per task (Fargate only).
     pub prices: Option<TaskPrices>,
+    /// The cluster and what a task asks of an instance (EC2 only).
+    pub ec2: Option<crate::cluster::Ec2Setup>,
 }
 
 /// What compiling a platform needs to know about the task.
 pub struct TaskFacts {
+    /// Directory of the scenario (for an instance catalog CSV).
+    pub base_dir: std::path::PathBuf,
+    /// Network mode from the task definition.
+    pub network_mode: Option<String>,
+    /// Exclusive host ports of a task in `host` and in `bridge` network mode.
+    pub host_ports: (Vec<u16>, Vec<u16>),
     /// CPU units.
     pub cpu_units: u32,
     /// Memory (MiB).
@@ -230,6 +415,7 @@ impl PlatformSpec {
         match self {
             PlatformSpec::Ideal {} => "ideal",
             PlatformSpec::Fargate { .. } => "fargate",
+            PlatformSpec::EcsEc2 { .. } => "ecs_ec2",
         }
     }
 
@@ -250,6 +436,7 @@ impl PlatformSpec {
                 pull_s: None,
                 app_start_s: None,
                 prices: None,
+                ec2: None,
             }),
             PlatformSpec::Fargate {
                 arch,
@@ -430,6 +617,265 @@ impl PlatformSpec {
                             * storage_h,
                         sources,
                     }),
+                    ec2: None,
+                })
+            }
+            PlatformSpec::EcsEc2 {
+                instance_types,
+                instance_catalog,
+                availability_zones,
+                network_mode,
+                awsvpc_trunking,
+                reserved_memory_mib,
+                registered_memory_fraction,
+                min_size,
+                max_size,
+                desired_capacity,
+                on_demand_base_capacity,
+                on_demand_percentage_above_base,
+                spot_allocation_strategy: _,
+                spot_discount,
+                spot_interruptions_per_hour,
+                spot_instance_draining,
+                instance_boot_s,
+                managed_scaling,
+                target_capacity,
+                minimum_scaling_step_size,
+                maximum_scaling_step_size,
+                instance_warmup_period,
+                managed_termination_protection,
+                daemons,
+                image_mb,
+                pull_mbps,
+                pull_s,
+                task_start_s,
+                app_start_s,
+            } => {
+                let key = |k: &str| format!("platform.{k}");
+                let catalog = match instance_catalog {
+                    Some(f) => ec2::Catalog::with_overrides(&task.base_dir.join(f))
+                        .map_err(|m| ScenarioError::invalid(key("instance_catalog"), m))?,
+                    None => {
+                        if region != "us-east-1" {
+                            return Err(ScenarioError::invalid(
+                                "region",
+                                format!(
+                                    "capsim's EC2 prices are for us-east-1 only (karpenter price table, {}); for {region} give platform.instance_catalog with your prices",
+                                    ec2::PRICES_AS_OF
+                                ),
+                            ));
+                        }
+                        ec2::Catalog::embedded()
+                    }
+                };
+                if instance_types.is_empty() {
+                    return Err(ScenarioError::invalid(
+                        key("instance_types"),
+                        "needs at least one instance type",
+                    ));
+                }
+                let types = instance_types
+                    .iter()
+                    .map(|t| {
+                        catalog
+                            .get(t)
+                            .cloned()
+                            .map_err(|m| ScenarioError::invalid(key("instance_types"), m))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let arch = task.arch.unwrap_or_default();
+                let want = if arch == Arch::Arm64 {
+                    "arm64"
+                } else {
+                    "x86_64"
+                };
+                if let Some(t) = types.iter().find(|t| t.arch != want) {
+                    return Err(ScenarioError::invalid(
+                        key("instance_types"),
+                        format!("{} is {}, the task is {want}", t.instance_type, t.arch),
+                    ));
+                }
+                if !(1..=6).contains(availability_zones) {
+                    return Err(ScenarioError::invalid(
+                        key("availability_zones"),
+                        format!("expected 1 to 6, got {availability_zones}"),
+                    ));
+                }
+                if !(registered_memory_fraction.is_finite()
+                    && (0.5..=1.0).contains(registered_memory_fraction))
+                {
+                    return Err(ScenarioError::invalid(
+                        key("registered_memory_fraction"),
+                        format!("expected 0.5 to 1, got {registered_memory_fraction}"),
+                    ));
+                }
+                if min_size > max_size {
+                    return Err(ScenarioError::invalid(
+                        key("min_size"),
+                        format!("must not exceed max_size ({max_size})"),
+                    ));
+                }
+                let initial = desired_capacity.unwrap_or(*min_size);
+                if initial < *min_size || initial > *max_size {
+                    return Err(ScenarioError::invalid(
+                        key("desired_capacity"),
+                        format!("must lie between min_size {min_size} and max_size {max_size}"),
+                    ));
+                }
+                if *on_demand_percentage_above_base > 100 {
+                    return Err(ScenarioError::invalid(
+                        key("on_demand_percentage_above_base"),
+                        "expected 0 to 100",
+                    ));
+                }
+                if !(spot_discount.is_finite() && (0.0..1.0).contains(spot_discount)) {
+                    return Err(ScenarioError::invalid(
+                        key("spot_discount"),
+                        format!("expected a share in [0, 1), got {spot_discount}"),
+                    ));
+                }
+                if !(1..=100).contains(target_capacity) {
+                    return Err(ScenarioError::invalid(
+                        key("target_capacity"),
+                        format!("expected 1 to 100 (%), got {target_capacity}"),
+                    ));
+                }
+                if *minimum_scaling_step_size == 0
+                    || minimum_scaling_step_size > maximum_scaling_step_size
+                    || *maximum_scaling_step_size > 10_000
+                {
+                    return Err(ScenarioError::invalid(
+                        key("minimum_scaling_step_size"),
+                        "expected 1 ≤ minimum ≤ maximum ≤ 10000",
+                    ));
+                }
+                let rate = positive_or(
+                    &key("spot_interruptions_per_hour"),
+                    *spot_interruptions_per_hour,
+                )?;
+                let mode = match (network_mode, task.network_mode.as_deref()) {
+                    (Some(m), _) => *m,
+                    (None, Some("bridge")) => NetworkMode::Bridge,
+                    (None, Some("host")) => NetworkMode::Host,
+                    (None, Some("awsvpc")) | (None, None) => NetworkMode::Awsvpc,
+                    (None, Some(other)) => {
+                        return Err(ScenarioError::invalid(
+                            "task.definition",
+                            format!(
+                                "networkMode \"{other}\" is not modelled; use awsvpc, bridge or host"
+                            ),
+                        ));
+                    }
+                };
+                let image_ok = image_mb.is_finite() && *image_mb >= 0.0;
+                let pull_ok = pull_mbps.is_finite() && *pull_mbps > 0.0;
+                if !image_ok || !pull_ok {
+                    return Err(ScenarioError::invalid(
+                        key("pull_mbps"),
+                        "expected image_mb ≥ 0 and pull_mbps > 0",
+                    ));
+                }
+                let cluster = crate::cluster::ClusterConfig {
+                    azs: (0..*availability_zones)
+                        .map(|i| format!("{region}{}", (b'a' + i as u8) as char))
+                        .collect(),
+                    min_size: *min_size,
+                    max_size: *max_size,
+                    initial,
+                    od_base: *on_demand_base_capacity,
+                    od_pct: *on_demand_percentage_above_base,
+                    spot_discount: *spot_discount,
+                    spot_rate: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
+                    spot_draining: *spot_instance_draining,
+                    boot_s: instance_boot_s
+                        .clone()
+                        .unwrap_or(DistSpec::Lognormal {
+                            mean: 60.0,
+                            p99: 120.0,
+                        })
+                        .compile(&key("instance_boot_s"))?,
+                    managed: managed_scaling.then(|| crate::cluster::Managed {
+                        target: *target_capacity,
+                        min_step: *minimum_scaling_step_size,
+                        max_step: *maximum_scaling_step_size,
+                        warmup: instance_warmup_period.0,
+                    }),
+                    termination_protection: *managed_termination_protection,
+                    daemons: daemons
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.name.clone(),
+                                crate::placement::Resources {
+                                    cpu: d.cpu,
+                                    memory: d.memory,
+                                    enis: 0,
+                                },
+                            )
+                        })
+                        .collect(),
+                    network_mode: mode,
+                    trunking: *awsvpc_trunking,
+                    reserved_memory: *reserved_memory_mib,
+                    registered_fraction: *registered_memory_fraction,
+                    task_start_s: task_start_s
+                        .clone()
+                        .unwrap_or(DistSpec::Constant { value: 3.0 })
+                        .compile(&key("task_start_s"))?,
+                    types,
+                };
+                let request = crate::placement::Request {
+                    resources: crate::placement::Resources {
+                        cpu: task.cpu_units,
+                        memory: task.memory_mib,
+                        enis: u32::from(mode == NetworkMode::Awsvpc),
+                    },
+                    ports: match mode {
+                        NetworkMode::Host => task.host_ports.0.clone(),
+                        NetworkMode::Bridge => task.host_ports.1.clone(),
+                        NetworkMode::Awsvpc => Vec::new(),
+                    },
+                    group: 0,
+                };
+                if !cluster.types.iter().any(|t| {
+                    request.resources.cpu <= cluster.capacity(t).cpu
+                        && request.resources.memory <= cluster.capacity(t).memory
+                }) {
+                    return Err(ScenarioError::invalid(
+                        "task.cpu",
+                        format!(
+                            "a {} CPU / {} MiB task fits on none of the instance types {:?} (after what the agent registers)",
+                            task.cpu_units, task.memory_mib, instance_types
+                        ),
+                    ));
+                }
+                let pull = match pull_s {
+                    Some(d) => d.compile(&key("pull_s"))?,
+                    None => Dist::Constant(image_mb / pull_mbps),
+                };
+                Ok(Platform {
+                    kind: PlatformKind::Ec2,
+                    arch,
+                    os: task.os.unwrap_or_default(),
+                    strategy: vec![ProviderShare {
+                        provider: Provider::Fargate,
+                        base: 0,
+                        weight: 1,
+                    }],
+                    spot_interruptions_per_hour: 0.0,
+                    provisioning_s: None,
+                    pull_s: Some(pull),
+                    app_start_s: Some(
+                        app_start_s
+                            .clone()
+                            .unwrap_or(DistSpec::Constant { value: 5.0 })
+                            .compile(&key("app_start_s"))?,
+                    ),
+                    prices: None,
+                    ec2: Some(crate::cluster::Ec2Setup {
+                        cluster,
+                        task: request,
+                    }),
                 })
             }
         }
@@ -459,6 +905,12 @@ fn check_strategy(strategy: &[ProviderShare]) -> Result<(), ScenarioError> {
         return Err(ScenarioError::invalid(
             key,
             "at least one provider needs a weight > 0",
+        ));
+    }
+    if strategy.iter().any(|s| s.provider == Provider::Ec2) {
+        return Err(ScenarioError::invalid(
+            key,
+            "EC2 is not a Fargate capacity provider: use platform.kind = \"ecs_ec2\"",
         ));
     }
     if strategy.iter().filter(|s| s.base > 0).count() > 1 {
@@ -525,6 +977,7 @@ mod tests {
             }) {
                 Provider::Fargate => od += 1,
                 Provider::FargateSpot => spot += 1,
+                Provider::Ec2 => unreachable!("not in a Fargate strategy"),
             }
         }
         // 2 base on FARGATE, then 8 split 1:3 → 2 and 6.

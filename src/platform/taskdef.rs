@@ -24,6 +24,8 @@ pub struct Container {
     pub memory_reservation: Option<u32>,
     /// Container ports.
     pub ports: Vec<u32>,
+    /// Static host ports (`hostPort` > 0).
+    pub host_ports: Vec<u32>,
     /// Whether the task stops when this container stops (default true).
     pub essential: bool,
 }
@@ -56,6 +58,28 @@ pub struct TaskDefinition {
 }
 
 impl TaskDefinition {
+    /// Host ports the task holds exclusively on an instance: container ports
+    /// in `host` mode, static host ports in `bridge` mode, none in `awsvpc`.
+    pub fn exclusive_host_ports(&self, mode: &str) -> Vec<u16> {
+        let ports: Vec<u32> = match mode {
+            "host" => self
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().copied())
+                .collect(),
+            "bridge" => self
+                .containers
+                .iter()
+                .flat_map(|c| c.host_ports.iter().copied())
+                .collect(),
+            _ => Vec::new(),
+        };
+        ports
+            .into_iter()
+            .map(|p| p.min(u16::MAX as u32) as u16)
+            .collect()
+    }
+
     /// The hard memory limit of the task: the smallest of the task memory
     /// and, when every essential container sets one, the sum of their hard limits.
     pub fn memory_limit_mib(&self) -> Option<u32> {
@@ -289,6 +313,7 @@ pub fn parse(text: &str, path: &Path) -> Result<TaskDefinition, String> {
             .to_string();
         let num = |f: &str| c.get(f).map(|v| as_u32(v, &at(f))).transpose();
         let mut ports = Vec::new();
+        let mut host_ports = Vec::new();
         if let Some(pm) = c.get("portMappings") {
             for (k, p) in pm
                 .as_array()
@@ -303,10 +328,16 @@ pub fn parse(text: &str, path: &Path) -> Result<TaskDefinition, String> {
                     port,
                     &format!("{}[{k}].containerPort", at("portMappings")),
                 )?);
+                if let Some(h) = p.get("hostPort") {
+                    let h = as_u32(h, &format!("{}[{k}].hostPort", at("portMappings")))?;
+                    if h > 0 {
+                        host_ports.push(h);
+                    }
+                }
                 if let Some(o) = p.as_object() {
                     ignored.extend(
                         o.keys()
-                            .filter(|k| k.as_str() != "containerPort")
+                            .filter(|k| k.as_str() != "containerPort" && k.as_str() != "hostPort")
                             .map(|f| format!("{}[{k}].{f}", at("portMappings"))),
                     );
                 }
@@ -319,6 +350,7 @@ pub fn parse(text: &str, path: &Path) -> Result<TaskDefinition, String> {
             memory: num("memory")?,
             memory_reservation: num("memoryReservation")?,
             ports,
+            host_ports,
             essential: c.get("essential").and_then(Value::as_bool).unwrap_or(true),
         });
     }
@@ -368,6 +400,7 @@ mod tests {
         assert_eq!(td.network_mode.as_deref(), Some("awsvpc"));
         assert_eq!(td.containers[0].ports, vec![8080]);
         assert!(td.ignored.contains(&"taskRoleArn".to_string()));
+        assert_eq!(td.containers[0].host_ports, vec![8080]);
         assert!(
             td.ignored
                 .contains(&"containerDefinitions[0].logConfiguration".to_string())

@@ -20,7 +20,8 @@ pub const FARGATE_WINDOWS_LICENSE_VCPU_HOUR: f64 = 0.046;
 /// Ephemeral storage included free with every Fargate task (GB).
 /// Source: AWS API_EphemeralStorage; shared/reference/aws.md §1.3.
 pub const FARGATE_FREE_STORAGE_GB: f64 = 20.0;
-/// Minimum billed duration of a Fargate (Linux) task.
+/// Minimum billed duration of a Fargate (Linux) task, and of a Linux EC2
+/// instance (per-second billing with a 60-second minimum).
 /// Source: AWS ECS pricing page "A minimum charge of one minute applies"; aws.md §1.3.
 pub const FARGATE_MINIMUM_BILLED: SimTime = 60 * SECOND;
 /// Application Load Balancer, us-east-1, per ALB-hour. Source: cloud-horizons.com
@@ -96,9 +97,11 @@ pub enum Bucket {
     Storage = 2,
     /// Load balancer (hours and LCUs).
     LoadBalancer = 3,
+    /// On-demand EC2 instances.
+    Instances = 4,
 }
 
-const BUCKETS: usize = 4;
+const BUCKETS: usize = 5;
 
 /// A price class registered with the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,12 +134,14 @@ pub struct Totals {
     pub storage: f64,
     /// Load balancer.
     pub load_balancer: f64,
+    /// On-demand EC2 instances.
+    pub instances: f64,
 }
 
 impl Totals {
     /// Everything.
     pub fn total(&self) -> f64 {
-        self.compute + self.spot + self.storage + self.load_balancer
+        self.compute + self.spot + self.storage + self.load_balancer + self.instances
     }
 }
 
@@ -214,14 +219,16 @@ impl Ledger {
             spot: self.total[Bucket::Spot as usize],
             storage: self.total[Bucket::Storage as usize],
             load_balancer: self.total[Bucket::LoadBalancer as usize],
+            instances: self.total[Bucket::Instances as usize],
         }
     }
 }
 
-/// What a billed span of a Fargate task costs beyond its exact duration:
-/// rounding up to the whole second, and the one-minute minimum for tasks that
-/// stopped. Tasks still running at the end of a run are billed exactly.
-pub fn fargate_billing_extra(billed: SimTime, stopped: bool) -> SimTime {
+/// What a billed span costs beyond its exact duration under per-second
+/// billing with a one-minute minimum (Fargate tasks, Linux EC2 instances):
+/// rounding up to the whole second, and the minimum for what stopped. What
+/// still runs at the end of a run is billed exactly.
+pub fn per_second_billing_extra(billed: SimTime, stopped: bool) -> SimTime {
     let rounded = billed.div_ceil(SECOND) * SECOND;
     let with_minimum = if stopped {
         rounded.max(FARGATE_MINIMUM_BILLED)
@@ -270,8 +277,8 @@ mod tests {
 
     #[test]
     fn minimum_and_rounding() {
-        assert_eq!(fargate_billing_extra(10 * SECOND, true), 50 * SECOND);
-        assert_eq!(fargate_billing_extra(90 * SECOND + 1, true), SECOND - 1);
-        assert_eq!(fargate_billing_extra(10 * SECOND, false), 0);
+        assert_eq!(per_second_billing_extra(10 * SECOND, true), 50 * SECOND);
+        assert_eq!(per_second_billing_extra(90 * SECOND + 1, true), SECOND - 1);
+        assert_eq!(per_second_billing_extra(10 * SECOND, false), 0);
     }
 }

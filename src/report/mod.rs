@@ -98,6 +98,33 @@ pub struct Tasks {
     pub oom_killed: u64,
     /// Tasks stopped by a Spot interruption.
     pub spot_interrupted: u64,
+    /// Task-minutes spent before the image pull started: waiting for a place
+    /// on an instance (EC2) or provisioning (Fargate).
+    pub pending_task_minutes: f64,
+}
+
+/// EC2 container instances over time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nodes {
+    /// Fewest alive at once (for a positive time).
+    pub min: u32,
+    /// Most alive at once.
+    pub max: u32,
+    /// Time-average alive.
+    pub mean: f64,
+    /// Instance-hours.
+    pub node_hours: f64,
+    /// Instances launched.
+    pub launched: u64,
+}
+
+/// How much of the registered capacity tasks reserved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterUse {
+    /// Reserved / registered CPU, time-averaged.
+    pub cpu_allocated_mean: Option<f64>,
+    /// Reserved / registered memory, time-averaged.
+    pub memory_allocated_mean: Option<f64>,
 }
 
 /// CPU used / CPU reserved by running tasks.
@@ -120,6 +147,13 @@ pub struct Cost {
     pub storage: f64,
     /// Load balancer (hours and LCUs).
     pub load_balancer: f64,
+    /// On-demand EC2 instances (Spot instances are in `spot`).
+    pub instances: f64,
+    /// What registered but unreserved instance capacity cost (an instance's
+    /// price × the share of it no task reserved, by its scarcer resource;
+    /// booting instances count whole). `null` off EC2: Fargate bills what
+    /// tasks reserve.
+    pub idle: Option<f64>,
     /// Total per million arrived requests (`null` without requests).
     pub per_million_requests: Option<f64>,
     /// The run's cost rate scaled to a 730-hour month.
@@ -202,6 +236,10 @@ pub struct Summary {
     pub tasks: Tasks,
     /// CPU utilisation.
     pub cpu_utilization: CpuUtilization,
+    /// EC2 instances (`null` off EC2).
+    pub nodes: Option<Nodes>,
+    /// Share of registered capacity reserved by tasks (`null` off EC2).
+    pub cluster: Option<ClusterUse>,
     /// Cost.
     pub cost_usd: Cost,
     /// Autoscaling and lag.
@@ -245,6 +283,8 @@ pub struct MinuteRecord {
     pub desired: u32,
     /// Tasks needed to serve the offered load at the scaling target.
     pub needed: u32,
+    /// EC2 instances alive at the end of the minute (empty off EC2).
+    pub instances: Option<u32>,
     /// CPU used / CPU reserved by running tasks (empty with no task).
     pub cpu_utilization: Option<f64>,
     /// Median latency of requests completed in the minute (ms).
@@ -359,6 +399,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             serving: row.serving_time as f64 / (t1 - t0) as f64,
             desired: row.desired,
             needed: needed.get(m).copied().unwrap_or(0),
+            instances: row.instances,
             cpu_utilization: (row.reserved > 0).then(|| row.busy as f64 / row.reserved as f64),
             latency_p50_ms: row.latency_p50.map(ms),
             latency_p99_ms: row.latency_p99.map(ms),
@@ -429,7 +470,34 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             launched: fleet.tasks().len() as u64,
             oom_killed: count(StopReason::OomKilled),
             spot_interrupted: count(StopReason::SpotInterrupted),
+            pending_task_minutes: fleet
+                .tasks()
+                .iter()
+                .map(|t| {
+                    t.pull_start
+                        .or(t.stopped)
+                        .unwrap_or(f.end)
+                        .saturating_sub(t.launched)
+                })
+                .sum::<SimTime>() as f64
+                / MINUTE as f64,
         },
+        nodes: control.cluster().map(|c| {
+            let s = &c.stats;
+            Nodes {
+                min: s.min.unwrap_or(0),
+                max: s.max,
+                mean: s.instance_time as f64 / f.end as f64,
+                node_hours: s.instance_time as f64 / (3_600.0 * SECOND as f64),
+                launched: c.instances.len() as u64,
+            }
+        }),
+        cluster: control.cluster().map(|c| ClusterUse {
+            cpu_allocated_mean: (c.stats.cpu_registered > 0.0)
+                .then(|| c.stats.cpu_allocated / c.stats.cpu_registered),
+            memory_allocated_mean: (c.stats.mem_registered > 0.0)
+                .then(|| c.stats.mem_allocated / c.stats.mem_registered),
+        }),
         cpu_utilization: CpuUtilization {
             mean: (reserved > 0).then(|| busy as f64 / reserved as f64),
         },
@@ -439,6 +507,8 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             spot: f.cost.spot,
             storage: f.cost.storage,
             load_balancer: f.cost.load_balancer,
+            instances: f.cost.instances,
+            idle: control.cluster().map(|c| c.stats.idle_usd),
             per_million_requests: (rec.arrived > 0).then(|| total / rec.arrived as f64 * 1e6),
             monthly_projection: total / (duration_s / 3_600.0) * 730.0,
         },
@@ -486,6 +556,7 @@ fn task_row(t: &TaskRecord) -> TaskRow {
         provider: match t.provider {
             crate::platform::Provider::Fargate => "FARGATE".into(),
             crate::platform::Provider::FargateSpot => "FARGATE_SPOT".into(),
+            crate::platform::Provider::Ec2 => "EC2".into(),
         },
         launched_s: as_secs_f64(t.launched),
         pull_start_s: s(t.pull_start),
@@ -609,12 +680,15 @@ pub fn human_table(s: &Summary) -> String {
     let c = &s.cost_usd;
     let _ = writeln!(
         t,
-        "cost       ${:.2} (compute {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}); ${:.2}/month; {}",
+        "cost       ${:.2} (compute {:.2}, instances {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}{}); ${:.2}/month; {}",
         c.total,
         c.compute,
+        c.instances,
         c.spot,
         c.storage,
         c.load_balancer,
+        c.idle
+            .map_or(String::new(), |i| format!("; idle capacity {i:.2}")),
         c.monthly_projection,
         c.per_million_requests
             .map_or("-".into(), |p| format!("${p:.3} per million requests"))
@@ -634,6 +708,20 @@ pub fn human_table(s: &Summary) -> String {
     }
     if let (Some(p), Some(b)) = (s.slo.p99_ms, s.slo.breach_minutes) {
         let _ = writeln!(t, "SLO        p99 ≤ {p} ms: {b} breach minute(s)");
+    }
+    if let (Some(n), Some(u)) = (&s.nodes, &s.cluster) {
+        let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
+        let _ = writeln!(
+            t,
+            "instances  min {}  max {}  mean {:.2}  ({:.1} instance-hours); reserved CPU {}, memory {}; {:.1} pending task-minutes",
+            n.min,
+            n.max,
+            n.mean,
+            n.node_hours,
+            pct(u.cpu_allocated_mean),
+            pct(u.memory_allocated_mean),
+            s.tasks.pending_task_minutes
+        );
     }
     let _ = writeln!(
         t,

@@ -175,7 +175,15 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
                     color: PALETTE[6],
                     dashed: true,
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(m.iter().any(|r| r.instances.is_some()).then(|| Line {
+                name: "EC2 instances".into(),
+                points: series(m, unit, |r| r.instances.map(f64::from), false),
+                color: PALETTE[3],
+                dashed: false,
+            }))
+            .collect(),
             markers: Vec::new(),
             hline: None,
         },
@@ -291,6 +299,31 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         vec![
             "monthly projection".into(),
             format!("${:.2} per 730 h", c.monthly_projection),
+        ],
+        vec![
+            "idle capacity cost".into(),
+            c.idle
+                .map_or("n/a: Fargate bills what tasks reserve".into(), |i| {
+                    format!("${i:.2} (instances ${:.2})", c.instances)
+                }),
+        ],
+        vec![
+            "instances".into(),
+            match (&s.nodes, &s.cluster) {
+                (Some(n), Some(u)) => format!(
+                    "min {} / mean {:.2} / max {} ({:.1} instance-hours); reserved CPU {} and memory {}; {:.1} pending task-minutes",
+                    n.min,
+                    n.mean,
+                    n.max,
+                    n.node_hours,
+                    u.cpu_allocated_mean
+                        .map_or("-".into(), |v| format!("{:.1} %", v * 100.0)),
+                    u.memory_allocated_mean
+                        .map_or("-".into(), |v| format!("{:.1} %", v * 100.0)),
+                    s.tasks.pending_task_minutes
+                ),
+                _ => "-".into(),
+            },
         ],
         vec![
             "cost per million requests".into(),

@@ -307,6 +307,14 @@ impl Scenario {
         let def = task.definition.as_ref();
         let platform = self.platform.compile(
             &TaskFacts {
+                base_dir: self.base_dir.clone(),
+                network_mode: def.and_then(|d| d.network_mode.clone()),
+                host_ports: (
+                    def.map(|d| d.exclusive_host_ports("host"))
+                        .unwrap_or_default(),
+                    def.map(|d| d.exclusive_host_ports("bridge"))
+                        .unwrap_or_default(),
+                ),
                 cpu_units: shape.cpu_units,
                 memory_mib: shape.memory_mib,
                 ephemeral_gb: task.ephemeral_gb,
@@ -376,6 +384,19 @@ impl Scenario {
                     "must be at most 100, got {}",
                     self.service.minimum_healthy_percent
                 ),
+            ));
+        }
+        for c in &self.service.placement_constraints {
+            c.compile()
+                .map_err(|m| ScenarioError::invalid("service.placement_constraints", m))?;
+        }
+        if platform.kind != PlatformKind::Ec2
+            && (!self.service.placement_constraints.is_empty()
+                || self.service.placement_strategy != crate::placement::default_strategies())
+        {
+            return Err(ScenarioError::invalid(
+                "service.placement_strategy",
+                "placement strategies and constraints apply to ECS on EC2 only (Fargate spreads tasks over zones itself)",
             ));
         }
         self.load_balancer.validate()?;

@@ -107,6 +107,15 @@ pub struct ServiceSpec {
     /// `warm` (default: tasks serve from t = 0) or `cold`.
     #[serde(default)]
     pub start: Start,
+    /// ECS on EC2: placement strategies, in order, e.g.
+    /// `[{ type = "spread", field = "attribute:ecs.availability-zone" }, { type = "binpack", field = "memory" }]`.
+    /// Default: spread over availability zones (the ECS default for services).
+    #[serde(default = "crate::placement::default_strategies")]
+    pub placement_strategy: Vec<crate::placement::Strategy>,
+    /// ECS on EC2: placement constraints, e.g. `[{ type = "distinctInstance" },
+    /// { type = "memberOf", expression = "attribute:ecs.instance-type =~ m5.*" }]`.
+    #[serde(default)]
+    pub placement_constraints: Vec<crate::placement::Constraint>,
 }
 
 fn default_true() -> bool {

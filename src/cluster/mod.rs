@@ -1,0 +1,813 @@
+//! An ECS cluster on EC2: the container instances of one Auto Scaling group,
+//! what the ECS agent registers on each, which tasks sit where, and the
+//! capacity provider's managed scaling.
+//!
+//! Facts (shared/reference/aws.md §2.6, §2.7, §3):
+//! - registered CPU = vCPU × 1024; registered memory = what the OS reports
+//!   (a share of the instance's) minus `ECS_RESERVED_MEMORY`; awsvpc tasks
+//!   need an ENI each (ENIs − 1 per instance, more with trunking); static host
+//!   ports are exclusive;
+//! - `CapacityProviderReservation` = instances needed M / instances running N
+//!   × 100, computed every minute; with tasks waiting for capacity, M = N +
+//!   what those tasks need on an empty instance of the largest type (tasks
+//!   that fit no type cannot make it grow), and M = 2 when N = 0; without, M
+//!   = instances running a non-daemon task. Target tracking on
+//!   `targetCapacity`: scale out by max(min step, min(max step, need)), no
+//!   further scale-out while an instance is within `instanceWarmupPeriod`;
+//!   scale in after 15 one-minute datapoints below target, by at most half the
+//!   group, empty instances only with managed termination protection;
+//! - instances bill per second with a 60-second minimum (Linux), on-demand
+//!   or Spot; Spot instances get a 2-minute warning.
+
+use crate::engine::TaskId;
+use crate::placement::{self, Compiled, Node, NodeAttrs, Request, Resources, Strategy};
+use crate::platform::NetworkMode;
+use crate::platform::ec2::InstanceType;
+use crate::pricing::{self, Bucket, ClassId, Ledger};
+use crate::rng::Stream;
+use crate::time::{MINUTE, SimTime};
+use crate::workload::Dist;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Managed scaling settings of the capacity provider.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Managed {
+    /// `targetCapacity` (%).
+    pub target: u32,
+    /// `minimumScalingStepSize`.
+    pub min_step: u32,
+    /// `maximumScalingStepSize`.
+    pub max_step: u32,
+    /// `instanceWarmupPeriod`.
+    pub warmup: SimTime,
+}
+
+/// Datapoints below target before managed scaling scales in (aws.md §2.6).
+pub const SCALE_IN_DATAPOINTS: u32 = 15;
+
+/// A cluster's configuration.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Instance types of the ASG, in priority order.
+    pub types: Vec<InstanceType>,
+    /// Availability zone names.
+    pub azs: Vec<String>,
+    /// ASG bounds.
+    pub min_size: u32,
+    /// ASG bounds.
+    pub max_size: u32,
+    /// Instances at the start.
+    pub initial: u32,
+    /// On-demand base.
+    pub od_base: u32,
+    /// On-demand % above base.
+    pub od_pct: u32,
+    /// Spot discount off on-demand.
+    pub spot_discount: f64,
+    /// Spot interruptions per instance-hour.
+    pub spot_rate: f64,
+    /// Drain tasks at a Spot warning.
+    pub spot_draining: bool,
+    /// Launch to registered (s).
+    pub boot_s: Dist,
+    /// Managed scaling, if on.
+    pub managed: Option<Managed>,
+    /// Only empty instances are scaled in.
+    pub termination_protection: bool,
+    /// Daemon tasks (name, resources), one per instance.
+    pub daemons: Vec<(String, Resources)>,
+    /// Network mode of the service's tasks.
+    pub network_mode: NetworkMode,
+    /// ENI trunking.
+    pub trunking: bool,
+    /// `ECS_RESERVED_MEMORY`.
+    pub reserved_memory: u32,
+    /// Registered share of the instance memory.
+    pub registered_fraction: f64,
+    /// Placed task to containers started (s).
+    pub task_start_s: Dist,
+}
+
+impl ClusterConfig {
+    /// What the ECS agent registers on an instance of type `t`.
+    pub fn capacity(&self, t: &InstanceType) -> Resources {
+        let memory = ((t.memory_mib as f64 * self.registered_fraction).floor() as u32)
+            .saturating_sub(self.reserved_memory);
+        let enis = match self.network_mode {
+            NetworkMode::Awsvpc if self.trunking => {
+                t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
+            }
+            NetworkMode::Awsvpc => t.awsvpc_tasks,
+            _ => u32::MAX / 2,
+        };
+        Resources {
+            cpu: t.vcpu * 1024,
+            memory,
+            enis,
+        }
+    }
+
+    /// Price per hour of type `t` (Spot: discounted).
+    pub fn price(&self, t: &InstanceType, spot: bool) -> f64 {
+        if spot {
+            t.od_usd_per_hour * (1.0 - self.spot_discount)
+        } else {
+            t.od_usd_per_hour
+        }
+    }
+}
+
+/// The cluster and what one task of the service asks of an instance.
+#[derive(Debug, Clone)]
+pub struct Ec2Setup {
+    /// The cluster.
+    pub cluster: ClusterConfig,
+    /// A task's request (group 0).
+    pub task: Request,
+}
+
+/// Group ids of daemon tasks (service groups count up from 0).
+pub fn daemon_group(k: usize) -> u32 {
+    u32::MAX - k as u32
+}
+
+/// One container instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Instance {
+    /// Id (= index).
+    pub id: u32,
+    /// Instance type.
+    pub instance_type: String,
+    /// Availability zone.
+    pub az: String,
+    /// Spot.
+    pub spot: bool,
+    /// Launched (billing starts).
+    pub launched: SimTime,
+    /// Agent registered (accepting tasks).
+    pub registered: Option<SimTime>,
+    /// Terminated (billing stops).
+    pub terminated: Option<SimTime>,
+    /// Draining (no new tasks; tasks moved away).
+    pub draining: bool,
+    /// The service's image is on the instance.
+    pub image_cached: bool,
+    /// Non-daemon tasks on it.
+    pub tasks: Vec<TaskId>,
+    /// Since when it has had no non-daemon task (registered instances).
+    pub empty_since: Option<SimTime>,
+    /// Already up when the run started (its warm-up is long over).
+    pub warm: bool,
+    #[serde(skip)]
+    type_idx: usize,
+    #[serde(skip)]
+    class: ClassId,
+}
+
+impl Instance {
+    /// Running (launched, not terminated).
+    pub fn alive(&self) -> bool {
+        self.terminated.is_none()
+    }
+}
+
+/// One managed-scaling evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reservation {
+    /// Instances needed.
+    pub m: u32,
+    /// Instances running.
+    pub n: u32,
+    /// `CapacityProviderReservation` (%), `None` with no instance and nothing pending.
+    pub value: Option<f64>,
+}
+
+/// The cluster.
+pub struct Cluster {
+    /// Configuration.
+    pub cfg: ClusterConfig,
+    /// Every instance the run launched, by id.
+    pub instances: Vec<Instance>,
+    /// Placement view of the instances (same index).
+    pub nodes: Vec<Node>,
+    classes: BTreeMap<(usize, bool), ClassId>,
+    low_datapoints: u32,
+    /// Instance-time and allocation integrals.
+    pub stats: ClusterStats,
+}
+
+/// Integrals over time of the cluster's size and allocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterStats {
+    last: SimTime,
+    alive: u32,
+    /// Most instances alive at once.
+    pub max: u32,
+    /// Fewest instances alive at once (for a positive time).
+    pub min: Option<u32>,
+    /// Instance × µs.
+    pub instance_time: u128,
+    /// Registered CPU × µs.
+    pub cpu_registered: f64,
+    /// Allocated CPU × µs.
+    pub cpu_allocated: f64,
+    /// Registered memory × µs.
+    pub mem_registered: f64,
+    /// Allocated memory × µs.
+    pub mem_allocated: f64,
+    /// USD spent on registered but unallocated (or not yet registered) capacity.
+    pub idle_usd: f64,
+    // Current rates.
+    cpu_reg_now: f64,
+    cpu_alloc_now: f64,
+    mem_reg_now: f64,
+    mem_alloc_now: f64,
+    idle_rate_per_us: f64,
+}
+
+impl Cluster {
+    /// A cluster with no instance yet.
+    pub fn new(cfg: ClusterConfig) -> Self {
+        Cluster {
+            cfg,
+            instances: Vec::new(),
+            nodes: Vec::new(),
+            classes: BTreeMap::new(),
+            low_datapoints: 0,
+            stats: ClusterStats::default(),
+        }
+    }
+
+    /// Brings the integrals to `now`.
+    pub fn advance(&mut self, now: SimTime) {
+        let s = &mut self.stats;
+        if now > s.last {
+            let dt = (now - s.last) as f64;
+            s.instance_time += s.alive as u128 * (now - s.last) as u128;
+            s.cpu_registered += s.cpu_reg_now * dt;
+            s.cpu_allocated += s.cpu_alloc_now * dt;
+            s.mem_registered += s.mem_reg_now * dt;
+            s.mem_allocated += s.mem_alloc_now * dt;
+            s.idle_usd += s.idle_rate_per_us * dt;
+            s.min = Some(s.min.map_or(s.alive, |m| m.min(s.alive)));
+            s.max = s.max.max(s.alive);
+            s.last = now;
+        }
+    }
+
+    /// Recomputes the current rates (after any change).
+    fn refresh(&mut self) {
+        let (mut cr, mut ca, mut mr, mut ma, mut idle) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (inst, node) in self.instances.iter().zip(&self.nodes) {
+            if !inst.alive() {
+                continue;
+            }
+            let t = &self.cfg.types[inst.type_idx];
+            let per_us = self.cfg.price(t, inst.spot) / 3.6e9;
+            if inst.registered.is_some() {
+                cr += node.capacity.cpu as f64;
+                ca += node.used.cpu as f64;
+                mr += node.capacity.memory as f64;
+                ma += node.used.memory as f64;
+                let share = (node.used.cpu as f64 / node.capacity.cpu.max(1) as f64)
+                    .max(node.used.memory as f64 / node.capacity.memory.max(1) as f64);
+                idle += per_us * (1.0 - share.min(1.0));
+            } else {
+                idle += per_us;
+            }
+        }
+        let s = &mut self.stats;
+        s.alive = self.instances.iter().filter(|i| i.alive()).count() as u32;
+        (
+            s.cpu_reg_now,
+            s.cpu_alloc_now,
+            s.mem_reg_now,
+            s.mem_alloc_now,
+            s.idle_rate_per_us,
+        ) = (cr, ca, mr, ma, idle);
+    }
+
+    /// Instances alive (launched, not terminated).
+    pub fn alive(&self) -> u32 {
+        self.instances.iter().filter(|i| i.alive()).count() as u32
+    }
+
+    fn class(&mut self, type_idx: usize, spot: bool, ledger: &mut Ledger) -> ClassId {
+        let price = self.cfg.price(&self.cfg.types[type_idx], spot);
+        *self.classes.entry((type_idx, spot)).or_insert_with(|| {
+            ledger.class(
+                if spot {
+                    Bucket::Spot
+                } else {
+                    Bucket::Instances
+                },
+                price,
+            )
+        })
+    }
+
+    /// Launches an instance (billing starts); returns its id. With a warm
+    /// start the caller registers it at once.
+    pub fn launch(&mut self, now: SimTime, ledger: &mut Ledger) -> u32 {
+        self.advance(now);
+        let alive: Vec<&Instance> = self.instances.iter().filter(|i| i.alive()).collect();
+        let od = alive.iter().filter(|i| !i.spot).count() as u32;
+        let total = alive.len() as u32;
+        // Mixed instances: the on-demand base first, then the percentage.
+        let spot = if od < self.cfg.od_base {
+            false
+        } else {
+            // Instances above the base, this one included; on-demand unless that
+            // would put the on-demand share above the percentage.
+            let above = total - od.min(self.cfg.od_base) + 1;
+            let od_above = od.saturating_sub(self.cfg.od_base);
+            (od_above + 1) as f64 > self.cfg.od_pct as f64 / 100.0 * above as f64
+        };
+        // On-demand: the first type listed; Spot: the cheapest.
+        let type_idx = if spot {
+            (0..self.cfg.types.len())
+                .min_by(|a, b| {
+                    self.cfg
+                        .price(&self.cfg.types[*a], true)
+                        .total_cmp(&self.cfg.price(&self.cfg.types[*b], true))
+                        .then(a.cmp(b))
+                })
+                .expect("at least one type")
+        } else {
+            0
+        };
+        // The zone with the fewest instances (ASG AZ balancing).
+        let az = (0..self.cfg.azs.len())
+            .min_by_key(|z| {
+                (
+                    alive.iter().filter(|i| i.az == self.cfg.azs[*z]).count(),
+                    *z,
+                )
+            })
+            .expect("at least one zone");
+        let class = self.class(type_idx, spot, ledger);
+        ledger.start(class, now);
+        let id = self.instances.len() as u32;
+        let t = &self.cfg.types[type_idx];
+        let mut node = Node::new(
+            id,
+            NodeAttrs {
+                instance_type: t.instance_type.clone(),
+                family: t.family.clone(),
+                az: self.cfg.azs[az].clone(),
+            },
+            self.cfg.capacity(t),
+        );
+        node.accepting = false;
+        self.nodes.push(node);
+        self.instances.push(Instance {
+            id,
+            instance_type: t.instance_type.clone(),
+            az: self.cfg.azs[az].clone(),
+            spot,
+            launched: now,
+            registered: None,
+            terminated: None,
+            draining: false,
+            image_cached: false,
+            tasks: Vec::new(),
+            empty_since: None,
+            warm: false,
+            type_idx,
+            class,
+        });
+        self.refresh();
+        id
+    }
+
+    /// The ECS agent registered: daemons are placed first, then the instance accepts tasks.
+    pub fn register(&mut self, id: u32, now: SimTime) {
+        self.advance(now);
+        let i = id as usize;
+        if self.instances[i].terminated.is_some() {
+            return;
+        }
+        self.instances[i].registered = Some(now);
+        self.instances[i].empty_since = Some(now);
+        for (k, (_, r)) in self.cfg.daemons.iter().enumerate() {
+            let req = Request {
+                resources: *r,
+                ports: Vec::new(),
+                group: daemon_group(k),
+            };
+            if self.nodes[i].fits(&req) {
+                self.nodes[i].allocate(&req);
+            }
+        }
+        self.nodes[i].accepting = !self.instances[i].draining;
+        self.refresh();
+    }
+
+    /// Where a task goes, if anywhere.
+    pub fn place(
+        &self,
+        req: &Request,
+        constraints: &[Compiled],
+        strategies: &[Strategy],
+        rng: &mut Stream,
+    ) -> Option<u32> {
+        placement::place(&self.nodes, req, constraints, strategies, rng).map(|i| self.nodes[i].id)
+    }
+
+    /// Allocates a task on an instance.
+    pub fn allocate(&mut self, id: u32, task: TaskId, req: &Request, now: SimTime) {
+        self.advance(now);
+        self.nodes[id as usize].allocate(req);
+        let inst = &mut self.instances[id as usize];
+        inst.tasks.push(task);
+        inst.empty_since = None;
+        self.refresh();
+    }
+
+    /// Releases a task's resources.
+    pub fn release(&mut self, id: u32, task: TaskId, req: &Request, now: SimTime) {
+        self.advance(now);
+        self.nodes[id as usize].release(req);
+        let inst = &mut self.instances[id as usize];
+        inst.tasks.retain(|t| *t != task);
+        if inst.tasks.is_empty() && inst.registered.is_some() {
+            inst.empty_since = Some(now);
+        }
+        self.refresh();
+    }
+
+    /// Stops new placements on an instance.
+    pub fn drain(&mut self, id: u32) {
+        self.instances[id as usize].draining = true;
+        self.nodes[id as usize].accepting = false;
+    }
+
+    /// Terminates an instance: billing stops (per second, 60-second minimum).
+    pub fn terminate(&mut self, id: u32, now: SimTime, ledger: &mut Ledger) {
+        self.advance(now);
+        let inst = &mut self.instances[id as usize];
+        if inst.terminated.is_some() {
+            return;
+        }
+        inst.terminated = Some(now);
+        ledger.stop(inst.class, now);
+        ledger.charge_time(
+            inst.class,
+            pricing::per_second_billing_extra(now - inst.launched, true),
+            now,
+        );
+        let node = &mut self.nodes[id as usize];
+        node.accepting = false;
+        node.capacity = Resources::default();
+        node.used = Resources::default();
+        node.groups.clear();
+        node.ports.clear();
+        self.refresh();
+    }
+
+    /// How many tasks of `req` an empty instance of the largest type holds (after daemons).
+    fn per_instance(&self, req: &Request) -> u32 {
+        let Some(t) = self.cfg.types.iter().max_by_key(|t| (t.vcpu, t.memory_mib)) else {
+            return 0;
+        };
+        let mut free = self.cfg.capacity(t);
+        for (_, d) in &self.cfg.daemons {
+            free.cpu = free.cpu.saturating_sub(d.cpu);
+            free.memory = free.memory.saturating_sub(d.memory);
+        }
+        let by = |need: u32, have: u32| have.checked_div(need).unwrap_or(u32::MAX);
+        let ports = if req.ports.is_empty() { u32::MAX } else { 1 };
+        by(req.resources.cpu, free.cpu)
+            .min(by(req.resources.memory, free.memory))
+            .min(by(req.resources.enis, free.enis))
+            .min(ports)
+    }
+
+    /// `CapacityProviderReservation` with `pending` tasks waiting for capacity.
+    pub fn reservation(&self, pending: &[Request]) -> Reservation {
+        let n = self.alive();
+        let groupable: Vec<&Request> = pending
+            .iter()
+            .filter(|r| self.per_instance(r) > 0)
+            .collect();
+        let m = if !groupable.is_empty() {
+            if n == 0 {
+                // The first scale-out from an empty group goes to two instances.
+                2
+            } else {
+                // Pending tasks with identical requirements share instances.
+                let mut groups: BTreeMap<(u32, u32, u32, Vec<u16>), u32> = BTreeMap::new();
+                for r in &groupable {
+                    *groups
+                        .entry((
+                            r.resources.cpu,
+                            r.resources.memory,
+                            r.resources.enis,
+                            r.ports.clone(),
+                        ))
+                        .or_insert(0) += 1;
+                }
+                let extra: u32 = groups
+                    .iter()
+                    .map(|((cpu, mem, enis, ports), count)| {
+                        let per = self.per_instance(&Request {
+                            resources: Resources {
+                                cpu: *cpu,
+                                memory: *mem,
+                                enis: *enis,
+                            },
+                            ports: ports.clone(),
+                            group: 0,
+                        });
+                        count.div_ceil(per)
+                    })
+                    .sum();
+                n + extra
+            }
+        } else {
+            self.instances
+                .iter()
+                .filter(|i| i.alive() && !i.tasks.is_empty())
+                .count() as u32
+        };
+        Reservation {
+            m,
+            n,
+            value: if n == 0 {
+                (m > 0).then_some(200.0)
+            } else {
+                Some(m as f64 / n as f64 * 100.0)
+            },
+        }
+    }
+
+    /// Managed scaling's decision for this minute: instances to launch (> 0)
+    /// or empty instances to terminate (< 0), with the reason.
+    pub fn managed_decision(&mut self, now: SimTime, r: &Reservation) -> (i64, String) {
+        let Some(m) = self.cfg.managed.clone() else {
+            return (0, String::new());
+        };
+        let Some(value) = r.value else {
+            self.low_datapoints = 0;
+            return (0, "no instance and nothing pending".into());
+        };
+        let target = m.target as f64;
+        if value > target {
+            self.low_datapoints = 0;
+            let young = self
+                .instances
+                .iter()
+                .any(|i| i.alive() && !i.warm && now < i.launched + m.warmup);
+            if young {
+                return (
+                    0,
+                    format!(
+                        "suppressed: an instance is within the {} s warm-up",
+                        m.warmup / 1_000_000
+                    ),
+                );
+            }
+            let desired = if r.n == 0 {
+                r.m
+            } else {
+                (r.m as f64 * 100.0 / target).ceil() as u32
+            };
+            let step = desired.saturating_sub(r.n).clamp(m.min_step, m.max_step);
+            let room = self.cfg.max_size.saturating_sub(r.n);
+            let launch = step.min(room);
+            if launch == 0 {
+                return (0, format!("suppressed: at max_size {}", self.cfg.max_size));
+            }
+            (
+                launch as i64,
+                format!(
+                    "scale out: reservation {value:.0} % > target {target} % (M = {}, N = {})",
+                    r.m, r.n
+                ),
+            )
+        } else if value < target {
+            self.low_datapoints += 1;
+            if self.low_datapoints < SCALE_IN_DATAPOINTS {
+                return (
+                    0,
+                    format!(
+                        "no action: {} of {SCALE_IN_DATAPOINTS} datapoints below target",
+                        self.low_datapoints
+                    ),
+                );
+            }
+            let desired = ((r.m as f64 * 100.0 / target).ceil() as u32).max(self.cfg.min_size);
+            let surplus = r.n.saturating_sub(desired);
+            // At most half the group per step (AWS containers blog, faster scale-in).
+            let limit = (r.n / 2).max(1);
+            let candidates = self
+                .instances
+                .iter()
+                .filter(|i| {
+                    i.alive()
+                        && i.registered.is_some()
+                        && (!self.cfg.termination_protection || i.tasks.is_empty())
+                })
+                .filter(|i| {
+                    i.empty_since
+                        .is_some_and(|e| now >= e + SCALE_IN_DATAPOINTS as SimTime * MINUTE)
+                        || !self.cfg.termination_protection
+                })
+                .count() as u32;
+            let k = surplus.min(limit).min(candidates);
+            if k == 0 {
+                return (
+                    0,
+                    format!(
+                        "no action: reservation {value:.0} % below target but no instance may go"
+                    ),
+                );
+            }
+            self.low_datapoints = 0;
+            (
+                -(k as i64),
+                format!(
+                    "scale in: reservation {value:.0} % < target {target} % for {SCALE_IN_DATAPOINTS} minutes (M = {}, N = {})",
+                    r.m, r.n
+                ),
+            )
+        } else {
+            self.low_datapoints = 0;
+            (0, format!("at target: reservation {value:.0} %"))
+        }
+    }
+
+    /// The instances managed scaling terminates: empty ones, empty longest first
+    /// (or, without termination protection, the least loaded).
+    pub fn scale_in_victims(&self, k: usize) -> Vec<u32> {
+        let mut v: Vec<(bool, usize, SimTime, u32)> = self
+            .instances
+            .iter()
+            .filter(|i| i.alive() && i.registered.is_some())
+            .filter(|i| !self.cfg.termination_protection || i.tasks.is_empty())
+            .map(|i| {
+                (
+                    !i.tasks.is_empty(),
+                    i.tasks.len(),
+                    i.empty_since.unwrap_or(SimTime::MAX),
+                    i.id,
+                )
+            })
+            .collect();
+        v.sort();
+        v.into_iter().take(k).map(|x| x.3).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::ec2::Catalog;
+
+    fn cfg(types: &[&str]) -> ClusterConfig {
+        let c = Catalog::embedded();
+        ClusterConfig {
+            types: types.iter().map(|t| c.get(t).unwrap().clone()).collect(),
+            azs: vec![
+                "us-east-1a".into(),
+                "us-east-1b".into(),
+                "us-east-1c".into(),
+            ],
+            min_size: 0,
+            max_size: 10,
+            initial: 0,
+            od_base: 1,
+            od_pct: 50,
+            spot_discount: 0.6,
+            spot_rate: 0.0,
+            spot_draining: false,
+            boot_s: Dist::Constant(60.0),
+            managed: Some(Managed {
+                target: 100,
+                min_step: 1,
+                max_step: 10_000,
+                warmup: 300 * 1_000_000,
+            }),
+            termination_protection: true,
+            daemons: vec![(
+                "agent".into(),
+                Resources {
+                    cpu: 128,
+                    memory: 256,
+                    enis: 0,
+                },
+            )],
+            network_mode: NetworkMode::Awsvpc,
+            trunking: false,
+            reserved_memory: 0,
+            registered_fraction: 7985.0 / 8192.0,
+            task_start_s: Dist::Constant(3.0),
+        }
+    }
+
+    #[test]
+    fn registered_resources_follow_the_agent() {
+        let c = cfg(&["m5.large"]);
+        let r = c.capacity(&c.types[0]);
+        assert_eq!((r.cpu, r.memory, r.enis), (2048, 7985, 2));
+    }
+
+    #[test]
+    fn mixed_instances_and_zones() {
+        let mut cl = Cluster::new(cfg(&["m5.large", "m6a.large"]));
+        let mut ledger = Ledger::new();
+        let ids: Vec<u32> = (0..5).map(|_| cl.launch(0, &mut ledger)).collect();
+        let spot: Vec<bool> = ids.iter().map(|i| cl.instances[*i as usize].spot).collect();
+        // Base 1 on demand, then half of the rest.
+        assert_eq!(spot, vec![false, true, false, true, false]);
+        // Spot goes to the cheaper type, on-demand to the first listed.
+        assert_eq!(cl.instances[1].instance_type, "m6a.large");
+        assert_eq!(cl.instances[0].instance_type, "m5.large");
+        let azs: Vec<&str> = cl.instances.iter().map(|i| i.az.as_str()).collect();
+        assert_eq!(
+            azs,
+            vec![
+                "us-east-1a",
+                "us-east-1b",
+                "us-east-1c",
+                "us-east-1a",
+                "us-east-1b"
+            ]
+        );
+    }
+
+    #[test]
+    fn reservation_counts_pending_tasks_by_requirement() {
+        let mut cl = Cluster::new(cfg(&["m5.large"]));
+        let mut ledger = Ledger::new();
+        let task = Request {
+            resources: Resources {
+                cpu: 512,
+                memory: 1024,
+                enis: 1,
+            },
+            ports: Vec::new(),
+            group: 0,
+        };
+        // Empty group with pending tasks: two instances first.
+        let r = cl.reservation(&[task.clone(), task.clone()]);
+        assert_eq!((r.m, r.n, r.value), (2, 0, Some(200.0)));
+        let a = cl.launch(0, &mut ledger);
+        cl.register(a, 0);
+        // awsvpc without trunking: 2 tasks per m5.large; 5 pending need 3 more.
+        let r = cl.reservation(&vec![task.clone(); 5]);
+        assert_eq!((r.m, r.n), (4, 1));
+        // A task bigger than any instance cannot make the group grow.
+        let huge = Request {
+            resources: Resources {
+                cpu: 99_999,
+                memory: 1,
+                enis: 1,
+            },
+            ports: Vec::new(),
+            group: 0,
+        };
+        assert_eq!(cl.reservation(&[huge]).m, 0);
+    }
+
+    #[test]
+    fn every_registered_instance_runs_every_daemon() {
+        let mut c = cfg(&["m5.large"]);
+        c.daemons.push((
+            "metrics".into(),
+            Resources {
+                cpu: 64,
+                memory: 128,
+                enis: 0,
+            },
+        ));
+        let mut cl = Cluster::new(c);
+        let mut ledger = Ledger::new();
+        let ids: Vec<u32> = (0..3).map(|_| cl.launch(0, &mut ledger)).collect();
+        for (k, id) in ids.iter().enumerate() {
+            // Not accepting before the agent registers.
+            assert!(!cl.nodes[*id as usize].accepting);
+            cl.register(*id, 60 + k as SimTime);
+        }
+        for n in &cl.nodes {
+            assert_eq!(n.count(daemon_group(0)), 1);
+            assert_eq!(n.count(daemon_group(1)), 1);
+            assert_eq!((n.used.cpu, n.used.memory), (128 + 64, 256 + 128));
+            assert!(n.accepting);
+        }
+        // Daemons hold their resources before any replica: a task that would
+        // need the whole instance no longer fits.
+        let whole = Request {
+            resources: Resources {
+                cpu: 2048,
+                memory: 1024,
+                enis: 1,
+            },
+            ports: Vec::new(),
+            group: 0,
+        };
+        let mut rng = crate::rng::stream(1, crate::rng::Component::Placement);
+        assert_eq!(cl.place(&whole, &[], &[], &mut rng), None);
+    }
+}
