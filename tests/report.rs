@@ -207,12 +207,12 @@ fn compare_runs_modelled_platforms_and_refuses_others() {
     )
     .unwrap();
     let o = capsim(
-        &["compare", "s.toml", "--platforms", "fargate,ecs-ec2"],
+        &["compare", "s.toml", "--platforms", "fargate,eks-karpenter"],
         d.path(),
     );
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("ECS on EC2 is not modelled yet"), "{e}");
+    assert!(e.contains("eks-karpenter is not modelled yet"), "{e}");
     let o = capsim(
         &[
             "compare",
