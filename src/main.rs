@@ -134,6 +134,10 @@ fn real_main() -> Result<()> {
         } => {
             let sc = load(&scenario, &set, seed)?;
             let output = capsim::run(&sc)?;
+            // Once per run, on stderr so that --json output stays clean.
+            for n in &output.summary.notes {
+                eprintln!("note: {n}");
+            }
             let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(sc.safe_name()));
             report::write_run(&dir, &output)
                 .with_context(|| format!("writing the report of {}", scenario.display()))?;
@@ -287,6 +291,9 @@ fn real_main() -> Result<()> {
         Command::Validate { scenario, set } => {
             let sc = load(&scenario, &set, None)?;
             let c = sc.compile()?;
+            for n in &c.notes {
+                eprintln!("note: {n}");
+            }
             println!(
                 "{}: ok — \"{}\", {} on {}, {} simulated, peak offered load {:.1} req/s",
                 scenario.display(),
