@@ -116,3 +116,37 @@ fn erlang_c_formula_sanity() {
     // A published value: c = 16, a = 14.4 → Wq ≈ 3.696 ms at s = 10 ms.
     assert!((mmc_mean_ms(16, 0.9, 10.0) - 13.6959).abs() < 1e-3);
 }
+
+/// One vCPU shared by every request in service (concurrency far above the
+/// core count) is an M/G/1 processor-sharing queue: its mean time in system
+/// is E[S] / (1 − ρ) whatever the service distribution (insensitivity).
+/// This checks the virtual-clock processor sharing the dedicated-core tests
+/// above do not exercise.
+fn check_ps(dist: &str, rho: f64, requests: f64) {
+    let s_ms = 10.0;
+    let lambda = rho * 1000.0 / s_ms;
+    let secs = (requests / lambda).ceil() as u64;
+    let toml = format!(
+        "name = \"ps\"\nseed = 21\nduration = \"{secs}s\"\n[load]\nkind = \"constant\"\nrps = {lambda}\n[workload]\ncpu_ms = {dist}\n[task]\ncpu = 1024\nmemory = 4096\nconcurrency = 100000\n[service]\ndesired = 1\n[platform]\nkind = \"ideal\"\n"
+    );
+    let out = common::run(&toml);
+    common::assert_conserved(&out);
+    let got = out.summary.latency_ms.mean.unwrap();
+    let expected = s_ms / (1.0 - rho);
+    let err = (got - expected) / expected;
+    println!(
+        "M/G/1-PS {dist} rho={rho}: mean {got:.4} ms vs {expected:.4} ms ({:+.2} %)",
+        err * 100.0
+    );
+    assert!(
+        err.abs() < 0.02,
+        "M/G/1-PS with {dist} at rho={rho}: {got} ms vs {expected} ms"
+    );
+}
+
+#[test]
+fn mg1_processor_sharing_is_insensitive() {
+    check_ps("{ dist = \"exponential\", mean = 10 }", 0.8, 6.0e6);
+    check_ps("{ dist = \"lognormal\", mean = 10, p99 = 60 }", 0.8, 6.0e6);
+    check_ps("{ dist = \"constant\", value = 10 }", 0.5, 2.0e6);
+}

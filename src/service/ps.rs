@@ -18,7 +18,7 @@ use std::collections::BinaryHeap;
 /// `x.ceil() as u64` for x ≥ 0, without the libm call `f64::ceil` becomes
 /// on baseline x86-64.
 #[inline]
-fn ceil_u64(x: f64) -> u64 {
+pub(crate) fn ceil_u64(x: f64) -> u64 {
     let t = x as u64; // saturates at u64::MAX
     if (t as f64) < x {
         t.saturating_add(1)
@@ -108,6 +108,23 @@ impl Ps {
             self.heap.clear();
             self.vtime = 0.0;
         }
+    }
+
+    /// A job starts on a task whose cores are never shared (`concurrency ×
+    /// 1024 ≤ cpu_units`): it runs at full speed, its completion is scheduled
+    /// directly, and only the busy integral is kept here.
+    #[inline]
+    pub fn enter(&mut self, now: SimTime) {
+        self.advance(now);
+        self.n += 1;
+    }
+
+    /// A job started with [`Ps::enter`] finishes.
+    #[inline]
+    pub fn leave(&mut self, now: SimTime) {
+        self.advance(now);
+        debug_assert!(self.n > 0);
+        self.n -= 1;
     }
 
     /// A live job leaves before finishing (timeout, failure). The caller must

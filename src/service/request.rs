@@ -32,6 +32,12 @@ pub enum ReqEvent {
         /// The task's completion epoch when this was scheduled.
         epoch: u32,
     },
+    /// A request's CPU phase ends on a task with dedicated cores (stale if
+    /// the request is gone).
+    CpuEnd {
+        /// The request's key.
+        req: u64,
+    },
     /// A request's I/O wait ends (stale if the request is gone).
     IoDone {
         /// The request's key.
@@ -124,6 +130,10 @@ struct Task {
     dirty: bool,
     /// Deregistering: no new requests; report when empty.
     draining: bool,
+    /// Every slot has a whole core (`concurrency × 1024 ≤ cpu_units`): no
+    /// processor sharing ever slows a request, so each CPU phase ends at a
+    /// time known when it starts.
+    dedicated: bool,
 }
 
 impl Task {
@@ -282,7 +292,11 @@ impl RequestPlane {
         r.started = now;
         if r.cpu_us > 0.0 {
             r.phase = Phase::Cpu;
-            if task.ps.push(now, key, r.cpu_us) {
+            if task.dedicated {
+                task.ps.enter(now);
+                let at = now.saturating_add(super::ps::ceil_u64(r.cpu_us));
+                cx.schedule(at, ReqEvent::CpuEnd { req: key });
+            } else if task.ps.push(now, key, r.cpu_us) {
                 task.dirty = true;
             }
         } else {
@@ -416,6 +430,19 @@ impl RequestPlane {
         self.reschedule(task_id, cx);
     }
 
+    fn on_cpu_end(&mut self, key: u64, cx: &mut Ctx<'_, ReqEvent>) {
+        let Some(r) = self.slab.get(key) else { return };
+        if r.phase != Phase::Cpu {
+            return;
+        }
+        let task_id = r.task;
+        if let Some(task) = self.tasks[task_id as usize].as_mut() {
+            task.ps.leave(cx.now());
+        }
+        self.after_cpu(key, cx);
+        self.refill(task_id, cx);
+    }
+
     fn on_io_done(&mut self, key: u64, cx: &mut Ctx<'_, ReqEvent>) {
         let Some(r) = self.slab.get(key) else { return };
         let task_id = r.task;
@@ -479,6 +506,7 @@ impl DataPlane for RequestPlane {
         match event {
             ReqEvent::Arrival => self.on_arrival(cx),
             ReqEvent::CpuDone { task, epoch } => self.on_cpu_done(task, epoch, cx),
+            ReqEvent::CpuEnd { req } => self.on_cpu_end(req, cx),
             ReqEvent::IoDone { req } => self.on_io_done(req, cx),
             ReqEvent::TimeoutCheck => self.on_timeout_check(cx),
         }
@@ -500,6 +528,7 @@ impl DataPlane for RequestPlane {
             next_done: None,
             dirty: false,
             draining: false,
+            dedicated: self.shape.concurrency as u64 * 1024 <= self.shape.cpu_units as u64,
         });
         self.serving.push(id);
     }
