@@ -11,6 +11,32 @@ use crate::time::{SECOND, SimTime, from_secs_f64};
 use rand_distr::{Distribution, Exp1};
 
 impl ControlPlane {
+    /// What one task of the service asks of an instance.
+    pub(super) fn task_request(&self) -> crate::placement::Request {
+        self.cfg
+            .platform
+            .ec2
+            .as_ref()
+            .expect("EC2 platform")
+            .task
+            .clone()
+    }
+
+    /// Places and allocates a task on an instance if one has room (no events).
+    pub(super) fn try_allocate(&mut self, id: TaskId, now: SimTime) -> Option<u32> {
+        let req = self.task_request();
+        let cluster = self.cluster.as_mut().expect("cluster");
+        let node = cluster.place(
+            &req,
+            &self.cfg.placement_constraints,
+            &self.cfg.placement_strategies,
+            &mut self.placement_rng,
+        )?;
+        cluster.allocate(node, id, &req, now);
+        self.fleet.set_node(id, node);
+        Some(node)
+    }
+
     /// Whether tasks run on EC2 container instances.
     pub(super) fn on_ec2(&self) -> bool {
         self.cluster.is_some()
@@ -67,27 +93,14 @@ impl ControlPlane {
         cx: &mut Ctx<'_, D::Event>,
     ) -> bool {
         let now = cx.now();
-        let setup = self.cfg.platform.ec2.as_ref().expect("EC2 platform");
-        let req = setup.task.clone();
-        let cluster = self.cluster.as_mut().expect("cluster");
-        match cluster.place(
-            &req,
-            &self.cfg.placement_constraints,
-            &self.cfg.placement_strategies,
-            &mut self.placement_rng,
-        ) {
-            Some(node) => {
-                cluster.allocate(node, id, &req, now);
-                self.fleet.set_node(id, node);
-                cx.schedule_control(now, ControlEvent::PullStart(id));
-                true
+        if self.try_allocate(id, now).is_some() {
+            cx.schedule_control(now, ControlEvent::PullStart(id));
+            true
+        } else {
+            if !self.pending.contains(&id) {
+                self.pending.push(id);
             }
-            None => {
-                if !self.pending.contains(&id) {
-                    self.pending.push(id);
-                }
-                false
-            }
+            false
         }
     }
 
@@ -132,14 +145,7 @@ impl ControlPlane {
         let Some(node) = self.fleet.task(id).node else {
             return;
         };
-        let req = self
-            .cfg
-            .platform
-            .ec2
-            .as_ref()
-            .expect("EC2 platform")
-            .task
-            .clone();
+        let req = self.task_request();
         if let Some(cluster) = self.cluster.as_mut() {
             cluster.release(node, id, &req, now);
         }
@@ -240,21 +246,12 @@ impl ControlPlane {
         cx: &mut Ctx<'_, D::Event>,
     ) {
         let now = cx.now();
-        let Some(cluster) = self.cluster.as_mut() else {
-            return;
-        };
-        if cluster.cfg.managed.is_none() {
+        if self.cluster.as_ref().is_none_or(|c| c.cfg.managed.is_none()) {
             return;
         }
-        let req = self
-            .cfg
-            .platform
-            .ec2
-            .as_ref()
-            .expect("EC2 platform")
-            .task
-            .clone();
+        let req = self.task_request();
         let pending: Vec<_> = self.pending.iter().map(|_| req.clone()).collect();
+        let cluster = self.cluster.as_mut().expect("cluster");
         let r = cluster.reservation(&pending);
         let (delta, reason) = cluster.managed_decision(now, &r);
         let target = cluster.cfg.managed.as_ref().map_or(100, |m| m.target);
@@ -317,14 +314,7 @@ impl ControlPlane {
         let Some(cluster) = self.cluster.as_ref() else {
             return;
         };
-        let req = self
-            .cfg
-            .platform
-            .ec2
-            .as_ref()
-            .expect("EC2 platform")
-            .task
-            .clone();
+        let req = self.task_request();
         // Only serving, undrained tasks count on each node.
         let mut nodes = cluster.nodes.clone();
         for n in &mut nodes {

@@ -254,25 +254,10 @@ impl ControlPlane {
 
     /// Places a warm-start task at t = 0 directly (image already there).
     fn place_warm(&mut self, id: TaskId) -> bool {
-        let req = self
-            .cfg
-            .platform
-            .ec2
-            .as_ref()
-            .expect("EC2 platform")
-            .task
-            .clone();
-        let cluster = self.cluster.as_mut().expect("cluster");
-        match cluster.place(
-            &req,
-            &self.cfg.placement_constraints,
-            &self.cfg.placement_strategies,
-            &mut self.placement_rng,
-        ) {
+        match self.try_allocate(id, 0) {
             Some(node) => {
-                cluster.allocate(node, id, &req, 0);
-                cluster.instances[node as usize].image_cached = true;
-                self.fleet.set_node(id, node);
+                self.cluster.as_mut().expect("cluster").instances[node as usize].image_cached =
+                    true;
                 true
             }
             None => {
