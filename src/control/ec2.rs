@@ -246,7 +246,11 @@ impl ControlPlane {
         cx: &mut Ctx<'_, D::Event>,
     ) {
         let now = cx.now();
-        if self.cluster.as_ref().is_none_or(|c| c.cfg.managed.is_none()) {
+        if self
+            .cluster
+            .as_ref()
+            .is_none_or(|c| c.cfg.managed.is_none())
+        {
             return;
         }
         let req = self.task_request();

@@ -613,17 +613,7 @@ impl ControlPlane {
             ControlEvent::InstanceTerminate(i) => {
                 self.instance_terminate(i, StopReason::SpotInterrupted, data, cx)
             }
-            ControlEvent::DeregistrationEnd(id) => {
-                if self.fleet.task(id).stage == Stage::Draining {
-                    let reason = if self.fleet.task(id).interrupted {
-                        StopReason::SpotInterrupted
-                    } else {
-                        StopReason::ScaleIn
-                    };
-                    self.stop(id, reason, data, cx);
-                    self.reconcile(data, cx);
-                }
-            }
+            ControlEvent::DeregistrationEnd(id) => self.finish_draining(id, data, cx),
         }
     }
 
@@ -639,19 +629,28 @@ impl ControlPlane {
                 self.stop(id, StopReason::OomKilled, data, cx);
                 self.reconcile(data, cx);
             }
-            Notice::Drained(id) => {
-                if self.fleet.task(id).stage == Stage::Draining {
-                    // Deregistration completes as soon as nothing is in flight.
-                    let reason = if self.fleet.task(id).interrupted {
-                        StopReason::SpotInterrupted
-                    } else {
-                        StopReason::ScaleIn
-                    };
-                    self.stop(id, reason, data, cx);
-                    self.reconcile(data, cx);
-                }
-            }
+            // Deregistration completes as soon as nothing is in flight.
+            Notice::Drained(id) => self.finish_draining(id, data, cx),
         }
+    }
+
+    /// A draining task stops (its deregistration finished or ran out).
+    fn finish_draining<D: DataPlane>(
+        &mut self,
+        id: TaskId,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+    ) {
+        if self.fleet.task(id).stage != Stage::Draining {
+            return;
+        }
+        let reason = if self.fleet.task(id).interrupted {
+            StopReason::SpotInterrupted
+        } else {
+            StopReason::ScaleIn
+        };
+        self.stop(id, reason, data, cx);
+        self.reconcile(data, cx);
     }
 
     fn set_desired<D: DataPlane>(&mut self, new: u32, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
