@@ -33,7 +33,7 @@ pub fn notes(platform: &str) -> &'static str {
             "No instances to patch or scale; billed per task second on requested vCPU and memory (1-minute minimum); each new task pays provisioning and a full image pull (no image cache); 74 fixed task sizes."
         }
         "fargate-spot" => {
-            "Fargate with FARGATE base 1 and FARGATE_SPOT weight 3: Spot tasks cost ≈ 70 % less but can be reclaimed with a 2-minute warning; keep deregistration delay under 2 minutes; Linux only."
+            "Fargate with FARGATE base 1 weight 1 and FARGATE_SPOT weight 3 (three in four tasks beyond the first on Spot): Spot tasks cost ≈ 70 % less but can be reclaimed with a 2-minute warning; keep deregistration delay under 2 minutes; Linux only."
         }
         "ecs-ec2" => {
             "You run the instances (AMI patching, the ASG, the capacity provider); billed per instance second whatever the packing (see idle cost); new instances take a boot, tasks on an instance that has the image start in seconds; placement strategies and daemons are yours to tune."

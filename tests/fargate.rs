@@ -197,6 +197,24 @@ fn short_lived_tasks_pay_the_one_minute_minimum() {
     assert_eq!((t.pull_start_s, t.stopped_s), (Some(20.0), Some(30.0)));
 }
 
+#[test]
+fn warm_tasks_are_past_their_minimum() {
+    // Two tasks already serving at t = 0; at 10 s the service shrinks to
+    // one: the stopped task's 10 in-run seconds are billed as 10, not 60.
+    let toml = fargate(
+        "kind = \"constant\"\nrps = 0",
+        "cpu = 1024\nmemory = 2048",
+        "[load_balancer]\nenabled = false\nderegistration_delay = \"0s\"\n[autoscaling]\nmin_capacity = 0\nmax_capacity = 2\n[[autoscaling.scheduled]]\nat = \"10s\"\nmax_capacity = 1",
+    );
+    let out = run(&toml, "1m");
+    let per_second = (1.0 * 0.04048 + 2.0 * 0.004445) / 3600.0;
+    assert!(
+        (out.summary.cost_usd.total - (60.0 + 10.0) * per_second).abs() < 1e-12,
+        "{}",
+        out.summary.cost_usd.total
+    );
+}
+
 /// The first scale-out and scale-in decisions of a run.
 fn first(out: &RunOutput, action: &str) -> Option<f64> {
     out.decisions

@@ -259,6 +259,17 @@ fn compare_runs_modelled_platforms_and_refuses_others() {
         s["cost_usd"]["total"].as_f64().unwrap()
     };
     assert_eq!(cost("ideal"), 0.0);
+    // Scaling on the ideal platform is instant but still measured.
+    let ideal: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("ideal").join("summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(ideal["scaling"]["scale_out_events"].as_u64().unwrap() > 0);
+    assert!(
+        ideal["scaling"]["lag_s"]["mean"].is_number(),
+        "{}",
+        ideal["scaling"]
+    );
     assert!(cost("fargate-spot") < cost("fargate"));
 }
 

@@ -148,6 +148,28 @@ fn sharded_processes_merge_into_the_unsharded_result() {
             "{f} differs between sharded+merged and unsharded"
         );
     }
+    // Shards of a different base scenario are refused.
+    std::fs::write(
+        p.join("base.toml"),
+        BASE.replace("to_rps = 60", "to_rps = 80"),
+    )
+    .unwrap();
+    capsim(
+        &["sweep", "sweep.toml", "--shard", "2/3", "--out", "other"],
+        p,
+        &[],
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["merge", "s0", "s1", "other", "--out", "mixed"])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "shards of different sweeps merged");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("different sweep"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     // An incomplete merge is refused.
     let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
         .args(["merge", "s0", "s1", "--out", "partial"])
@@ -233,6 +255,23 @@ fn tables_have_typed_columns_and_intervals() {
         "job,point,replication,seed,autoscaling.target_value,task.memory,status,error,"
     ));
     assert!(out.join("pareto.svg").is_file() && out.join("heatmap_p99.png").is_file());
+}
+
+#[test]
+fn seeds_are_not_swept() {
+    let d = setup();
+    std::fs::write(
+        d.path().join("seeds.toml"),
+        "base = \"base.toml\"\n[sweep]\nseed = [1, 2, 3]\n",
+    )
+    .unwrap();
+    let e = Sweep::load(&d.path().join("seeds.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("sweep.seed") && e.contains("replications"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -190,7 +190,7 @@ impl ControlPlane {
         cluster.drain(id);
         let tasks = cluster.instances[id as usize].tasks.clone();
         for t in tasks {
-            self.fleet.interrupt(t);
+            self.fleet.interrupt(t, now);
             if draining {
                 match self.fleet.task(t).stage {
                     Stage::Serving => self.drain(t, data, cx),

@@ -65,6 +65,10 @@ pub struct TaskRecord {
     /// The container instance it is placed on (EC2).
     #[serde(rename = "instance")]
     pub node: Option<u32>,
+    /// When the Spot warning arrived.
+    pub interrupted_at: Option<SimTime>,
+    /// Already running when the run started (its billing began before).
+    pub warm: bool,
 }
 
 impl TaskRecord {
@@ -174,6 +178,8 @@ impl Fleet {
             stop_reason: None,
             interrupted: false,
             node: None,
+            interrupted_at: None,
+            warm: false,
         });
         self.alive.push(id);
         id
@@ -226,8 +232,15 @@ impl Fleet {
     }
 
     /// Marks a Spot interruption warning.
-    pub fn interrupt(&mut self, id: TaskId) {
-        self.tasks[id as usize].interrupted = true;
+    pub fn interrupt(&mut self, id: TaskId, now: SimTime) {
+        let t = &mut self.tasks[id as usize];
+        t.interrupted = true;
+        t.interrupted_at.get_or_insert(now);
+    }
+
+    /// Marks a task that was already running when the run started.
+    pub fn set_warm(&mut self, id: TaskId) {
+        self.tasks[id as usize].warm = true;
     }
 
     /// A task.

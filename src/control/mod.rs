@@ -304,6 +304,7 @@ impl ControlPlane {
                     // No room on the initial instances: it waits, PENDING.
                     continue;
                 }
+                self.fleet.set_warm(id);
                 self.begin_billing(id, 0);
                 self.fleet.set_stage(id, Stage::Serving, 0);
                 data.add_task(id, cx);
@@ -350,8 +351,14 @@ impl ControlPlane {
         let Some(start) = self.fleet.task(id).pull_start else {
             return;
         };
-        // Per second, rounded up, with a one-minute minimum (aws.md §1.3).
-        let extra = pricing::per_second_billing_extra(now - start, true);
+        // Per second, rounded up, with a one-minute minimum (aws.md §1.3). A
+        // warm task's billing began before the run: it is past the minimum
+        // and its in-run time is billed exactly.
+        let extra = if self.fleet.task(id).warm {
+            0
+        } else {
+            pricing::per_second_billing_extra(now - start, true)
+        };
         if let Some(class) = self.class_of(id) {
             self.ledger.stop(class, now);
             self.ledger.charge_time(class, extra, now);
@@ -382,6 +389,13 @@ impl ControlPlane {
         if self.cfg.platform.kind == PlatformKind::Ideal {
             self.fleet.set_stage(id, Stage::Serving, now);
             data.add_task(id, cx);
+            let instant = TaskTimes {
+                launched: now,
+                pull_start: now,
+                running: now,
+            };
+            self.lag
+                .update(now, self.fleet.serving.get(), Some(instant));
             return;
         }
         if self.on_ec2() {
@@ -485,12 +499,15 @@ impl ControlPlane {
     /// Deregisters interrupted Spot tasks that are still serving, as far as
     /// `minimumHealthyPercent` allows.
     fn release_interrupted<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
-        let waiting: Vec<TaskId> = self
+        // The earliest reclaim first: it is the one that would be cut off.
+        let mut waiting: Vec<(SimTime, TaskId)> = self
             .fleet
             .alive()
             .filter(|t| t.interrupted && t.stage == Stage::Serving)
-            .map(|t| t.id)
+            .map(|t| (t.interrupted_at.unwrap_or(0), t.id))
             .collect();
+        waiting.sort();
+        let waiting: Vec<TaskId> = waiting.into_iter().map(|w| w.1).collect();
         for id in waiting {
             if self.may_deregister() {
                 self.drain(id, data, cx);
@@ -593,10 +610,16 @@ impl ControlPlane {
             }
             ControlEvent::SpotWarning(id) => {
                 let stage = self.fleet.task(id).stage;
-                if stage >= Stage::Draining || self.fleet.task(id).interrupted {
+                if stage == Stage::Stopped || self.fleet.task(id).interrupted {
                     return;
                 }
-                self.fleet.interrupt(id);
+                if stage == Stage::Draining {
+                    // Already leaving (a scale-in): it still goes when reclaimed.
+                    self.fleet.interrupt(id, now);
+                    cx.schedule_control(now + platform::SPOT_WARNING, ControlEvent::SpotStop(id));
+                    return;
+                }
+                self.fleet.interrupt(id, now);
                 cx.schedule_control(now + platform::SPOT_WARNING, ControlEvent::SpotStop(id));
                 if stage == Stage::Serving && self.may_deregister() {
                     self.drain(id, data, cx);
@@ -657,6 +680,8 @@ impl ControlPlane {
         if new != self.desired {
             self.desired = new;
             self.reconcile(data, cx);
+            // A lower floor may now let interrupted Spot tasks deregister.
+            self.release_interrupted(data, cx);
         }
     }
 

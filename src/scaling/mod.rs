@@ -821,11 +821,12 @@ impl AutoScaler {
                 }
                 continue;
             }
+            // The newest datapoint present (CloudWatch's "missing" treatment).
             let latest = e
                 .values
-                .last()
-                .copied()
-                .flatten()
+                .iter()
+                .rev()
+                .find_map(|v| *v)
                 .unwrap_or(p.alarm.threshold);
             // In a scale-out cooldown the adjustment applies to the capacity
             // the cooldown started from: only the difference is added.
@@ -906,8 +907,12 @@ impl AutoScaler {
                     .max()
                     .unwrap_or(0);
                 self.out_cooldown_until = now + cd;
-                // A scale-out ends any scale-in cooldown (aws.md §2.2).
-                self.in_cooldown_until = now;
+                // A scale-out ends any scale-in cooldown (aws.md §2.2), the
+                // step policies' too.
+                self.in_cooldown_until = self.in_cooldown_until.min(now);
+                for s in &mut self.steps {
+                    s.in_cooldown_until = s.in_cooldown_until.min(now);
+                }
                 for p in outs.iter().filter_map(|p| p.policy) {
                     let s = &mut self.steps[p];
                     if !matches!(s.out_cooldown, Some((_, until)) if now < until) {
@@ -962,14 +967,16 @@ impl AutoScaler {
             {
                 new_desired = t;
                 scaled_in = true;
-                let cd = self
-                    .tt
-                    .iter()
-                    .filter(|p| !p.disable_in)
-                    .map(|p| p.in_cooldown)
-                    .max()
-                    .unwrap_or(0);
-                self.in_cooldown_until = now + cd;
+                if tt_target.is_some() {
+                    let cd = self
+                        .tt
+                        .iter()
+                        .filter(|p| !p.disable_in)
+                        .map(|p| p.in_cooldown)
+                        .max()
+                        .unwrap_or(0);
+                    self.in_cooldown_until = now + cd;
+                }
                 for p in ins.iter().filter_map(|p| p.policy) {
                     self.steps[p].in_cooldown_until = now + self.steps[p].cooldown;
                 }
@@ -1160,5 +1167,40 @@ max_capacity = 12
         let (d, row) = a.apply_scheduled(0, 8 * 60 * MINUTE, 6, 6);
         assert_eq!(d, 8);
         assert_eq!(row.action, "limits");
+    }
+
+    #[test]
+    fn a_scale_out_ends_a_step_scale_in_cooldown() {
+        let mut a = AutoScaler::new(&spec(
+            r#"min_capacity = 1
+max_capacity = 20
+[[step_scaling]]
+name = "in"
+threshold = 30
+comparison = "less_than_threshold"
+adjustment_type = "ChangeInCapacity"
+cooldown = "600s"
+steps = [{ upper = 0, adjustment = -1 }]
+[[step_scaling]]
+name = "out"
+threshold = 70
+comparison = "greater_than_threshold"
+adjustment_type = "ChangeInCapacity"
+cooldown = "60s"
+steps = [{ lower = 0, adjustment = 2 }]
+"#,
+        ));
+        assert_eq!(a.evaluate(MINUTE, &cw(&[20.0], 10.0), 10, 10).desired, 9);
+        assert_eq!(
+            a.evaluate(2 * MINUTE, &cw(&[20.0, 90.0], 9.0), 9, 9)
+                .desired,
+            11
+        );
+        // The scale-out ended the scale-in cooldown: low CPU scales in at once.
+        assert_eq!(
+            a.evaluate(3 * MINUTE, &cw(&[20.0, 90.0, 10.0], 11.0), 11, 11)
+                .desired,
+            10
+        );
     }
 }

@@ -59,7 +59,7 @@ pub struct Sweep {
     pub origin: PathBuf,
     /// Base seed.
     pub seed: u64,
-    /// Parameters, in path order.
+    /// Parameters, in the order written.
     pub parameters: Vec<Parameter>,
     /// Grid or zip.
     pub mode: Mode,
@@ -274,6 +274,13 @@ impl Sweep {
         };
         let mut params = Vec::new();
         parameters(&spec, "", path, &mut params)?;
+        if params.iter().any(|p| p.path == "seed") {
+            return Err(sweep_err(
+                path,
+                "sweep.seed",
+                "seeds are not swept: every job's seed comes from the base seed and its replication; use sweep.replications for more seeds",
+            ));
+        }
         if params.is_empty() && replications == 1 {
             return Err(sweep_err(
                 path,

@@ -53,6 +53,9 @@ pub struct SweepMeta {
     pub jobs: usize,
     /// The base scenario's assumptions (item, value, source).
     pub assumptions: Vec<(String, String, String)>,
+    /// Fingerprint of the base scenario and capsim's version: shards of
+    /// different sweeps or builds are never merged.
+    pub fingerprint: String,
 }
 
 impl SweepMeta {
@@ -79,6 +82,11 @@ impl SweepMeta {
             points: sweep.points(),
             jobs: sweep.points() * sweep.replications as usize,
             assumptions,
+            fingerprint: format!(
+                "{:016x}-capsim-{}",
+                crate::rng::derive_seed(0, &toml::to_string(&sweep.base).unwrap_or_default()),
+                env!("CARGO_PKG_VERSION")
+            ),
         }
     }
 
