@@ -151,13 +151,11 @@ impl<D: DataPlane> Sim<D> {
             self.data.start(&mut cx);
         }
         self.handle_notices(0, &mut notices);
-        while let Some(t) = self.queue.peek_time() {
+        // Events at or after the end are never run (the one popped last is dropped).
+        while let Some((t, event)) = self.queue.pop() {
             if t >= self.end {
                 break;
             }
-            let Some((t, event)) = self.queue.pop() else {
-                break;
-            };
             self.events += 1;
             let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut notices);
             match event {
