@@ -251,3 +251,46 @@ fn fargate_and_ec2_compare_and_trace_back() {
     );
     assert!(out.tasks.iter().all(|t| t.provider == "EC2"));
 }
+
+#[test]
+fn without_spot_draining_tasks_die_with_their_instance() {
+    let toml = ec2(
+        "desired = 4",
+        "min_size = 2\nmax_size = 8\ndesired_capacity = 4\non_demand_percentage_above_base = 0\nspot_interruptions_per_hour = 0.5\nnetwork_mode = \"bridge\"",
+        "",
+        "kind = \"constant\"\nrps = 40",
+    );
+    let out = run(&toml, "12h");
+    let cut: Vec<_> = out
+        .tasks
+        .iter()
+        .filter(|t| t.stop_reason.as_deref() == Some("SpotInterrupted"))
+        .collect();
+    assert!(!cut.is_empty());
+    // No deregistration: they were serving until the instance went.
+    assert!(cut.iter().all(|t| t.draining_s.is_none()), "{cut:?}");
+}
+
+#[test]
+fn tasks_must_fit_every_instance_type_beside_the_daemons() {
+    let toml = ec2(
+        "desired = 1",
+        "instance_types = [\"m5.large\", \"m5.xlarge\"]\ndaemons = [{ name = \"agent\", cpu = 256, memory = 256 }]",
+        "",
+        "kind = \"constant\"\nrps = 1",
+    )
+    .replace("instance_types = [\"m5.large\"]\n", "")
+    .replace("cpu = 1024\nmemory = 4096", "cpu = 2048\nmemory = 4096")
+    .replace("{DURATION}", "1h");
+    let e = capsim::Scenario::from_toml_str(
+        &toml,
+        &common::root(),
+        std::path::Path::new("t.toml"),
+        &[],
+    )
+    .unwrap()
+    .compile()
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("m5.large") && e.contains("daemons"), "{e}");
+}

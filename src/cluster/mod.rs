@@ -428,6 +428,10 @@ impl Cluster {
     /// Releases a task's resources.
     pub fn release(&mut self, id: u32, task: TaskId, req: &Request, now: SimTime) {
         self.advance(now);
+        if self.instances[id as usize].terminated.is_some() {
+            // Its resources went with it.
+            return;
+        }
         self.nodes[id as usize].release(req);
         let inst = &mut self.instances[id as usize];
         inst.tasks.retain(|t| *t != task);
@@ -452,11 +456,13 @@ impl Cluster {
         }
         inst.terminated = Some(now);
         ledger.stop(inst.class, now);
-        ledger.charge_time(
-            inst.class,
-            pricing::per_second_billing_extra(now - inst.launched, true),
-            now,
-        );
+        // A warm instance was launched before the run: past its minimum.
+        let extra = if inst.warm {
+            0
+        } else {
+            pricing::per_second_billing_extra(now - inst.launched, true)
+        };
+        ledger.charge_time(inst.class, extra, now);
         let node = &mut self.nodes[id as usize];
         node.accepting = false;
         node.capacity = Resources::default();
@@ -466,9 +472,11 @@ impl Cluster {
         self.refresh();
     }
 
-    /// How many tasks of `req` an empty instance of the largest type holds (after daemons).
+    /// How many tasks of `req` an empty instance of the smallest type holds
+    /// (after daemons): tasks that exceed it cannot make the group grow
+    /// (aws.md §2.6), and sizing on it never under-counts.
     fn per_instance(&self, req: &Request) -> u32 {
-        let Some(t) = self.cfg.types.iter().max_by_key(|t| (t.vcpu, t.memory_mib)) else {
+        let Some(t) = self.cfg.types.iter().min_by_key(|t| (t.vcpu, t.memory_mib)) else {
             return 0;
         };
         let mut free = self.cfg.capacity(t);
@@ -531,6 +539,16 @@ impl Cluster {
                 .filter(|i| i.alive() && !i.tasks.is_empty())
                 .count() as u32
         };
+        if groupable.is_empty() && !pending.is_empty() && n > 0 {
+            // Tasks that cannot make the group grow hold the reservation at
+            // the target: neither scale-out nor scale-in.
+            let target = self.cfg.managed.as_ref().map_or(100, |m| m.target);
+            return Reservation {
+                m: n,
+                n,
+                value: Some(target as f64),
+            };
+        }
         Reservation {
             m,
             n,
@@ -768,7 +786,9 @@ mod tests {
             ports: Vec::new(),
             group: 0,
         };
-        assert_eq!(cl.reservation(&[huge]).m, 0);
+        // ... and holds the reservation at the target (no scale-in either).
+        let r = cl.reservation(&[huge]);
+        assert_eq!((r.m, r.n, r.value), (1, 1, Some(100.0)));
     }
 
     #[test]

@@ -63,8 +63,22 @@ impl ControlPlane {
                 self.schedule_instance_spot(id, 0, cx);
             } else {
                 self.schedule_boot(id, 0, cx);
+                self.schedule_instance_spot(id, 0, cx);
             }
         }
+    }
+
+    /// Launches an instance now: it boots, and a Spot one may be reclaimed
+    /// from its launch on.
+    fn launch_instance(&mut self, now: SimTime, cx: &mut Ctx<'_, impl Sized>) -> u32 {
+        let id = self
+            .cluster
+            .as_mut()
+            .expect("cluster")
+            .launch(now, &mut self.ledger);
+        self.schedule_boot(id, now, cx);
+        self.schedule_instance_spot(id, now, cx);
+        id
     }
 
     fn schedule_boot(&mut self, id: u32, now: SimTime, cx: &mut Ctx<'_, impl Sized>) {
@@ -164,7 +178,6 @@ impl ControlPlane {
             return;
         }
         cluster.register(id, now);
-        self.schedule_instance_spot(id, now, cx);
         self.place_pending::<D>(cx);
         let _ = data;
     }
@@ -186,17 +199,19 @@ impl ControlPlane {
             now + crate::platform::SPOT_WARNING,
             ControlEvent::InstanceTerminate(id),
         );
-        let draining = cluster.cfg.spot_draining;
+        if !cluster.cfg.spot_draining {
+            // Without ECS_ENABLE_SPOT_INSTANCE_DRAINING the agent does nothing:
+            // the tasks die with the instance two minutes later.
+            return;
+        }
         cluster.drain(id);
         let tasks = cluster.instances[id as usize].tasks.clone();
         for t in tasks {
             self.fleet.interrupt(t, now);
-            if draining {
-                match self.fleet.task(t).stage {
-                    Stage::Serving => self.drain(t, data, cx),
-                    Stage::Draining | Stage::Stopped => {}
-                    _ => self.stop(t, StopReason::SpotInterrupted, data, cx),
-                }
+            match self.fleet.task(t).stage {
+                Stage::Serving => self.drain(t, data, cx),
+                Stage::Draining | Stage::Stopped => {}
+                _ => self.stop(t, StopReason::SpotInterrupted, data, cx),
             }
         }
         self.reconcile(data, cx);
@@ -215,7 +230,11 @@ impl ControlPlane {
         if cluster.instances[id as usize].terminated.is_some() {
             return;
         }
-        let tasks = cluster.instances[id as usize].tasks.clone();
+        // Closed first, so that no task freed here is placed back on it.
+        self.cluster.as_mut().expect("cluster").drain(id);
+        let tasks = self.cluster.as_ref().expect("cluster").instances[id as usize]
+            .tasks
+            .clone();
         for t in tasks {
             self.stop(t, reason, data, cx);
         }
@@ -227,12 +246,7 @@ impl ControlPlane {
             // The ASG replaces a reclaimed instance to keep its desired capacity.
             let alive = self.cluster.as_ref().expect("cluster").alive();
             if alive < self.asg_desired {
-                let new = self
-                    .cluster
-                    .as_mut()
-                    .expect("cluster")
-                    .launch(now, &mut self.ledger);
-                self.schedule_boot(new, now, cx);
+                self.launch_instance(now, cx);
             }
         }
         self.reconcile(data, cx);
@@ -262,12 +276,7 @@ impl ControlPlane {
         let old = self.asg_desired;
         if delta > 0 {
             for _ in 0..delta {
-                let id = self
-                    .cluster
-                    .as_mut()
-                    .expect("cluster")
-                    .launch(now, &mut self.ledger);
-                self.schedule_boot(id, now, cx);
+                self.launch_instance(now, cx);
             }
             self.asg_desired = old + delta as u32;
         } else if delta < 0 {

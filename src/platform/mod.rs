@@ -837,17 +837,41 @@ impl PlatformSpec {
                     },
                     group: 0,
                 };
-                if !cluster.types.iter().any(|t| {
-                    request.resources.cpu <= cluster.capacity(t).cpu
-                        && request.resources.memory <= cluster.capacity(t).memory
-                }) {
-                    return Err(ScenarioError::invalid(
-                        "task.cpu",
-                        format!(
-                            "a {} CPU / {} MiB task fits on none of the instance types {:?} (after what the agent registers)",
-                            task.cpu_units, task.memory_mib, instance_types
-                        ),
-                    ));
+                // Every type of the group must hold one task beside the
+                // daemons: a task that exceeds the smallest type can never
+                // make the group grow and would stay PENDING (aws.md §2.6).
+                let (d_cpu, d_mem) = cluster
+                    .daemons
+                    .iter()
+                    .fold((0, 0), |(c, m), (_, r)| (c + r.cpu, m + r.memory));
+                for t in &cluster.types {
+                    let cap = cluster.capacity(t);
+                    if request.resources.cpu + d_cpu > cap.cpu
+                        || request.resources.memory + d_mem > cap.memory
+                        || request.resources.enis > cap.enis
+                    {
+                        return Err(ScenarioError::invalid(
+                            "task.cpu",
+                            format!(
+                                "a {} CPU / {} MiB task{} does not fit on a {} ({} CPU units, {} MiB registered{}); tasks must fit every instance type of the group",
+                                task.cpu_units,
+                                task.memory_mib,
+                                if cluster.daemons.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" with its daemons ({d_cpu} CPU, {d_mem} MiB)")
+                                },
+                                t.instance_type,
+                                cap.cpu,
+                                cap.memory,
+                                if request.resources.enis > cap.enis {
+                                    ", no ENI for an awsvpc task"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ));
+                    }
                 }
                 let pull = match pull_s {
                     Some(d) => d.compile(&key("pull_s"))?,
