@@ -1,6 +1,7 @@
 //! The `capsim` command: parses arguments, calls the library, prints.
 
 use anyhow::{Context, Result};
+use capsim::scenario::Loaded;
 use capsim::{Scenario, report};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -95,12 +96,16 @@ enum Command {
     },
 }
 
-fn load(path: &std::path::Path, set: &[String], seed: Option<u64>) -> Result<Scenario> {
+fn overrides(set: &[String], seed: Option<u64>) -> Vec<String> {
     let mut overrides = set.to_vec();
     if let Some(s) = seed {
         overrides.push(format!("seed={s}"));
     }
-    Ok(Scenario::load(path, &overrides)?)
+    overrides
+}
+
+fn load(path: &std::path::Path, set: &[String], seed: Option<u64>) -> Result<Scenario> {
+    Ok(Scenario::load(path, &overrides(set, seed))?)
 }
 
 /// Whether a file is a sweep (has a `[sweep]` table), judged leniently:
@@ -132,7 +137,31 @@ fn real_main() -> Result<()> {
             out,
             json,
         } => {
-            let sc = load(&scenario, &set, seed)?;
+            let sc = match capsim::scenario::load(&scenario, &overrides(&set, seed))? {
+                Loaded::Single(sc) => *sc,
+                Loaded::Shared(shared) => {
+                    let output = capsim::run_shared_scenario(&shared)?;
+                    for o in &output.services {
+                        for n in &o.summary.notes {
+                            eprintln!("note: {}: {n}", o.summary.scenario);
+                        }
+                    }
+                    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(shared.safe_name()));
+                    report::write_shared(&dir, &output)
+                        .with_context(|| format!("writing the report of {}", scenario.display()))?;
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&output.cluster)
+                                .context("serialising the cluster summary")?
+                        );
+                    } else {
+                        print!("{}", report::shared_table(&output.cluster));
+                        println!("report     {}", dir.display());
+                    }
+                    return Ok(());
+                }
+            };
             let output = capsim::run(&sc)?;
             // Once per run, on stderr so that --json output stays clean.
             for n in &output.summary.notes {
@@ -289,7 +318,32 @@ fn real_main() -> Result<()> {
             }
         }
         Command::Validate { scenario, set } => {
-            let sc = load(&scenario, &set, None)?;
+            let sc = match capsim::scenario::load(&scenario, &set)? {
+                Loaded::Single(sc) => *sc,
+                Loaded::Shared(shared) => {
+                    println!(
+                        "{}: ok — \"{}\", {} services sharing one ECS-on-EC2 cluster",
+                        scenario.display(),
+                        shared.name,
+                        shared.services.len()
+                    );
+                    for sc in &shared.services {
+                        let c = sc.compile()?;
+                        for n in &c.notes {
+                            eprintln!("note: {}: {n}", sc.name);
+                        }
+                        println!(
+                            "  service \"{}\": {} simulated, peak offered load {:.1} req/s, {} CPU units / {} MiB per task",
+                            sc.name,
+                            sc.duration,
+                            c.rate.peak(c.end),
+                            c.shape.cpu_units,
+                            c.shape.memory_mib
+                        );
+                    }
+                    return Ok(());
+                }
+            };
             let c = sc.compile()?;
             for n in &c.notes {
                 eprintln!("note: {n}");

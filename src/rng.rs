@@ -38,6 +38,8 @@ pub enum Component {
     Placement,
     /// Instance boot times.
     InstanceBoot,
+    /// Random choices of which task a scale-in stops (EC2 `random` strategy).
+    ScaleIn,
 }
 
 impl Component {
@@ -55,6 +57,7 @@ impl Component {
             Component::SpotInterruptions => "spot-interruptions",
             Component::Placement => "placement",
             Component::InstanceBoot => "instance-boot",
+            Component::ScaleIn => "scale-in",
         }
     }
 }

@@ -4,7 +4,8 @@
 //! the engine, never inside it.
 
 use crate::control::{Balancer, ControlConfig, ControlPlane};
-use crate::engine::Sim;
+use crate::control::{ClusterControl, ServicePlacement};
+use crate::engine::{Sim, run_shared};
 use crate::error::Error;
 use crate::load::{Arrivals, RateFn};
 use crate::metrics::Recorder;
@@ -13,10 +14,10 @@ use crate::platform::PlatformKind;
 use crate::pricing;
 use crate::report::RunContext;
 use crate::report::html::Assumption;
-use crate::report::{self, RunFacts, RunOutput};
-use crate::rng::{Component, stream};
+use crate::report::{self, RunFacts, RunOutput, SharedOutput};
+use crate::rng::{Component, derive_seed, stream};
 use crate::scaling::AutoScaler;
-use crate::scenario::{Compiled, Scenario};
+use crate::scenario::{Compiled, Scenario, SharedScenario};
 use crate::service::request::Demand;
 use crate::service::{RequestPlane, Start};
 use crate::time::{MINUTE, SimTime};
@@ -261,9 +262,105 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
     run_compiled(scenario, &c)
 }
 
-/// Runs a scenario already compiled.
+/// Runs a scenario already compiled. On ECS on EC2 the service runs beside
+/// its cluster's control exactly as services sharing one do.
 pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Error> {
-    let seed = scenario.seed;
+    let mut sim = build_sim(scenario, c, scenario.seed, 0);
+    let mut cluster = cluster_for(&[(scenario, c)], scenario.seed, c.end);
+    let started = Instant::now();
+    match cluster.as_mut() {
+        Some(cl) => run_shared(std::slice::from_mut(&mut sim), cl),
+        None => sim.run(),
+    }
+    let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;
+    Ok(output(scenario, c, &mut sim, cluster.as_mut(), wall_ms))
+}
+
+/// Runs services that share one EC2 cluster.
+pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Error> {
+    let compiled = shared
+        .services
+        .iter()
+        .map(|s| s.compile())
+        .collect::<Result<Vec<_>, _>>()?;
+    let end = compiled[0].end;
+    let many = shared.services.len() > 1;
+    // Each service's streams derive from the seed and its name, so that two
+    // services with the same load do not draw the same arrivals.
+    let seed_of = |s: &Scenario| {
+        if many {
+            derive_seed(s.seed, &format!("service/{}", s.name))
+        } else {
+            s.seed
+        }
+    };
+    let mut sims: Vec<_> = shared
+        .services
+        .iter()
+        .zip(&compiled)
+        .enumerate()
+        .map(|(k, (s, c))| build_sim(s, c, seed_of(s), k))
+        .collect();
+    let pairs: Vec<(&Scenario, &Compiled)> = shared.services.iter().zip(&compiled).collect();
+    let mut cluster = cluster_for(&pairs, shared.seed, end).expect("shared scenarios are on EC2");
+    let started = Instant::now();
+    run_shared(&mut sims, &mut cluster);
+    let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;
+    let services: Vec<RunOutput> = pairs
+        .iter()
+        .zip(sims.iter_mut())
+        .map(|((s, c), sim)| output(s, c, sim, Some(&mut cluster), wall_ms))
+        .collect();
+    let summary = report::shared_summary(&shared.name, shared.seed, end, &services, &mut cluster);
+    Ok(SharedOutput {
+        services,
+        cluster: summary,
+    })
+}
+
+/// The shared cluster's control for services running on EC2 (service `k`
+/// places its tasks as placement group `k`), or `None` off EC2.
+fn cluster_for(
+    services: &[(&Scenario, &Compiled)],
+    seed: u64,
+    end: SimTime,
+) -> Option<ClusterControl> {
+    let ec2 = services[0].1.platform.ec2.as_ref()?;
+    let placements = services
+        .iter()
+        .enumerate()
+        .map(|(k, (s, c))| {
+            let mut request = c.platform.ec2.as_ref().expect("every service on EC2").task.clone();
+            request.group = k as u32;
+            ServicePlacement {
+                request,
+                constraints: compiled_constraints(s),
+                strategies: s.service.placement_strategy.clone(),
+            }
+        })
+        .collect();
+    // The cluster was up before the run if any service was.
+    let warm = services.iter().any(|(s, _)| s.service.start == Start::Warm);
+    Some(ClusterControl::new(
+        ec2.cluster.clone(),
+        placements,
+        seed,
+        end,
+        warm,
+    ))
+}
+
+fn compiled_constraints(s: &Scenario) -> Vec<crate::placement::Compiled> {
+    s.service
+        .placement_constraints
+        .iter()
+        .map(|c| c.compile().expect("validated when the scenario compiled"))
+        .collect()
+}
+
+/// One service wired into a [`Sim`]: arrivals, the request plane, its
+/// control plane (service `service` of its cluster) and recorder.
+fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Sim<RequestPlane> {
     let arrivals = Arrivals::new(c.rate.clone(), stream(seed, Component::Arrivals), c.end);
     let demand = Demand {
         cpu: c.cpu.clone(),
@@ -279,10 +376,15 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
         .map(AutoScaler::targets)
         .unwrap_or_default();
     let lb = &scenario.load_balancer;
+    let mut platform = c.platform.clone();
+    if let Some(e) = platform.ec2.as_mut() {
+        e.task.group = service as u32;
+    }
     let control = ControlPlane::new(ControlConfig {
         seed,
+        service,
         end: c.end,
-        platform: c.platform.clone(),
+        platform,
         balancer: Balancer {
             billed: lb.enabled,
             health_check_interval: lb.health_check_interval.0,
@@ -304,12 +406,7 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
             .as_ref()
             .map_or(0, |a| a.metric_delay.0),
         placement_strategies: scenario.service.placement_strategy.clone(),
-        placement_constraints: scenario
-            .service
-            .placement_constraints
-            .iter()
-            .map(|c| c.compile().expect("validated when the scenario compiled"))
-            .collect(),
+        placement_constraints: compiled_constraints(scenario),
         needed: needed_per_minute(
             &c.rate,
             c.end,
@@ -318,36 +415,80 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
             &targets,
         ),
     });
-    let mut sim = Sim::new(
+    Sim::new(
         plane,
         control,
         Recorder::with_slo(scenario.slo.p99_ms.map(|ms| ms * 1_000.0)),
         c.end,
-    );
-    let started = Instant::now();
-    sim.run();
-    let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;
-    let events = sim.events();
+    )
+}
+
+/// A finished service's report. Alone on its cluster, a service is
+/// charged the whole instance bill (and its idle part is shown); sharing
+/// it, the instance cost allocated to it.
+fn output(
+    scenario: &Scenario,
+    c: &Compiled,
+    sim: &mut Sim<RequestPlane>,
+    cluster: Option<&mut ClusterControl>,
+    wall_ms: f64,
+) -> RunOutput {
     let unresolved = sim.control.lag_mut().finish();
-    let cost = sim.control.cost(c.end);
+    let mut cost = sim.control.cost(c.end);
+    let svc = sim.control.service();
+    let mut idle_usd = None;
+    let mut cluster_decisions: &[crate::scaling::Decision] = &[];
+    let cl: Option<&ClusterControl> = match cluster {
+        Some(cl) => {
+            if cl.service_count() == 1 {
+                cost.add(&cl.cost(c.end));
+                idle_usd = Some(cl.cluster().stats.idle_usd);
+            } else {
+                cost.instances += cl.cluster().stats.allocated_usd[svc];
+            }
+            Some(cl)
+        }
+        None => None,
+    };
+    if let Some(cl) = cl {
+        cluster_decisions = cl.decisions();
+    }
     let mut out = report::build(
         &sim.rec,
         &sim.control,
         &RunFacts {
             scenario: &scenario.name,
-            seed,
+            seed: scenario.seed,
             platform: scenario.platform.kind(),
             region: &scenario.region,
             end: c.end,
             rate: &c.rate,
             slo_p99_ms: scenario.slo.p99_ms,
             cost,
+            cluster: cl.map(ClusterControl::cluster),
+            idle_usd,
             unresolved_episode_start_s: unresolved,
             notes: c.notes.clone(),
-            events,
+            events: sim.events(),
             wall_ms,
         },
     );
+    // The capacity provider's rows sit beside the service's, in time order
+    // (the service's first at one instant).
+    if !cluster_decisions.is_empty() {
+        let mine = std::mem::take(&mut out.decisions);
+        let mut merged = Vec::with_capacity(mine.len() + cluster_decisions.len());
+        let (mut a, mut b) = (mine.into_iter().peekable(), cluster_decisions.iter().peekable());
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.time_s <= y.time_s => merged.push(a.next().expect("peeked")),
+                (_, Some(_)) => merged.push(b.next().expect("peeked").clone()),
+                (Some(_), None) => merged.push(a.next().expect("peeked")),
+                (None, None) => break,
+            }
+        }
+        out.decisions = merged;
+    }
     out.context = context(scenario, c);
-    Ok(out)
+    out
 }

@@ -21,7 +21,6 @@
 
 use crate::engine::TaskId;
 use crate::placement::{self, Compiled, Node, NodeAttrs, Request, Resources, Strategy};
-use crate::platform::NetworkMode;
 use crate::platform::ec2::InstanceType;
 use crate::pricing::{self, Bucket, ClassId, Ledger};
 use crate::rng::Stream;
@@ -77,8 +76,6 @@ pub struct ClusterConfig {
     pub termination_protection: bool,
     /// Daemon tasks (name, resources), one per instance.
     pub daemons: Vec<(String, Resources)>,
-    /// Network mode of the service's tasks.
-    pub network_mode: NetworkMode,
     /// ENI trunking.
     pub trunking: bool,
     /// `ECS_RESERVED_MEMORY`.
@@ -94,12 +91,12 @@ impl ClusterConfig {
     pub fn capacity(&self, t: &InstanceType) -> Resources {
         let memory = ((t.memory_mib as f64 * self.registered_fraction).floor() as u32)
             .saturating_sub(self.reserved_memory);
-        let enis = match self.network_mode {
-            NetworkMode::Awsvpc if self.trunking => {
-                t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
-            }
-            NetworkMode::Awsvpc => t.awsvpc_tasks,
-            _ => u32::MAX / 2,
+        // Only awsvpc tasks ask for an ENI (bridge and host tasks ask for
+        // none), so the limit holds whatever the tasks' network modes.
+        let enis = if self.trunking {
+            t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
+        } else {
+            t.awsvpc_tasks
         };
         Resources {
             cpu: t.vcpu * 1024,
@@ -151,10 +148,10 @@ pub struct Instance {
     pub terminated: Option<SimTime>,
     /// Draining (no new tasks; tasks moved away).
     pub draining: bool,
-    /// The service's image is on the instance.
-    pub image_cached: bool,
-    /// Non-daemon tasks on it.
-    pub tasks: Vec<TaskId>,
+    /// Services (placement groups) whose image is on the instance.
+    pub images: Vec<u32>,
+    /// Non-daemon tasks on it: (service's placement group, task id).
+    pub tasks: Vec<(u32, TaskId)>,
     /// Since when it has had no non-daemon task (registered instances).
     pub empty_since: Option<SimTime>,
     /// Already up when the run started (its warm-up is long over).
@@ -193,6 +190,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     classes: BTreeMap<(usize, bool), ClassId>,
     low_datapoints: u32,
+    /// What one task of each service (by placement group) reserves.
+    service_requests: Vec<Resources>,
     /// Instance-time and allocation integrals.
     pub stats: ClusterStats,
 }
@@ -218,7 +217,15 @@ pub struct ClusterStats {
     pub mem_allocated: f64,
     /// USD spent on registered but unallocated (or not yet registered) capacity.
     pub idle_usd: f64,
+    /// Instance cost allocated to each service (by placement group): the
+    /// reserved part of each instance's price, split between the tasks on it
+    /// by their mean share of its CPU and memory.
+    pub allocated_usd: Vec<f64>,
+    /// Instance cost allocated to daemon tasks, the same way.
+    pub daemons_usd: f64,
     // Current rates.
+    alloc_rate_now: Vec<f64>,
+    daemon_rate_now: f64,
     cpu_reg_now: f64,
     cpu_alloc_now: f64,
     mem_reg_now: f64,
@@ -235,7 +242,30 @@ impl Cluster {
             nodes: Vec::new(),
             classes: BTreeMap::new(),
             low_datapoints: 0,
+            service_requests: Vec::new(),
             stats: ClusterStats::default(),
+        }
+    }
+
+    /// Declares the services sharing the cluster: what one task of service
+    /// `k` (placement group `k`) reserves, for the cost allocation.
+    pub fn set_services(&mut self, requests: Vec<Resources>) {
+        self.stats.allocated_usd = vec![0.0; requests.len()];
+        self.stats.alloc_rate_now = vec![0.0; requests.len()];
+        self.service_requests = requests;
+        self.refresh();
+    }
+
+    /// Whether the image of service `group` is on instance `id`.
+    pub fn has_image(&self, id: u32, group: u32) -> bool {
+        self.instances[id as usize].images.contains(&group)
+    }
+
+    /// The image of service `group` is now on instance `id`.
+    pub fn cache_image(&mut self, id: u32, group: u32) {
+        let images = &mut self.instances[id as usize].images;
+        if !images.contains(&group) {
+            images.push(group);
         }
     }
 
@@ -250,6 +280,10 @@ impl Cluster {
             s.mem_registered += s.mem_reg_now * dt;
             s.mem_allocated += s.mem_alloc_now * dt;
             s.idle_usd += s.idle_rate_per_us * dt;
+            for (a, r) in s.allocated_usd.iter_mut().zip(&s.alloc_rate_now) {
+                *a += r * dt;
+            }
+            s.daemons_usd += s.daemon_rate_now * dt;
             s.min = Some(s.min.map_or(s.alive, |m| m.min(s.alive)));
             s.max = s.max.max(s.alive);
             s.last = now;
@@ -259,6 +293,8 @@ impl Cluster {
     /// Recomputes the current rates (after any change).
     fn refresh(&mut self) {
         let (mut cr, mut ca, mut mr, mut ma, mut idle) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut alloc = vec![0.0; self.service_requests.len()];
+        let mut daemons = 0.0;
         for (inst, node) in self.instances.iter().zip(&self.nodes) {
             if !inst.alive() {
                 continue;
@@ -273,6 +309,37 @@ impl Cluster {
                 let share = (node.used.cpu as f64 / node.capacity.cpu.max(1) as f64)
                     .max(node.used.memory as f64 / node.capacity.memory.max(1) as f64);
                 idle += per_us * (1.0 - share.min(1.0));
+                // The reserved part is split by each group's mean share of
+                // the instance's CPU and memory.
+                let weight = |r: &Resources, n: u32| {
+                    n as f64
+                        * (r.cpu as f64 / node.capacity.cpu.max(1) as f64
+                            + r.memory as f64 / node.capacity.memory.max(1) as f64)
+                        / 2.0
+                };
+                let weights: Vec<(Option<usize>, f64)> = node
+                    .groups
+                    .iter()
+                    .filter_map(|(g, n)| {
+                        let k = (u32::MAX - g) as usize;
+                        if k < self.cfg.daemons.len() {
+                            Some((None, weight(&self.cfg.daemons[k].1, *n)))
+                        } else {
+                            let r = self.service_requests.get(*g as usize)?;
+                            Some((Some(*g as usize), weight(r, *n)))
+                        }
+                    })
+                    .collect();
+                let sum: f64 = weights.iter().map(|w| w.1).sum();
+                if sum > 0.0 {
+                    let reserved = per_us * share.min(1.0) / sum;
+                    for (g, w) in weights {
+                        match g {
+                            Some(k) => alloc[k] += reserved * w,
+                            None => daemons += reserved * w,
+                        }
+                    }
+                }
             } else {
                 idle += per_us;
             }
@@ -286,6 +353,8 @@ impl Cluster {
             s.mem_alloc_now,
             s.idle_rate_per_us,
         ) = (cr, ca, mr, ma, idle);
+        s.alloc_rate_now = alloc;
+        s.daemon_rate_now = daemons;
     }
 
     /// Instances alive (launched, not terminated).
@@ -370,7 +439,7 @@ impl Cluster {
             registered: None,
             terminated: None,
             draining: false,
-            image_cached: false,
+            images: Vec::new(),
             tasks: Vec::new(),
             empty_since: None,
             warm: false,
@@ -420,7 +489,7 @@ impl Cluster {
         self.advance(now);
         self.nodes[id as usize].allocate(req);
         let inst = &mut self.instances[id as usize];
-        inst.tasks.push(task);
+        inst.tasks.push((req.group, task));
         inst.empty_since = None;
         self.refresh();
     }
@@ -434,7 +503,7 @@ impl Cluster {
         }
         self.nodes[id as usize].release(req);
         let inst = &mut self.instances[id as usize];
-        inst.tasks.retain(|t| *t != task);
+        inst.tasks.retain(|t| *t != (req.group, task));
         if inst.tasks.is_empty() && inst.registered.is_some() {
             inst.empty_since = Some(now);
         }
@@ -716,7 +785,6 @@ mod tests {
                     enis: 0,
                 },
             )],
-            network_mode: NetworkMode::Awsvpc,
             trunking: false,
             reserved_memory: 0,
             registered_fraction: 7985.0 / 8192.0,

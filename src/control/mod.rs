@@ -16,8 +16,11 @@
 //! removes tasks and reads aggregate CPU use; data planes report OOM kills
 //! and finished draining as [`Notice`]s. It never sees a request.
 
+pub mod capacity;
 mod ec2;
 pub mod fleet;
+
+pub use capacity::{ClusterControl, ServicePlacement};
 
 use crate::engine::{Ctx, DataPlane, TaskId};
 use crate::metrics::FleetMinute;
@@ -54,12 +57,12 @@ pub enum ControlEvent {
     SpotStop(TaskId),
     /// The deregistration delay ran out.
     DeregistrationEnd(TaskId),
-    /// An EC2 instance's agent registered.
-    InstanceReady(u32),
-    /// A Spot warning for an EC2 instance.
-    InstanceSpotWarning(u32),
-    /// An EC2 instance stops.
-    InstanceTerminate(u32),
+    /// The shared cluster placed a waiting task on an instance.
+    Placed(TaskId, u32),
+    /// The task's EC2 instance got a Spot warning and drains.
+    InstanceDraining(TaskId),
+    /// The task's EC2 instance stopped.
+    InstanceLost(TaskId, StopReason),
 }
 
 /// What a data plane tells the control plane.
@@ -91,6 +94,9 @@ pub struct Balancer {
 pub struct ControlConfig {
     /// Seed (for the lifecycle streams).
     pub seed: u64,
+    /// The service's index among those sharing an EC2 cluster (its
+    /// placement group); 0 otherwise.
+    pub service: usize,
     /// End of the run.
     pub end: SimTime,
     /// Platform.
@@ -153,11 +159,7 @@ pub struct ControlPlane {
     rng: Streams,
     scale_out_events: u64,
     scale_in_events: u64,
-    cluster: Option<crate::cluster::Cluster>,
-    pending: Vec<TaskId>,
-    asg_desired: u32,
-    placement_rng: Stream,
-    boot_rng: Stream,
+    scale_in_rng: Stream,
 }
 
 fn draw_secs(d: &Option<Dist>, rng: &mut Stream) -> SimTime {
@@ -199,15 +201,7 @@ impl ControlPlane {
             },
             scale_out_events: 0,
             scale_in_events: 0,
-            cluster: cfg
-                .platform
-                .ec2
-                .as_ref()
-                .map(|e| crate::cluster::Cluster::new(e.cluster.clone())),
-            pending: Vec::new(),
-            asg_desired: 0,
-            placement_rng: stream(seed, Component::Placement),
-            boot_rng: stream(seed, Component::InstanceBoot),
+            scale_in_rng: stream(seed, Component::ScaleIn),
             cfg,
         }
     }
@@ -247,24 +241,9 @@ impl ControlPlane {
         (self.scale_out_events, self.scale_in_events)
     }
 
-    /// The EC2 cluster, if tasks run on one.
-    pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
-        self.cluster.as_ref()
-    }
-
-    /// Places a warm-start task at t = 0 directly (image already there).
-    fn place_warm(&mut self, id: TaskId) -> bool {
-        match self.try_allocate(id, 0) {
-            Some(node) => {
-                self.cluster.as_mut().expect("cluster").instances[node as usize].image_cached =
-                    true;
-                true
-            }
-            None => {
-                self.pending.push(id);
-                false
-            }
-        }
+    /// The service's index among those sharing its cluster.
+    pub fn service(&self) -> usize {
+        self.cfg.service
     }
 
     /// Cost totals up to `now`.
@@ -293,14 +272,13 @@ impl ControlPlane {
         if let Some(c) = self.balancer_class {
             self.ledger.start(c, 0);
         }
-        self.start_cluster::<D>(cx);
         if self.cfg.warm_start {
             // The service is already up: its tasks serve from t = 0 and are
             // billed from t = 0 (their start-up happened before the run).
             for _ in 0..self.desired {
                 let provider = self.next_provider();
                 let id = self.fleet.launch(0, provider);
-                if self.on_ec2() && !self.place_warm(id) {
+                if self.on_ec2() && !self.place_warm(id, cx) {
                     // No room on the initial instances: it waits, PENDING.
                     continue;
                 }
@@ -399,7 +377,7 @@ impl ControlPlane {
             return;
         }
         if self.on_ec2() {
-            self.place_task::<D>(id, cx);
+            self.place_task(id, cx);
             return;
         }
         let d = draw_secs(
@@ -429,8 +407,7 @@ impl ControlPlane {
         self.fleet.stop(id, now, reason);
         self.lag.update(now, self.fleet.serving.get(), None);
         if self.on_ec2() {
-            self.release_task(id, now);
-            self.place_pending::<D>(cx);
+            self.release_task(id, cx);
         }
     }
 
@@ -472,7 +449,7 @@ impl ControlPlane {
                 .take((active - self.desired) as usize)
                 .collect();
             if self.on_ec2() {
-                self.order_ec2_victims(&mut victims);
+                self.order_ec2_victims(&mut victims, cx);
             }
             for (serving, _, id) in victims {
                 if serving {
@@ -526,7 +503,6 @@ impl ControlPlane {
         match event {
             ControlEvent::MetricsTick => {
                 self.close_minute(data, cx, now);
-                self.managed_scaling(data, cx);
                 if self.cfg.autoscaler.is_some() && self.cfg.metric_delay == 0 {
                     self.evaluate(data, cx);
                 }
@@ -562,7 +538,7 @@ impl ControlPlane {
                 self.begin_billing(id, now);
                 self.schedule_spot(id, now, cx);
                 let d = if self.on_ec2() {
-                    self.ec2_start_delay(id)
+                    self.ec2_start_delay(id, cx)
                 } else {
                     draw_secs(&self.cfg.platform.pull_s, &mut self.rng.pull)
                 };
@@ -573,7 +549,7 @@ impl ControlPlane {
                     return;
                 }
                 self.fleet.set_stage(id, Stage::Starting, now);
-                self.mark_image_cached(id);
+                self.mark_image_cached(id, cx);
                 // Registered in the target group at RUNNING; a new target is
                 // healthy after one passing check (AWS ECS developer guide,
                 // load-balancer-healthcheck), the first one after the
@@ -631,11 +607,9 @@ impl ControlPlane {
                 self.stop(id, StopReason::SpotInterrupted, data, cx);
                 self.reconcile(data, cx);
             }
-            ControlEvent::InstanceReady(i) => self.instance_ready(i, data, cx),
-            ControlEvent::InstanceSpotWarning(i) => self.instance_spot_warning(i, data, cx),
-            ControlEvent::InstanceTerminate(i) => {
-                self.instance_terminate(i, StopReason::SpotInterrupted, data, cx)
-            }
+            ControlEvent::Placed(id, node) => self.placed(id, node, cx),
+            ControlEvent::InstanceDraining(id) => self.instance_draining(id, data, cx),
+            ControlEvent::InstanceLost(id, reason) => self.instance_lost(id, reason, data, cx),
             ControlEvent::DeregistrationEnd(id) => self.finish_draining(id, data, cx),
         }
     }
@@ -743,7 +717,12 @@ impl ControlPlane {
                 now,
             );
         }
-        let cost = self.ledger.take(now);
+        let svc = self.cfg.service;
+        let cost = self.ledger.take(now)
+            + cx
+                .cluster
+                .as_deref_mut()
+                .map_or(0.0, |c| c.minute_cost(svc, now));
         let reserved = running_time.saturating_mul(self.cfg.cpu_units as u64);
         cx.rec.add_fleet(
             minute,
@@ -754,7 +733,7 @@ impl ControlPlane {
                 serving_time,
                 desired: self.desired,
                 cost,
-                instances: self.cluster.as_ref().map(|c| c.alive()),
+                instances: cx.cluster.as_deref().map(ClusterControl::alive),
             },
         );
         let mem_used = self.cfg.memory_base_mib * running_time as f64
@@ -783,9 +762,6 @@ impl ControlPlane {
     pub fn finish<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
         let now = cx.now();
         self.close_minute(data, cx, now);
-        if let Some(c) = self.cluster.as_mut() {
-            c.advance(now);
-        }
         self.fleet.close(now);
         cx.rec.finish(now);
     }

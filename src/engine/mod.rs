@@ -9,7 +9,7 @@
 
 pub mod queue;
 
-use crate::control::{ControlEvent, ControlPlane, Notice};
+use crate::control::{ClusterControl, ControlEvent, ControlPlane, Notice};
 use crate::metrics::Recorder;
 use crate::time::SimTime;
 pub use queue::EventQueue;
@@ -23,14 +23,17 @@ pub enum Event<E> {
     Control(ControlEvent),
 }
 
-/// What an event handler may touch: the clock, the queue, the recorder and
-/// the notices a data plane sends the control plane.
+/// What an event handler may touch: the clock, the queue, the recorder, the
+/// notices a data plane sends the control plane, and the EC2 cluster the
+/// service shares with others (ECS on EC2 only).
 pub struct Ctx<'a, E> {
     now: SimTime,
     queue: &'a mut EventQueue<Event<E>>,
     /// Measurements of the run.
     pub rec: &'a mut Recorder,
     notices: &'a mut Vec<Notice>,
+    /// The shared cluster (ECS on EC2), if the tasks run on one.
+    pub cluster: Option<&'a mut ClusterControl>,
 }
 
 impl<'a, E> Ctx<'a, E> {
@@ -40,12 +43,14 @@ impl<'a, E> Ctx<'a, E> {
         queue: &'a mut EventQueue<Event<E>>,
         rec: &'a mut Recorder,
         notices: &'a mut Vec<Notice>,
+        cluster: Option<&'a mut ClusterControl>,
     ) -> Self {
         Ctx {
             now,
             queue,
             rec,
             notices,
+            cluster,
         }
     }
 
@@ -142,46 +147,162 @@ impl<D: DataPlane> Sim<D> {
         self.events
     }
 
-    /// Runs to the end.
+    /// Runs to the end (a service that shares no cluster).
     pub fn run(&mut self) {
-        let mut notices = std::mem::take(&mut self.notices);
-        {
-            let mut cx = Ctx::new(0, &mut self.queue, &mut self.rec, &mut notices);
-            self.control.start(&mut self.data, &mut cx);
-            self.data.start(&mut cx);
-        }
-        self.handle_notices(0, &mut notices);
+        self.start(None);
         // Events at or after the end are never run (the one popped last is dropped).
+        let mut notices = std::mem::take(&mut self.notices);
         while let Some((t, event)) = self.queue.pop() {
             if t >= self.end {
                 break;
             }
             self.events += 1;
-            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut notices);
+            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut notices, None);
             match event {
                 Event::Data(e) => self.data.handle(e, &mut cx),
                 Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
             }
             if !notices.is_empty() {
-                self.handle_notices(t, &mut notices);
+                self.handle_notices(t, &mut notices, None);
             }
         }
-        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec, &mut notices);
+        self.notices = notices;
+        self.finish(None);
+    }
+
+    /// Starts the run at t = 0: the control plane, then the data plane.
+    pub fn start(&mut self, mut cluster: Option<&mut ClusterControl>) {
+        let mut notices = std::mem::take(&mut self.notices);
+        {
+            let mut cx = Ctx::new(
+                0,
+                &mut self.queue,
+                &mut self.rec,
+                &mut notices,
+                cluster.as_deref_mut(),
+            );
+            self.control.start(&mut self.data, &mut cx);
+            self.data.start(&mut cx);
+        }
+        self.handle_notices(0, &mut notices, cluster);
+        self.notices = notices;
+    }
+
+    /// The instant of the next event, if any (events at or after the end
+    /// are never run).
+    pub fn next_time(&self) -> Option<SimTime> {
+        self.queue.peek_time().filter(|t| *t < self.end)
+    }
+
+    /// Runs the next event (and the notices it raised).
+    pub fn step(&mut self, mut cluster: Option<&mut ClusterControl>) {
+        let Some((t, event)) = self.queue.pop() else {
+            return;
+        };
+        self.events += 1;
+        let mut notices = std::mem::take(&mut self.notices);
+        let mut cx = Ctx::new(
+            t,
+            &mut self.queue,
+            &mut self.rec,
+            &mut notices,
+            cluster.as_deref_mut(),
+        );
+        match event {
+            Event::Data(e) => self.data.handle(e, &mut cx),
+            Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
+        }
+        if !notices.is_empty() {
+            self.handle_notices(t, &mut notices, cluster);
+        }
+        self.notices = notices;
+    }
+
+    /// Schedules a control-plane event from outside the run (what the shared
+    /// cluster tells this service).
+    pub fn schedule_control(&mut self, at: SimTime, event: ControlEvent) {
+        self.queue.schedule(at, Event::Control(event));
+    }
+
+    /// Ends the run at its end instant.
+    pub fn finish(&mut self, cluster: Option<&mut ClusterControl>) {
+        let mut notices = std::mem::take(&mut self.notices);
+        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec, &mut notices, cluster);
         self.control.finish(&mut self.data, &mut cx);
+        self.notices = notices;
     }
 
     /// Notices are rare (OOM kills, drained tasks): the control plane
     /// handles them right after the event that raised them, in order.
-    fn handle_notices(&mut self, t: SimTime, notices: &mut Vec<Notice>) {
+    fn handle_notices(
+        &mut self,
+        t: SimTime,
+        notices: &mut Vec<Notice>,
+        mut cluster: Option<&mut ClusterControl>,
+    ) {
         let mut i = 0;
         while i < notices.len() {
             let n = notices[i];
             i += 1;
             let mut more = Vec::new();
-            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut more);
+            let mut cx = Ctx::new(
+                t,
+                &mut self.queue,
+                &mut self.rec,
+                &mut more,
+                cluster.as_deref_mut(),
+            );
             self.control.notice(n, &mut self.data, &mut cx);
             notices.extend(more);
         }
         notices.clear();
+    }
+}
+
+/// Runs services that share one EC2 cluster to their common end, in
+/// lockstep: the earliest event of all (the services' and the cluster's) runs
+/// first; at one instant the services go in order, then the cluster. What the
+/// cluster tells a service (a waiting task placed, an instance draining or
+/// gone) reaches it as a control event at the same instant.
+pub fn run_shared<D: DataPlane>(sims: &mut [Sim<D>], cluster: &mut ClusterControl) {
+    cluster.start();
+    deliver(sims, cluster, 0);
+    for k in 0..sims.len() {
+        sims[k].start(Some(cluster));
+        deliver(sims, cluster, 0);
+    }
+    loop {
+        let mut next: Option<(SimTime, usize)> = None;
+        for (k, s) in sims.iter().enumerate() {
+            if let Some(t) = s.next_time()
+                && next.is_none_or(|(b, _)| t < b)
+            {
+                next = Some((t, k));
+            }
+        }
+        let c = cluster.next_time();
+        match next {
+            Some((t, k)) if c.is_none_or(|c| t <= c) => {
+                sims[k].step(Some(cluster));
+                deliver(sims, cluster, t);
+            }
+            _ => match c {
+                Some(c) => {
+                    cluster.step();
+                    deliver(sims, cluster, c);
+                }
+                None => break,
+            },
+        }
+    }
+    for k in 0..sims.len() {
+        sims[k].finish(Some(cluster));
+    }
+    cluster.finish();
+}
+
+fn deliver<D: DataPlane>(sims: &mut [Sim<D>], cluster: &mut ClusterControl, at: SimTime) {
+    for (k, event) in cluster.take_outbox() {
+        sims[k].schedule_control(at, event);
     }
 }

@@ -814,7 +814,6 @@ impl PlatformSpec {
                             )
                         })
                         .collect(),
-                    network_mode: mode,
                     trunking: *awsvpc_trunking,
                     reserved_memory: *reserved_memory_mib,
                     registered_fraction: *registered_memory_fraction,

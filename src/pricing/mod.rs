@@ -139,6 +139,15 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Adds another ledger's totals, bucket by bucket.
+    pub fn add(&mut self, o: &Totals) {
+        self.compute += o.compute;
+        self.spot += o.spot;
+        self.storage += o.storage;
+        self.load_balancer += o.load_balancer;
+        self.instances += o.instances;
+    }
+
     /// Everything.
     pub fn total(&self) -> f64 {
         self.compute + self.spot + self.storage + self.load_balancer + self.instances

@@ -5,7 +5,10 @@
 pub mod charts;
 pub mod html;
 pub mod run_page;
+pub mod shared;
 pub mod tables;
+
+pub use shared::{SharedOutput, SharedSummary, shared_summary, shared_table, write_shared};
 
 pub use run_page::RunContext;
 
@@ -353,6 +356,11 @@ pub struct RunFacts<'a> {
     pub slo_p99_ms: Option<f64>,
     /// Cost totals.
     pub cost: Totals,
+    /// The EC2 cluster the tasks ran on, if any.
+    pub cluster: Option<&'a crate::cluster::Cluster>,
+    /// What the cluster's unreserved capacity cost (when the service had
+    /// the cluster to itself; shared clusters report it for all services).
+    pub idle_usd: Option<f64>,
     /// Start (s) of a lag episode still open at the end.
     pub unresolved_episode_start_s: Option<f64>,
     /// Notes for the user.
@@ -365,6 +373,28 @@ pub struct RunFacts<'a> {
 
 fn ms(us: u64) -> f64 {
     as_ms_f64(us)
+}
+
+/// The size of an EC2 cluster over a run.
+pub fn nodes_summary(c: &crate::cluster::Cluster, end: SimTime) -> Nodes {
+    let s = &c.stats;
+    Nodes {
+        min: s.min.unwrap_or(0),
+        max: s.max,
+        mean: s.instance_time as f64 / end as f64,
+        node_hours: s.instance_time as f64 / (3_600.0 * SECOND as f64),
+        launched: c.instances.len() as u64,
+    }
+}
+
+/// How much of an EC2 cluster's registered resources tasks reserved.
+pub fn cluster_use(c: &crate::cluster::Cluster) -> ClusterUse {
+    ClusterUse {
+        cpu_allocated_mean: (c.stats.cpu_registered > 0.0)
+            .then(|| c.stats.cpu_allocated / c.stats.cpu_registered),
+        memory_allocated_mean: (c.stats.mem_registered > 0.0)
+            .then(|| c.stats.mem_allocated / c.stats.mem_registered),
+    }
 }
 
 /// Builds the summary and the time series of a finished run.
@@ -482,22 +512,8 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
                 .sum::<SimTime>() as f64
                 / MINUTE as f64,
         },
-        nodes: control.cluster().map(|c| {
-            let s = &c.stats;
-            Nodes {
-                min: s.min.unwrap_or(0),
-                max: s.max,
-                mean: s.instance_time as f64 / f.end as f64,
-                node_hours: s.instance_time as f64 / (3_600.0 * SECOND as f64),
-                launched: c.instances.len() as u64,
-            }
-        }),
-        cluster: control.cluster().map(|c| ClusterUse {
-            cpu_allocated_mean: (c.stats.cpu_registered > 0.0)
-                .then(|| c.stats.cpu_allocated / c.stats.cpu_registered),
-            memory_allocated_mean: (c.stats.mem_registered > 0.0)
-                .then(|| c.stats.mem_allocated / c.stats.mem_registered),
-        }),
+        nodes: f.cluster.map(|c| nodes_summary(c, f.end)),
+        cluster: f.cluster.map(cluster_use),
         cpu_utilization: CpuUtilization {
             mean: (reserved > 0).then(|| busy as f64 / reserved as f64),
         },
@@ -508,7 +524,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             storage: f.cost.storage,
             load_balancer: f.cost.load_balancer,
             instances: f.cost.instances,
-            idle: control.cluster().map(|c| c.stats.idle_usd),
+            idle: f.idle_usd,
             per_million_requests: (rec.arrived > 0).then(|| total / rec.arrived as f64 * 1e6),
             monthly_projection: total / (duration_s / 3_600.0) * 730.0,
         },

@@ -86,7 +86,237 @@ pub struct Scenario {
     /// to give the line of a key named in an error.
     #[serde(skip)]
     source: Option<(Arc<str>, Vec<String>)>,
+    /// For a service of a shared cluster: the dotted prefix
+    /// (`services.<name>`) of the sections it gives itself, which error keys
+    /// get so that they name what is written in the file.
+    #[serde(skip)]
+    own_sections: Option<(String, Vec<String>)>,
 }
+
+/// Sections a service sharing a cluster may give itself (`[services.<name>.load]`, …).
+pub const SERVICE_SECTIONS: [&str; 8] = [
+    "load",
+    "workload",
+    "task",
+    "service",
+    "autoscaling",
+    "slo",
+    "load_balancer",
+    "platform",
+];
+
+/// `[platform]` keys that describe a service's tasks rather than the cluster,
+/// which a service sharing a cluster may set for itself.
+pub const SERVICE_PLATFORM_KEYS: [&str; 6] = [
+    "network_mode",
+    "image_mb",
+    "pull_mbps",
+    "pull_s",
+    "task_start_s",
+    "app_start_s",
+];
+
+/// Several services sharing one ECS-on-EC2 cluster (`[services.<name>]`):
+/// each a whole [`Scenario`] (its sections from its own table, or from the
+/// top level when it gives none), all with the top level's name, seed,
+/// duration, region and `[platform]` cluster.
+#[derive(Debug, Clone)]
+pub struct SharedScenario {
+    /// The scenario's name.
+    pub name: String,
+    /// Seed of the cluster's streams; each service's streams derive from
+    /// it and the service's name.
+    pub seed: u64,
+    /// Where it came from.
+    pub origin: PathBuf,
+    /// The services, in file order.
+    pub services: Vec<Scenario>,
+}
+
+impl SharedScenario {
+    /// The scenario name made safe to use as one directory name.
+    pub fn safe_name(&self) -> String {
+        safe_name(&self.name)
+    }
+}
+
+/// A scenario file: one service, or several sharing a cluster.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    /// One service (everything but `capsim run` and `validate` takes only these).
+    Single(Box<Scenario>),
+    /// Services sharing one EC2 cluster.
+    Shared(SharedScenario),
+}
+
+/// Reads a scenario file of either kind, with `--set` overrides
+/// (`services.<name>.load.rps=…` reaches one service).
+pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded, Error> {
+    let wrap = |problem| Error::Scenario {
+        file: path.to_path_buf(),
+        problem,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_str(&text, &base, path, overrides)
+}
+
+/// Parses scenario TOML of either kind; `base_dir` resolves relative paths,
+/// `origin` names the source in errors.
+pub fn load_str(
+    text: &str,
+    base_dir: &Path,
+    origin: &Path,
+    overrides: &[String],
+) -> Result<Loaded, Error> {
+    let mut table = parse_table(text, origin)?;
+    for o in overrides {
+        overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
+            file: origin.to_path_buf(),
+            problem,
+        })?;
+    }
+    let overridden: Vec<String> = overrides
+        .iter()
+        .filter_map(|o| o.split_once('=').map(|(k, _)| k.trim().to_string()))
+        .collect();
+    if !table.contains_key("services") {
+        return Scenario::from_table(table, text, base_dir, origin, overridden)
+            .map(|s| Loaded::Single(Box::new(s)));
+    }
+    shared_from_table(table, text, base_dir, origin, overridden).map(Loaded::Shared)
+}
+
+fn shared_from_table(
+    mut table: toml::Table,
+    text: &str,
+    base_dir: &Path,
+    origin: &Path,
+    overridden: Vec<String>,
+) -> Result<SharedScenario, Error> {
+    let invalid = |key: String, message: String| {
+        let line = if overridden.iter().any(|o| key == *o) {
+            None
+        } else {
+            line_of_key(text, &key)
+        };
+        Error::Scenario {
+            file: origin.to_path_buf(),
+            problem: ScenarioError::Invalid { key, line, message },
+        }
+    };
+    let Some(toml::Value::Table(services)) = table.remove("services") else {
+        return Err(invalid(
+            "services".into(),
+            "expected a table of services, e.g. [services.web.load]".into(),
+        ));
+    };
+    if services.is_empty() {
+        return Err(invalid(
+            "services".into(),
+            "needs at least one service, e.g. [services.web.load]".into(),
+        ));
+    }
+    if table.contains_key("sweep") {
+        return Err(invalid(
+            "sweep".into(),
+            "services sharing a cluster cannot be swept yet: sweep a single-service scenario"
+                .into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (name, entry) in services {
+        let key = format!("services.{name}");
+        let toml::Value::Table(entry) = entry else {
+            return Err(invalid(
+                key,
+                "expected a table with the service's own sections (load, workload, task, service, autoscaling, slo, load_balancer, platform)".into(),
+            ));
+        };
+        let mut merged = table.clone();
+        let mut own = Vec::new();
+        for (section, value) in entry {
+            if !SERVICE_SECTIONS.contains(&section.as_str()) {
+                return Err(invalid(
+                    format!("{key}.{section}"),
+                    format!(
+                        "a service may give itself only {}; `{section}` belongs to the whole scenario",
+                        SERVICE_SECTIONS.join(", ")
+                    ),
+                ));
+            }
+            if section == "platform" {
+                // Only task-level platform keys; the cluster is shared.
+                let toml::Value::Table(keys) = value else {
+                    return Err(invalid(
+                        format!("{key}.platform"),
+                        "expected a table".into(),
+                    ));
+                };
+                let Some(toml::Value::Table(platform)) = merged.get_mut("platform") else {
+                    return Err(invalid(
+                        "platform".into(),
+                        "services sharing a cluster need a top-level [platform] with kind = \"ecs_ec2\"".into(),
+                    ));
+                };
+                for (k, v) in keys {
+                    if !SERVICE_PLATFORM_KEYS.contains(&k.as_str()) {
+                        return Err(invalid(
+                            format!("{key}.platform.{k}"),
+                            format!(
+                                "`{k}` is a setting of the shared cluster: give it in the top-level [platform] (a service may set only {})",
+                                SERVICE_PLATFORM_KEYS.join(", ")
+                            ),
+                        ));
+                    }
+                    own.push(format!("platform.{k}"));
+                    platform.insert(k, v);
+                }
+                continue;
+            }
+            merged.insert(section.clone(), value);
+            own.push(section);
+        }
+        merged.insert("name".into(), toml::Value::String(name.clone()));
+        let sc = Scenario::from_table_in(
+            merged,
+            text,
+            base_dir,
+            origin,
+            overridden.clone(),
+            Some((key.clone(), own)),
+        )?;
+        if sc.platform.kind() != "ecs_ec2" {
+            return Err(invalid(
+                "platform.kind".into(),
+                format!(
+                    "services share a cluster on ECS on EC2 only (\"ecs_ec2\"), got \"{}\"; on Fargate services share nothing: run them one by one",
+                    sc.platform.kind()
+                ),
+            ));
+        }
+        out.push(sc);
+    }
+    let first = &out[0];
+    Ok(SharedScenario {
+        // Checked non-empty when the services compiled (they inherit it
+        // unless they are named, which they always are).
+        name: match table.get("name") {
+            Some(toml::Value::String(n)) if !n.trim().is_empty() => n.clone(),
+            _ => {
+                return Err(invalid(
+                    "name".into(),
+                    "expected the scenario's name, e.g. name = \"shared-cluster\"".into(),
+                ));
+            }
+        },
+        seed: first.seed,
+        origin: origin.to_path_buf(),
+        services: out,
+    })
+}
+
 
 /// A scenario checked and compiled into what the engine needs.
 #[derive(Debug, Clone)]
@@ -142,14 +372,16 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
 impl Scenario {
     /// Reads a scenario file and applies `--set` overrides (`key=value`).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, Error> {
-        let wrap = |problem| Error::Scenario {
-            file: path.to_path_buf(),
-            problem,
-        };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        Scenario::from_toml_str(&text, &base, path, overrides)
+        match load(path, overrides)? {
+            Loaded::Single(s) => Ok(*s),
+            Loaded::Shared(_) => Err(Error::Scenario {
+                file: path.to_path_buf(),
+                problem: ScenarioError::invalid(
+                    "services",
+                    "services sharing a cluster run with `capsim run` and `capsim validate` only; sweeps and comparisons take a single-service scenario",
+                ),
+            }),
+        }
     }
 
     /// Parses scenario TOML; `base_dir` resolves relative paths, `origin`
@@ -183,13 +415,33 @@ impl Scenario {
         origin: &Path,
         overridden: Vec<String>,
     ) -> Result<Scenario, Error> {
+        if table.contains_key("services") {
+            return Err(Error::Scenario {
+                file: origin.to_path_buf(),
+                problem: ScenarioError::invalid(
+                    "services",
+                    "services sharing a cluster run with `capsim run` and `capsim validate` only; sweeps and comparisons take a single-service scenario",
+                ),
+            });
+        }
+        Scenario::from_table_in(table, text, base_dir, origin, overridden, None)
+    }
+
+    fn from_table_in(
+        table: toml::Table,
+        text: &str,
+        base_dir: &Path,
+        origin: &Path,
+        overridden: Vec<String>,
+        own_sections: Option<(String, Vec<String>)>,
+    ) -> Result<Scenario, Error> {
         let wrap = |problem| Error::Scenario {
             file: origin.to_path_buf(),
             problem,
         };
         let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
-                let key = e.path().to_string();
+                let key = relocate(&own_sections, e.path().to_string());
                 let message = e.inner().message().trim().to_string();
                 // Serde reports errors inside tagged tables (`[load]`, `[platform]`,
                 // distributions) at the table. Whether the file alone has the same
@@ -229,6 +481,7 @@ impl Scenario {
         scenario.base_dir = base_dir.to_path_buf();
         scenario.origin = origin.to_path_buf();
         scenario.source = Some((Arc::from(text), overridden));
+        scenario.own_sections = own_sections;
         Ok(scenario)
     }
 
@@ -238,7 +491,7 @@ impl Scenario {
         self.compile_inner().map_err(|problem| {
             let problem = match (problem, &self.source) {
                 (ScenarioError::Invalid { key, message, .. }, Some((text, overridden))) => {
-                    locate(text, overridden, key, message)
+                    locate(text, overridden, relocate(&self.own_sections, key), message)
                 }
                 (other, _) => other,
             };
@@ -435,6 +688,21 @@ pub fn parse_table(text: &str, origin: &Path) -> Result<toml::Table, Error> {
             },
         }
     })
+}
+
+/// The key as written in the file: a service's own section is under
+/// `services.<name>`.
+fn relocate(own: &Option<(String, Vec<String>)>, key: String) -> String {
+    match own {
+        Some((prefix, sections))
+            if sections
+                .iter()
+                .any(|s| key == *s || key.starts_with(&format!("{s}."))) =>
+        {
+            format!("{prefix}.{key}")
+        }
+        _ => key,
+    }
 }
 
 /// Adds the line of `key` in the file (unless an override set it).

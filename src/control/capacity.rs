@@ -1,0 +1,424 @@
+//! The shared EC2 cluster's side of the control plane: one Auto Scaling
+//! group behind one capacity provider, shared by every service of a run.
+//!
+//! It owns what no single service owns: the instances and their lifecycle
+//! (launch → boot → agent registered → terminated), their billing (its own
+//! [`Ledger`]), EC2 Spot warnings, managed scaling once a minute, the
+//! placement of every service's tasks (one placement engine, one random
+//! stream) and the PENDING queue of tasks that found no room, oldest first
+//! whatever their service.
+//!
+//! Services call it synchronously while they handle their own events (place,
+//! release, image cache) through [`crate::engine::Ctx::cluster`]; it never
+//! calls a service. What a service must hear — a waiting task got a place,
+//! its instance is draining or gone — goes to an outbox that
+//! [`crate::engine::run_shared`] delivers as [`ControlEvent`]s at the same
+//! instant. A run of one service on EC2 goes through the same path.
+
+use super::ControlEvent;
+use super::fleet::StopReason;
+use crate::cluster::{Cluster, ClusterConfig};
+use crate::engine::{EventQueue, TaskId};
+use crate::placement::{Compiled, Node, Request, Strategy};
+use crate::pricing::{Ledger, Totals};
+use crate::rng::{Component, Stream, stream};
+use crate::scaling::{Decision, clock};
+use crate::time::{MINUTE, SECOND, SimTime, from_secs_f64};
+use rand_distr::{Distribution, Exp1};
+
+/// How the tasks of one service are placed.
+#[derive(Debug, Clone)]
+pub struct ServicePlacement {
+    /// What one task asks of an instance; its `group` is the service's index.
+    pub request: Request,
+    /// `placementConstraints`.
+    pub constraints: Vec<Compiled>,
+    /// `placementStrategy`, in order.
+    pub strategies: Vec<Strategy>,
+}
+
+/// The cluster's own events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClusterEvent {
+    /// A minute boundary: managed scaling evaluates the reservation.
+    ManagedTick,
+    /// An instance's agent registered.
+    InstanceReady(u32),
+    /// A Spot interruption warning for an instance.
+    InstanceSpotWarning(u32),
+    /// An instance is reclaimed (two minutes after its warning).
+    InstanceTerminate(u32),
+}
+
+/// The shared cluster and its control.
+pub struct ClusterControl {
+    cluster: Cluster,
+    queue: EventQueue<ClusterEvent>,
+    ledger: Ledger,
+    services: Vec<ServicePlacement>,
+    /// Instance of each placed task, per service, by task id.
+    nodes_of: Vec<Vec<Option<u32>>>,
+    /// Tasks waiting for room, oldest first: (service, task).
+    pending: Vec<(usize, TaskId)>,
+    asg_desired: u32,
+    warm: bool,
+    end: SimTime,
+    placement_rng: Stream,
+    boot_rng: Stream,
+    spot_rng: Stream,
+    decisions: Vec<Decision>,
+    outbox: Vec<(usize, ControlEvent)>,
+    /// Allocated instance cost already reported per service (minute rows).
+    minute_taken: Vec<f64>,
+}
+
+impl ClusterControl {
+    /// A cluster shared by `services` (service `k`'s request has group `k`).
+    /// With `warm`, its initial instances are up at t = 0.
+    pub fn new(
+        cfg: ClusterConfig,
+        services: Vec<ServicePlacement>,
+        seed: u64,
+        end: SimTime,
+        warm: bool,
+    ) -> Self {
+        let mut cluster = Cluster::new(cfg);
+        cluster.set_services(services.iter().map(|s| s.request.resources).collect());
+        let n = services.len();
+        ClusterControl {
+            cluster,
+            queue: EventQueue::new(),
+            ledger: Ledger::new(),
+            nodes_of: vec![Vec::new(); n],
+            pending: Vec::new(),
+            asg_desired: 0,
+            warm,
+            end,
+            placement_rng: stream(seed, Component::Placement),
+            boot_rng: stream(seed, Component::InstanceBoot),
+            spot_rng: stream(seed, Component::SpotInterruptions),
+            decisions: Vec::new(),
+            outbox: Vec::new(),
+            minute_taken: vec![0.0; n],
+            services,
+        }
+    }
+
+    /// The cluster (instances, nodes, integrals).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// The placement view of the instances.
+    pub fn nodes(&self) -> &[Node] {
+        &self.cluster.nodes
+    }
+
+    /// Managed-scaling decisions (capacity-provider rows).
+    pub fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// Instance cost totals up to `now`.
+    pub fn cost(&mut self, now: SimTime) -> Totals {
+        self.ledger.totals(now)
+    }
+
+    /// Number of services sharing the cluster.
+    pub fn service_count(&self) -> usize {
+        self.services.len()
+    }
+
+    /// Instances alive now.
+    pub fn alive(&self) -> u32 {
+        self.cluster.alive()
+    }
+
+    /// Tasks waiting for room now.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Starts the cluster: the initial instances — registered at t = 0 when
+    /// warm (their boot happened before the run), booting otherwise — and
+    /// the minute ticks of managed scaling.
+    pub(crate) fn start(&mut self) {
+        let n = self.cluster.cfg.initial;
+        self.asg_desired = n;
+        for _ in 0..n {
+            let id = self.cluster.launch(0, &mut self.ledger);
+            if self.warm {
+                self.cluster.instances[id as usize].warm = true;
+                self.cluster.register(id, 0);
+            } else {
+                self.schedule_boot(id, 0);
+            }
+            self.schedule_spot(id, 0);
+        }
+        if self.cluster.cfg.managed.is_some() && MINUTE < self.end {
+            self.queue.schedule(MINUTE, ClusterEvent::ManagedTick);
+        }
+    }
+
+    /// The instant of the cluster's next event before the end, if any.
+    pub(crate) fn next_time(&self) -> Option<SimTime> {
+        self.queue.peek_time().filter(|t| *t < self.end)
+    }
+
+    /// Runs the cluster's next event.
+    pub(crate) fn step(&mut self) {
+        let Some((now, event)) = self.queue.pop() else {
+            return;
+        };
+        match event {
+            ClusterEvent::ManagedTick => {
+                self.managed_scaling(now);
+                if now + MINUTE < self.end {
+                    self.queue.schedule(now + MINUTE, ClusterEvent::ManagedTick);
+                }
+            }
+            ClusterEvent::InstanceReady(i) => {
+                if self.cluster.instances[i as usize].terminated.is_none() {
+                    // Daemons first, then the waiting tasks.
+                    self.cluster.register(i, now);
+                    self.place_pending(now);
+                }
+            }
+            ClusterEvent::InstanceSpotWarning(i) => self.spot_warning(i, now),
+            ClusterEvent::InstanceTerminate(i) => {
+                self.terminate(i, StopReason::SpotInterrupted, now)
+            }
+        }
+    }
+
+    /// What the services must hear, by service.
+    pub(crate) fn take_outbox(&mut self) -> Vec<(usize, ControlEvent)> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Ends the run: integrals brought to the end.
+    pub(crate) fn finish(&mut self) {
+        self.cluster.advance(self.end);
+        self.ledger.totals(self.end);
+    }
+
+    fn schedule_boot(&mut self, id: u32, now: SimTime) {
+        let boot = from_secs_f64(self.cluster.cfg.boot_s.sample(&mut self.boot_rng));
+        self.queue
+            .schedule(now + boot, ClusterEvent::InstanceReady(id));
+    }
+
+    fn schedule_spot(&mut self, id: u32, now: SimTime) {
+        let rate = self.cluster.cfg.spot_rate;
+        if !self.cluster.instances[id as usize].spot || rate <= 0.0 {
+            return;
+        }
+        let e: f64 = Exp1.sample(&mut self.spot_rng);
+        let at = now.saturating_add(from_secs_f64(e * 3_600.0 / rate));
+        if at < self.end {
+            self.queue
+                .schedule(at, ClusterEvent::InstanceSpotWarning(id));
+        }
+    }
+
+    /// Launches an instance now: it boots, and a Spot one may be reclaimed
+    /// from its launch on.
+    fn launch_instance(&mut self, now: SimTime) {
+        let id = self.cluster.launch(now, &mut self.ledger);
+        self.schedule_boot(id, now);
+        self.schedule_spot(id, now);
+    }
+
+    fn set_node(&mut self, svc: usize, task: TaskId, node: Option<u32>) {
+        let v = &mut self.nodes_of[svc];
+        if v.len() <= task as usize {
+            v.resize(task as usize + 1, None);
+        }
+        v[task as usize] = node;
+    }
+
+    fn node_of(&self, svc: usize, task: TaskId) -> Option<u32> {
+        self.nodes_of[svc].get(task as usize).copied().flatten()
+    }
+
+    /// Places and allocates a task where it fits, if anywhere.
+    fn try_allocate(&mut self, svc: usize, task: TaskId, now: SimTime) -> Option<u32> {
+        let s = &self.services[svc];
+        let node = self.cluster.place(
+            &s.request,
+            &s.constraints,
+            &s.strategies,
+            &mut self.placement_rng,
+        )?;
+        self.cluster.allocate(node, task, &s.request, now);
+        self.set_node(svc, task, Some(node));
+        Some(node)
+    }
+
+    /// Places a new task of service `svc`: its instance, or `None` — it
+    /// waits, PENDING, and the service hears [`ControlEvent::Placed`] when
+    /// room appears.
+    pub fn place(&mut self, svc: usize, task: TaskId, now: SimTime) -> Option<u32> {
+        let node = self.try_allocate(svc, task, now);
+        if node.is_none() && !self.pending.contains(&(svc, task)) {
+            self.pending.push((svc, task));
+        }
+        node
+    }
+
+    /// Places a task that is already running at t = 0 (warm start): its
+    /// image is on its instance.
+    pub fn place_warm(&mut self, svc: usize, task: TaskId) -> Option<u32> {
+        let node = self.place(svc, task, 0)?;
+        self.cluster.cache_image(node, svc as u32);
+        Some(node)
+    }
+
+    /// A task of service `svc` stopped: its place is freed (or it no longer
+    /// waits), and waiting tasks are retried.
+    pub fn release(&mut self, svc: usize, task: TaskId, now: SimTime) {
+        self.pending.retain(|p| *p != (svc, task));
+        if let Some(node) = self.node_of(svc, task) {
+            self.set_node(svc, task, None);
+            let req = self.services[svc].request.clone();
+            self.cluster.release(node, task, &req, now);
+        }
+        self.place_pending(now);
+    }
+
+    /// Retries the waiting tasks, oldest first.
+    fn place_pending(&mut self, now: SimTime) {
+        let waiting = std::mem::take(&mut self.pending);
+        for (svc, task) in waiting {
+            match self.try_allocate(svc, task, now) {
+                Some(node) => self
+                    .outbox
+                    .push((svc, ControlEvent::Placed(task, node))),
+                None => self.pending.push((svc, task)),
+            }
+        }
+    }
+
+    /// Whether service `svc`'s image is on instance `node`.
+    pub fn has_image(&self, node: u32, svc: usize) -> bool {
+        self.cluster.has_image(node, svc as u32)
+    }
+
+    /// Service `svc`'s image is now on instance `node`.
+    pub fn cache_image(&mut self, node: u32, svc: usize) {
+        self.cluster.cache_image(node, svc as u32);
+    }
+
+    /// Instance cost of service `svc` since its previous call, up to `now`:
+    /// everything the cluster cost when it serves one service, the
+    /// service's allocated share when several share it.
+    pub fn minute_cost(&mut self, svc: usize, now: SimTime) -> f64 {
+        if self.services.len() == 1 {
+            return self.ledger.take(now);
+        }
+        self.cluster.advance(now);
+        let a = self.cluster.stats.allocated_usd[svc];
+        let d = a - self.minute_taken[svc];
+        self.minute_taken[svc] = a;
+        d
+    }
+
+    /// A Spot warning: with instance draining on, the tasks are told to
+    /// leave now and are replaced elsewhere; the instance stops two minutes
+    /// later either way.
+    fn spot_warning(&mut self, id: u32, now: SimTime) {
+        if self.cluster.instances[id as usize].terminated.is_some() {
+            return;
+        }
+        self.queue.schedule(
+            now + crate::platform::SPOT_WARNING,
+            ClusterEvent::InstanceTerminate(id),
+        );
+        if !self.cluster.cfg.spot_draining {
+            // Without ECS_ENABLE_SPOT_INSTANCE_DRAINING the agent does nothing:
+            // the tasks die with the instance two minutes later.
+            return;
+        }
+        self.cluster.drain(id);
+        for (g, task) in self.cluster.instances[id as usize].tasks.clone() {
+            self.outbox
+                .push((g as usize, ControlEvent::InstanceDraining(task)));
+        }
+    }
+
+    /// An instance stops (Spot reclaim or scale-in): its tasks' places go
+    /// with it and their services hear of it.
+    fn terminate(&mut self, id: u32, reason: StopReason, now: SimTime) {
+        if self.cluster.instances[id as usize].terminated.is_some() {
+            return;
+        }
+        // Closed first, so that nothing freed here is placed back on it.
+        self.cluster.drain(id);
+        for (g, task) in self.cluster.instances[id as usize].tasks.clone() {
+            let svc = g as usize;
+            self.set_node(svc, task, None);
+            let req = self.services[svc].request.clone();
+            self.cluster.release(id, task, &req, now);
+            self.outbox
+                .push((svc, ControlEvent::InstanceLost(task, reason)));
+        }
+        self.cluster.terminate(id, now, &mut self.ledger);
+        if reason == StopReason::SpotInterrupted && self.cluster.alive() < self.asg_desired {
+            // The ASG replaces a reclaimed instance to keep its desired capacity.
+            self.launch_instance(now);
+        }
+        self.place_pending(now);
+    }
+
+    /// Managed scaling, once a minute: the reservation, the decision, its log row.
+    fn managed_scaling(&mut self, now: SimTime) {
+        let pending: Vec<Request> = self
+            .pending
+            .iter()
+            .map(|(svc, _)| self.services[*svc].request.clone())
+            .collect();
+        let r = self.cluster.reservation(&pending);
+        let (delta, reason) = self.cluster.managed_decision(now, &r);
+        let target = self.cluster.cfg.managed.as_ref().map_or(100, |m| m.target);
+        let old = self.asg_desired;
+        if delta > 0 {
+            for _ in 0..delta {
+                self.launch_instance(now);
+            }
+            self.asg_desired = old + delta as u32;
+        } else if delta < 0 {
+            let victims = self.cluster.scale_in_victims((-delta) as usize);
+            for v in &victims {
+                self.terminate(*v, StopReason::ScaleIn, now);
+            }
+            self.asg_desired = old.saturating_sub(victims.len() as u32);
+        }
+        if delta != 0 || !reason.starts_with("at target") {
+            self.decisions.push(Decision {
+                time_s: now as f64 / SECOND as f64,
+                clock: clock(now),
+                policy: "capacity-provider".into(),
+                alarm: format!("CapacityProviderReservation vs targetCapacity {target}"),
+                datapoints: r.value.map_or("-".into(), |v| format!("{v:.2}")),
+                alarm_state: match r.value {
+                    Some(v) if v > target as f64 => "ALARM (high)".into(),
+                    Some(v) if v < target as f64 => "ALARM (low)".into(),
+                    Some(_) => "OK".into(),
+                    None => "INSUFFICIENT_DATA".into(),
+                },
+                running: self.cluster.alive(),
+                old_desired: old,
+                proposed: Some(r.m),
+                new_desired: self.asg_desired,
+                action: if delta > 0 {
+                    "instances_out".into()
+                } else if delta < 0 {
+                    "instances_in".into()
+                } else {
+                    "none".into()
+                },
+                reason: format!("{reason}; {} task(s) pending", self.pending.len()),
+            });
+        }
+    }
+}
