@@ -146,7 +146,8 @@ fn real_main() -> Result<()> {
                             eprintln!("note: {}: {n}", o.summary.scenario);
                         }
                     }
-                    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(shared.safe_name()));
+                    let dir =
+                        out.unwrap_or_else(|| PathBuf::from("reports").join(shared.safe_name()));
                     report::write_shared(&dir, &output)
                         .with_context(|| format!("writing the report of {}", scenario.display()))?;
                     if json {

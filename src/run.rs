@@ -330,7 +330,13 @@ fn cluster_for(
         .iter()
         .enumerate()
         .map(|(k, (s, c))| {
-            let mut request = c.platform.ec2.as_ref().expect("every service on EC2").task.clone();
+            let mut request = c
+                .platform
+                .ec2
+                .as_ref()
+                .expect("every service on EC2")
+                .task
+                .clone();
             request.group = k as u32;
             ServicePlacement {
                 request,
@@ -478,10 +484,15 @@ fn output(
     if !cluster_decisions.is_empty() {
         let mine = std::mem::take(&mut out.decisions);
         let mut merged = Vec::with_capacity(mine.len() + cluster_decisions.len());
-        let (mut a, mut b) = (mine.into_iter().peekable(), cluster_decisions.iter().peekable());
+        let (mut a, mut b) = (
+            mine.into_iter().peekable(),
+            cluster_decisions.iter().peekable(),
+        );
         loop {
             match (a.peek(), b.peek()) {
-                (Some(x), Some(y)) if x.time_s <= y.time_s => merged.push(a.next().expect("peeked")),
+                (Some(x), Some(y)) if x.time_s <= y.time_s => {
+                    merged.push(a.next().expect("peeked"))
+                }
                 (_, Some(_)) => merged.push(b.next().expect("peeked").clone()),
                 (Some(_), None) => merged.push(a.next().expect("peeked")),
                 (None, None) => break,

@@ -289,3 +289,72 @@ fn bad_inputs_are_clear_errors() {
         &["back.csv", "line 4", "increasing"],
     );
 }
+
+#[test]
+fn shared_cluster_run_writes_each_service_and_the_cluster() {
+    let root = common::root();
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("shared");
+    let o = capsim(
+        &[
+            "run",
+            "scenarios/shared-cluster.toml",
+            "--set",
+            "duration=\"2h\"",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("3 services sharing one ECS-on-EC2 cluster"),
+        "{text}"
+    );
+    for name in ["web", "search", "accounts"] {
+        assert!(text.contains(&format!("service    {name}:")), "{text}");
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join(name).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s["scenario"], name);
+        assert!(out.join(name).join("index.html").is_file());
+    }
+    let c: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("cluster.json")).unwrap()).unwrap();
+    assert_eq!(c["services"].as_array().unwrap().len(), 3);
+    let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(page.contains("web/index.html") && page.contains("unallocated"));
+
+    // --json prints exactly the cluster summary.
+    let o = capsim(
+        &[
+            "run",
+            "scenarios/shared-cluster.toml",
+            "--set",
+            "duration=\"10m\"",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["scenario"], "shared-cluster");
+
+    // Sweeps and comparisons refuse it with a reason.
+    let o = capsim(&["sweep", "scenarios/shared-cluster.toml"], &root);
+    fails_with(&o, &["services", "cannot be swept"]);
+    let o = capsim(
+        &[
+            "compare",
+            "scenarios/shared-cluster.toml",
+            "--platforms",
+            "fargate",
+        ],
+        &root,
+    );
+    fails_with(&o, &["services", "capsim run"]);
+}

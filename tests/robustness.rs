@@ -88,16 +88,31 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 160, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn random_overrides_never_panic(
-        scenario in prop::sample::select(vec!["quickstart.toml", "ec2-web-api.toml", "fargate-spot-web-api.toml", "fargate-step-scaling.toml", "mmc.toml"]),
+        scenario in prop::sample::select(vec!["quickstart.toml", "ec2-web-api.toml", "fargate-spot-web-api.toml", "fargate-step-scaling.toml", "mmc.toml", "shared-cluster.toml"]),
         overrides in prop::collection::vec((prop::sample::select(KEYS), prop::sample::select(VALUES)), 1..4),
     ) {
         let path = common::root().join("scenarios").join(scenario);
         let mut set: Vec<String> = overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
         // Keep whatever runs short.
         set.push("duration=3m".into());
-        let loaded = capsim::Scenario::load(&path, &set);
+        let loaded = capsim::scenario::load(&path, &set);
         let sc = match loaded {
-            Ok(sc) => sc,
+            Ok(capsim::scenario::Loaded::Single(sc)) => *sc,
+            Ok(capsim::scenario::Loaded::Shared(shared)) => {
+                match capsim::run_shared_scenario(&shared) {
+                    Ok(out) => {
+                        RAN.fetch_add(1, Ordering::Relaxed);
+                        for o in &out.services {
+                            prop_assert!(o.summary.requests.conserved());
+                        }
+                    }
+                    Err(e) => {
+                        let m = e.to_string();
+                        prop_assert!(m.contains('`'), "the error names a key: {m}");
+                    }
+                }
+                return Ok(());
+            }
             Err(e) => {
                 REFUSED.fetch_add(1, Ordering::Relaxed);
                 let m = e.to_string();

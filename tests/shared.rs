@@ -95,7 +95,10 @@ desired = 3
     assert_eq!((a.max, b.max), (3, 1));
     // Nothing was over-allocated: four tasks on four places.
     let c = &out.cluster;
-    assert!((c.cluster.cpu_allocated_mean.unwrap() - 1.0).abs() < 0.01, "{c:?}");
+    assert!(
+        (c.cluster.cpu_allocated_mean.unwrap() - 1.0).abs() < 0.01,
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -164,7 +167,10 @@ concurrency = 16
     assert!((b - 0.25 * bill).abs() < 1e-9, "{b}");
     assert!((c.idle - 0.25 * bill).abs() < 1e-9, "{c:?}");
     assert!((c.allocated_to_services + c.daemons + c.unallocated - bill).abs() < 1e-9);
-    assert!((c.total - bill).abs() < 1e-9, "no load balancer: the bill is the total");
+    assert!(
+        (c.total - bill).abs() < 1e-9,
+        "no load balancer: the bill is the total"
+    );
 }
 
 #[test]
@@ -177,7 +183,11 @@ fn the_shipped_shared_scenario_adds_up() {
     let out = capsim::run_shared_scenario(&sc).unwrap();
     assert_eq!(out.services.len(), 3);
     let c = &out.cluster.cost_usd;
-    let sum: f64 = out.services.iter().map(|s| s.summary.cost_usd.instances).sum();
+    let sum: f64 = out
+        .services
+        .iter()
+        .map(|s| s.summary.cost_usd.instances)
+        .sum();
     assert!((sum - c.allocated_to_services).abs() < 1e-9);
     assert!(c.daemons > 0.0, "the log agent runs on every instance");
     assert!(
@@ -224,7 +234,10 @@ desired = 4
         // Replaced: the service is back at 4 tasks by the end.
         assert!(s.tasks.launched > 4, "{name}");
     }
-    assert!(out.cluster.nodes.launched > 4, "the ASG replaced reclaimed instances");
+    assert!(
+        out.cluster.nodes.launched > 4,
+        "the ASG replaced reclaimed instances"
+    );
     assert!(out.cluster.cost_usd.spot > 0.0 && out.cluster.cost_usd.instances == 0.0);
 }
 
@@ -253,7 +266,10 @@ fn one_service_alone_is_the_single_service_run() {
     assert_eq!(a, b);
     assert_eq!(alone.decisions, out.services[0].decisions);
     assert!(
-        (out.cluster.cost_usd.instances + out.cluster.cost_usd.spot - a.cost_usd.instances - a.cost_usd.spot).abs()
+        (out.cluster.cost_usd.instances + out.cluster.cost_usd.spot
+            - a.cost_usd.instances
+            - a.cost_usd.spot)
+            .abs()
             < 1e-9
     );
 }
@@ -292,10 +308,16 @@ fn bad_shared_scenarios_name_the_key() {
     };
 
     let e = err(&format!("{base}[services.a.sweep]\nx = 1\n"), &[]);
-    assert!(e.contains("services.a.sweep") && e.contains("belongs to the whole"), "{e}");
+    assert!(
+        e.contains("services.a.sweep") && e.contains("belongs to the whole"),
+        "{e}"
+    );
 
     let e = err(&format!("{base}[services.a.platform]\nmax_size = 4\n"), &[]);
-    assert!(e.contains("services.a.platform.max_size") && e.contains("shared cluster"), "{e}");
+    assert!(
+        e.contains("services.a.platform.max_size") && e.contains("shared cluster"),
+        "{e}"
+    );
     assert!(e.contains("line"), "{e}");
 
     let fargate = common::basic(
@@ -305,7 +327,10 @@ fn bad_shared_scenarios_name_the_key() {
         "desired = 1",
     )
     .replace("kind = \"ideal\"", "kind = \"fargate\"");
-    let e = err(&format!("{fargate}[services.a.service]\ndesired = 2\n"), &[]);
+    let e = err(
+        &format!("{fargate}[services.a.service]\ndesired = 2\n"),
+        &[],
+    );
     assert!(e.contains("ECS on EC2 only"), "{e}");
 
     // A service's own section is named where it is written.
@@ -323,4 +348,71 @@ fn bad_shared_scenarios_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("capsim run"), "{e}");
+}
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn service(
+        k: usize,
+        (cpu, mem, desired, rps, warm, scaling, strategy): (u32, u32, u32, u32, bool, bool, usize),
+    ) -> String {
+        let strategies = [
+            "[{ type = \"spread\", field = \"attribute:ecs.availability-zone\" }, { type = \"binpack\", field = \"memory\" }]",
+            "[{ type = \"binpack\", field = \"cpu\" }]",
+            "[{ type = \"random\" }]",
+            "[{ type = \"spread\", field = \"instanceId\" }]",
+        ];
+        let mut s = format!(
+            "[services.s{k}.load]\nkind = \"constant\"\nrps = {rps}\n[services.s{k}.task]\ncpu = {cpu}\nmemory = {mem}\nconcurrency = 8\n[services.s{k}.service]\ndesired = {desired}\nstart = \"{}\"\nplacement_strategy = {}\n",
+            if warm { "warm" } else { "cold" },
+            strategies[strategy]
+        );
+        if scaling {
+            s.push_str(&format!(
+                "[services.s{k}.autoscaling]\nmin_capacity = 1\nmax_capacity = 8\npredefined_metric = \"ECSServiceAverageCPUUtilization\"\ntarget_value = 50\nmetric_delay = \"0s\"\n"
+            ));
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+        /// Whatever the services and the cluster, every request is accounted
+        /// for, no instance is over-allocated (`Node::allocate` asserts it,
+        /// releases would underflow) and the bill splits exactly.
+        #[test]
+        fn random_shared_clusters_hold_their_invariants(
+            services in prop::collection::vec(
+                (prop::sample::select(vec![256u32, 512, 1024]), prop::sample::select(vec![512u32, 1024, 2048, 4096]), 0u32..6, 0u32..60, any::<bool>(), any::<bool>(), 0usize..4),
+                1..4,
+            ),
+            (min, extra, managed, spot, draining, daemon, both) in (0u32..3, 0u32..4, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+            seed in 0u64..1000,
+        ) {
+            let mut platform = format!("managed_scaling = {managed}\nmin_size = {min}\nmax_size = {}\ndesired_capacity = {min}\nspot_instance_draining = {draining}\n", min + extra + 1);
+            if spot {
+                platform.push_str("on_demand_base_capacity = 0\non_demand_percentage_above_base = 0\nspot_interruptions_per_hour = 3\n");
+            }
+            if daemon {
+                platform.push_str("daemons = [{ name = \"agent\", cpu = 128, memory = 256 }]\n");
+            }
+            let text: String = services.iter().enumerate().map(|(k, s)| service(k, *s)).collect();
+            let mut toml = cluster("40m", 1, &platform, &text)
+                .replace("seed = 5", &format!("seed = {seed}"))
+                .replace("managed_scaling = false\nmin_size = 1\nmax_size = 1\ndesired_capacity = 1\n", "");
+            if both {
+                toml = toml.replace("instance_types = [\"m5.large\"]", "instance_types = [\"m5.large\", \"m5.xlarge\"]");
+            }
+            let out = run(&toml);
+            let c = &out.cluster;
+            prop_assert!(c.cluster.cpu_allocated_mean.unwrap_or(0.0) <= 1.0 + 1e-9);
+            prop_assert!(c.cluster.memory_allocated_mean.unwrap_or(0.0) <= 1.0 + 1e-9);
+            let bill = c.cost_usd.instances + c.cost_usd.spot;
+            prop_assert!((c.cost_usd.allocated_to_services + c.cost_usd.daemons + c.cost_usd.unallocated - bill).abs() < 1e-9);
+            prop_assert!(c.cost_usd.unallocated >= -1e-9, "{:?}", c.cost_usd);
+            prop_assert!(c.cost_usd.idle <= c.cost_usd.unallocated + 1e-9, "{:?}", c.cost_usd);
+        }
+    }
 }

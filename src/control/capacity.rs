@@ -291,9 +291,7 @@ impl ClusterControl {
         let waiting = std::mem::take(&mut self.pending);
         for (svc, task) in waiting {
             match self.try_allocate(svc, task, now) {
-                Some(node) => self
-                    .outbox
-                    .push((svc, ControlEvent::Placed(task, node))),
+                Some(node) => self.outbox.push((svc, ControlEvent::Placed(task, node))),
                 None => self.pending.push((svc, task)),
             }
         }

@@ -69,7 +69,14 @@ impl ControlPlane {
                 .as_ref()
                 .map_or(0, |d| from_secs_f64(d.sample(&mut self.rng.pull)))
         };
-        let start = &self.cfg.platform.ec2.as_ref().expect("EC2").cluster.task_start_s;
+        let start = &self
+            .cfg
+            .platform
+            .ec2
+            .as_ref()
+            .expect("EC2")
+            .cluster
+            .task_start_s;
         pull + from_secs_f64(start.sample(&mut self.rng.app))
     }
 

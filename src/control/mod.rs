@@ -719,8 +719,7 @@ impl ControlPlane {
         }
         let svc = self.cfg.service;
         let cost = self.ledger.take(now)
-            + cx
-                .cluster
+            + cx.cluster
                 .as_deref_mut()
                 .map_or(0.0, |c| c.minute_cost(svc, now));
         let reserved = running_time.saturating_mul(self.cfg.cpu_units as u64);

@@ -227,7 +227,13 @@ impl<D: DataPlane> Sim<D> {
     /// Ends the run at its end instant.
     pub fn finish(&mut self, cluster: Option<&mut ClusterControl>) {
         let mut notices = std::mem::take(&mut self.notices);
-        let mut cx = Ctx::new(self.end, &mut self.queue, &mut self.rec, &mut notices, cluster);
+        let mut cx = Ctx::new(
+            self.end,
+            &mut self.queue,
+            &mut self.rec,
+            &mut notices,
+            cluster,
+        );
         self.control.finish(&mut self.data, &mut cx);
         self.notices = notices;
     }
@@ -295,8 +301,8 @@ pub fn run_shared<D: DataPlane>(sims: &mut [Sim<D>], cluster: &mut ClusterContro
             },
         }
     }
-    for k in 0..sims.len() {
-        sims[k].finish(Some(cluster));
+    for sim in sims.iter_mut() {
+        sim.finish(Some(cluster));
     }
     cluster.finish();
 }

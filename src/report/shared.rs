@@ -184,8 +184,7 @@ pub fn shared_table(s: &SharedSummary) -> String {
             l.name,
             l.requests,
             ms(l.latency_p99_ms),
-            l.slo_breach_minutes
-                .map_or("-".into(), |b| b.to_string()),
+            l.slo_breach_minutes.map_or("-".into(), |b| b.to_string()),
             l.tasks_mean,
             l.pending_task_minutes,
             l.total_usd,
@@ -218,8 +217,7 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
                 l.name.clone(),
                 l.requests.to_string(),
                 ms(l.latency_p99_ms),
-                l.slo_breach_minutes
-                    .map_or("-".into(), |b| b.to_string()),
+                l.slo_breach_minutes.map_or("-".into(), |b| b.to_string()),
                 format!("{:.2}", l.tasks_mean),
                 format!("{:.1}", l.pending_task_minutes),
                 format!("${:.2}", l.instances_usd),
@@ -241,8 +239,14 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
             format!("${:.2}", c.unallocated),
         ],
         vec!["of which idle".into(), format!("${:.2}", c.idle)],
-        vec!["total (with the services' own bills)".into(), format!("${:.2}", c.total)],
-        vec!["per 730-hour month".into(), format!("${:.2}", c.monthly_projection)],
+        vec![
+            "total (with the services' own bills)".into(),
+            format!("${:.2}", c.total),
+        ],
+        vec![
+            "per 730-hour month".into(),
+            format!("${:.2}", c.monthly_projection),
+        ],
     ];
     let mut body = String::new();
     body.push_str("<h2>Services</h2>\n");

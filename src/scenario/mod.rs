@@ -196,10 +196,10 @@ fn shared_from_table(
     overridden: Vec<String>,
 ) -> Result<SharedScenario, Error> {
     let invalid = |key: String, message: String| {
-        let line = if overridden.iter().any(|o| key == *o) {
-            None
+        let (line, message) = if overridden.contains(&key) {
+            (None, format!("{message} (value from --set)"))
         } else {
-            line_of_key(text, &key)
+            (line_of_key(text, &key), message)
         };
         Error::Scenario {
             file: origin.to_path_buf(),
@@ -316,7 +316,6 @@ fn shared_from_table(
         services: out,
     })
 }
-
 
 /// A scenario checked and compiled into what the engine needs.
 #[derive(Debug, Clone)]

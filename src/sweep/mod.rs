@@ -206,6 +206,13 @@ impl Sweep {
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut table = scenario::parse_table(&text, path)?;
+        if table.contains_key("services") {
+            return Err(sweep_err(
+                path,
+                "services",
+                "services sharing a cluster cannot be swept yet: sweep a single-service scenario (capsim run takes the shared one)",
+            ));
+        }
         let Some(toml::Value::Table(spec)) = table.remove("sweep") else {
             return Err(sweep_err(
                 path,
