@@ -326,6 +326,10 @@ fn shared_cluster_run_writes_each_service_and_the_cluster() {
     assert_eq!(c["services"].as_array().unwrap().len(), 3);
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("web/index.html") && page.contains("unallocated"));
+    for chart in ["tasks.svg", "tasks.png", "cost.svg", "cost.png"] {
+        assert!(out.join(chart).is_file(), "{chart}");
+    }
+    assert!(page.contains("<svg"), "charts are inline");
 
     // --json prints exactly the cluster summary.
     let o = capsim(

@@ -343,6 +343,18 @@ fn bad_shared_scenarios_name_the_key() {
     let e = err(&base, &["services.a.load.rps=-3"]);
     assert!(e.contains("--set"), "{e}");
 
+    // Report folders must not collide.
+    let e = err(
+        &base.replace("[services.a.load]", "[services.\"cluster.json\".load]"),
+        &[],
+    );
+    assert!(e.contains("rename the service"), "{e}");
+    let two = format!(
+        "{base}[services.\"a \"]\nload = {{ kind = \"constant\", rps = 1 }}\n[services.\"a/\"]\nload = {{ kind = \"constant\", rps = 1 }}\n"
+    );
+    let e = err(&two, &[]);
+    assert!(e.contains("a_") && e.contains("rename the service"), "{e}");
+
     // Sweeps and comparisons take one service.
     let e = capsim::Scenario::from_toml_str(&base, &common::root(), Path::new("<test>"), &[])
         .unwrap_err()

@@ -25,7 +25,7 @@ pub struct RunContext {
 const MAX_POINTS: usize = 1_500;
 
 /// The time axis: hours, or days for runs longer than two days.
-fn time_axis(minutes: &[MinuteRecord]) -> (f64, &'static str) {
+pub(crate) fn time_axis(minutes: &[MinuteRecord]) -> (f64, &'static str) {
     let span_h = minutes
         .last()
         .map_or(0.0, |m| (m.t_start_s + m.seconds) / 3_600.0);
@@ -36,7 +36,7 @@ fn time_axis(minutes: &[MinuteRecord]) -> (f64, &'static str) {
     }
 }
 
-fn series(
+pub(crate) fn series(
     minutes: &[MinuteRecord],
     unit: f64,
     f: impl Fn(&MinuteRecord) -> Option<f64>,

@@ -4,6 +4,8 @@
 //! that cost splits between the services, their daemons and capacity
 //! nobody reserved.
 
+use super::charts::{self, Chart, Line, PALETTE};
+use super::run_page::{series, time_axis};
 use super::{ClusterUse, Nodes, RunOutput, cluster_use, html, nodes_summary};
 use crate::control::ClusterControl;
 use crate::error::Error;
@@ -194,8 +196,88 @@ pub fn shared_table(s: &SharedSummary) -> String {
     t
 }
 
-/// Writes each service's report into `dir/<service>/`, then `cluster.json`
-/// and `index.html` into `dir`. Only these files are written.
+/// The cluster page's charts: each service's RUNNING tasks beside the
+/// instances, and each service's cumulative cost.
+fn shared_charts(services: &[RunOutput]) -> Vec<(String, String, Chart)> {
+    let Some(first) = services.first() else {
+        return Vec::new();
+    };
+    let (unit, x_label) = time_axis(&first.minutes);
+    let color = |k: usize| PALETTE[k % (PALETTE.len() - 1)];
+    let mut tasks: Vec<Line> = services
+        .iter()
+        .enumerate()
+        .map(|(k, o)| Line {
+            name: format!("{} tasks", o.summary.scenario),
+            points: series(&o.minutes, unit, |r| Some(r.tasks), false),
+            color: color(k),
+            dashed: false,
+        })
+        .collect();
+    tasks.push(Line {
+        name: "instances".into(),
+        points: series(&first.minutes, unit, |r| r.instances.map(f64::from), false),
+        color: PALETTE[6],
+        dashed: true,
+    });
+    let cost: Vec<Line> = services
+        .iter()
+        .enumerate()
+        .map(|(k, o)| {
+            let mut total = 0.0;
+            let cumulative: Vec<(f64, f64)> = o
+                .minutes
+                .iter()
+                .map(|r| {
+                    total += r.cost_usd;
+                    ((r.t_start_s + r.seconds) / unit, total)
+                })
+                .collect();
+            let step = cumulative.len().div_ceil(2_000).max(1);
+            Line {
+                name: o.summary.scenario.clone(),
+                points: cumulative
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % step == 0 || *i + 1 == cumulative.len())
+                    .map(|(_, p)| *p)
+                    .collect(),
+                color: color(k),
+                dashed: false,
+            }
+        })
+        .collect();
+    vec![
+        (
+            "chart-tasks".into(),
+            "Tasks per service and instances".into(),
+            Chart::Lines {
+                title: "Tasks per service and instances".into(),
+                x_label: x_label.into(),
+                y_label: "count (time-average per minute)".into(),
+                lines: tasks,
+                markers: Vec::new(),
+                hline: None,
+            },
+        ),
+        (
+            "chart-cost".into(),
+            "Cumulative cost per service (allocated instances and own bills)".into(),
+            Chart::Lines {
+                title: "Cumulative cost per service".into(),
+                x_label: x_label.into(),
+                y_label: "USD".into(),
+                lines: cost,
+                markers: Vec::new(),
+                hline: None,
+            },
+        ),
+    ]
+}
+
+/// Writes each service's report into `dir/<service>/`, then `cluster.json`,
+/// the charts (`tasks`, `cost`, SVG and PNG) and `index.html` into `dir`.
+/// Only these files are written.
 pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -248,6 +330,17 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
             format!("${:.2}", c.monthly_projection),
         ],
     ];
+    let mut inline = Vec::new();
+    for (id, title, chart) in shared_charts(&out.services) {
+        let stem = id.trim_start_matches("chart-").to_string();
+        let svg = charts::render(&chart, dir, &stem)?;
+        inline.push(html::InlineChart {
+            id,
+            title,
+            svg,
+            png: format!("{stem}.png"),
+        });
+    }
     let mut body = String::new();
     body.push_str("<h2>Services</h2>\n");
     body.push_str(&html::table(
@@ -279,6 +372,7 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
     body.push_str(
         "<p>Instance cost is allocated while tasks hold it: the reserved share of each instance's price (the larger of its CPU and memory shares) is split between the tasks on it by their mean share of its CPU and memory. This is capsim's rule, close to but not the same as AWS split cost allocation data.</p>\n",
     );
+    body.push_str(&html::charts(&inline));
     body.push_str("<h2>Each service's report</h2>\n");
     let links: Vec<String> = out
         .services
@@ -286,7 +380,7 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
         .map(|o| format!("{}/index.html", safe_name(&o.summary.scenario)))
         .collect();
     let mut names: Vec<&str> = links.iter().map(String::as_str).collect();
-    names.push("cluster.json");
+    names.extend(["cluster.json", "tasks.png", "cost.png"]);
     body.push_str(&html::files(&names));
     let page = html::page(
         &format!("capsim shared cluster: {}", s.scenario),

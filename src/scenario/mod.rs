@@ -116,6 +116,16 @@ pub const SERVICE_PLATFORM_KEYS: [&str; 6] = [
     "app_start_s",
 ];
 
+/// Files a shared cluster's report writes beside the services' folders.
+const RESERVED_NAMES: [&str; 6] = [
+    "cluster.json",
+    "index.html",
+    "tasks.svg",
+    "tasks.png",
+    "cost.svg",
+    "cost.png",
+];
+
 /// Several services sharing one ECS-on-EC2 cluster (`[services.<name>]`):
 /// each a whole [`Scenario`] (its sections from its own table, or from the
 /// top level when it gives none), all with the top level's name, seed,
@@ -226,8 +236,22 @@ fn shared_from_table(
         ));
     }
     let mut out = Vec::new();
+    let mut dirs: Vec<String> = Vec::new();
     for (name, entry) in services {
         let key = format!("services.{name}");
+        // Each service's report goes to a folder of its safe name, beside
+        // the cluster's files.
+        let dir = safe_name(&name);
+        if RESERVED_NAMES.contains(&dir.as_str()) || dirs.contains(&dir) {
+            return Err(invalid(
+                key,
+                format!(
+                    "the service's report folder would be \"{dir}\", which another service or a cluster file ({}) already uses: rename the service",
+                    RESERVED_NAMES.join(", ")
+                ),
+            ));
+        }
+        dirs.push(dir);
         let toml::Value::Table(entry) = entry else {
             return Err(invalid(
                 key,
