@@ -322,14 +322,19 @@ fn real_main() -> Result<()> {
             let sc = match capsim::scenario::load(&scenario, &set)? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
+                    // Every service compiles before anything is said to be ok.
+                    let compiled = shared
+                        .services
+                        .iter()
+                        .map(|sc| sc.compile())
+                        .collect::<Result<Vec<_>, _>>()?;
                     println!(
                         "{}: ok — \"{}\", {} services sharing one ECS-on-EC2 cluster",
                         scenario.display(),
                         shared.name,
                         shared.services.len()
                     );
-                    for sc in &shared.services {
-                        let c = sc.compile()?;
+                    for (sc, c) in shared.services.iter().zip(&compiled) {
                         for n in &c.notes {
                             eprintln!("note: {}: {n}", sc.name);
                         }

@@ -38,8 +38,6 @@ pub enum Component {
     Placement,
     /// Instance boot times.
     InstanceBoot,
-    /// Random choices of which task a scale-in stops (EC2 `random` strategy).
-    ScaleIn,
 }
 
 impl Component {
@@ -57,7 +55,6 @@ impl Component {
             Component::SpotInterruptions => "spot-interruptions",
             Component::Placement => "placement",
             Component::InstanceBoot => "instance-boot",
-            Component::ScaleIn => "scale-in",
         }
     }
 }

@@ -343,6 +343,41 @@ fn bad_shared_scenarios_name_the_key() {
     let e = err(&base, &["services.a.load.rps=-3"]);
     assert!(e.contains("--set"), "{e}");
 
+    // A mistake in the file is located in the file even when --set
+    // changes something else.
+    let e = err(
+        &base.replace("rps = 1", "rps = \"abc\""),
+        &["duration=\"2h\""],
+    );
+    assert!(
+        e.contains("services.a.load") && e.contains("line") && !e.contains("--set"),
+        "{e}"
+    );
+
+    // A bad value in a service's own platform key names that key's table.
+    let e = err(
+        &format!("{base}[services.a.platform]\nnetwork_mode = \"bogus\"\n"),
+        &[],
+    );
+    assert!(e.contains("services.a.platform"), "{e}");
+
+    // --set must name a service the file defines...
+    let e = err(&base, &["services.zz.load.rps=3"]);
+    assert!(e.contains("no service `zz`"), "{e}");
+    // ... and changes one key of a section the service inherits.
+    let two = format!("{base}[services.b.load]\nkind = \"constant\"\nrps = 2\n");
+    let sc = shared(&two, &["services.a.task.concurrency=4"]).unwrap();
+    assert_eq!(sc.services[0].task.concurrency, 4);
+    assert_eq!(
+        sc.services[0].task.cpu,
+        Some(1024),
+        "the rest of [task] is kept"
+    );
+    assert_eq!(
+        sc.services[1].task.concurrency, 16,
+        "the other service is unchanged"
+    );
+
     // Report folders must not collide.
     let e = err(
         &base.replace("[services.a.load]", "[services.\"cluster.json\".load]"),

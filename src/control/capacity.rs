@@ -114,6 +114,12 @@ impl ClusterControl {
         &self.cluster.nodes
     }
 
+    /// The one placement stream (placements, and the random choices of
+    /// which task a scale-in stops).
+    pub fn placement_rng(&mut self) -> &mut Stream {
+        &mut self.placement_rng
+    }
+
     /// Managed-scaling decisions (capacity-provider rows).
     pub fn decisions(&self) -> &[Decision] {
         &self.decisions

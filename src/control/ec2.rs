@@ -158,7 +158,7 @@ impl ControlPlane {
                 &nodes,
                 group,
                 &self.cfg.placement_strategies,
-                &mut self.scale_in_rng,
+                cluster(cx).placement_rng(),
             ) else {
                 break;
             };

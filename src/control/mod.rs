@@ -159,7 +159,6 @@ pub struct ControlPlane {
     rng: Streams,
     scale_out_events: u64,
     scale_in_events: u64,
-    scale_in_rng: Stream,
 }
 
 fn draw_secs(d: &Option<Dist>, rng: &mut Stream) -> SimTime {
@@ -201,7 +200,6 @@ impl ControlPlane {
             },
             scale_out_events: 0,
             scale_in_events: 0,
-            scale_in_rng: stream(seed, Component::ScaleIn),
             cfg,
         }
     }

@@ -61,7 +61,8 @@ pub struct SharedCost {
     /// Instance cost nobody reserved: idle registered capacity, instances
     /// still booting, per-second rounding and 60-second minimums.
     pub unallocated: f64,
-    /// The idle part of it (registered, unreserved capacity).
+    /// The part of it spent on registered but unreserved capacity and on
+    /// instances still booting (the rest: rounding and minimums).
     pub idle: f64,
     /// The run's cost rate scaled to a 730-hour month.
     pub monthly_projection: f64,

@@ -180,8 +180,17 @@ pub fn load_str(
     origin: &Path,
     overrides: &[String],
 ) -> Result<Loaded, Error> {
-    let mut table = parse_table(text, origin)?;
+    let file = parse_table(text, origin)?;
+    let mut table = file.clone();
     for o in overrides {
+        let wrap = |message: String| Error::Scenario {
+            file: origin.to_path_buf(),
+            problem: ScenarioError::Override {
+                arg: o.clone(),
+                message,
+            },
+        };
+        prepare_service_override(&mut table, &file, o).map_err(wrap)?;
         overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
             file: origin.to_path_buf(),
             problem,
@@ -195,11 +204,121 @@ pub fn load_str(
         return Scenario::from_table(table, text, base_dir, origin, overridden)
             .map(|s| Loaded::Single(Box::new(s)));
     }
-    shared_from_table(table, text, base_dir, origin, overridden).map(Loaded::Shared)
+    shared_from_table(table, &file, text, base_dir, origin, overridden).map(Loaded::Shared)
+}
+
+/// An override that reaches into `services.<name>` must name a service the
+/// file defines (a typo must not add one). When it changes one key of a
+/// section the service inherits, the section is first copied into the
+/// service, so that the override changes that key and keeps the rest.
+fn prepare_service_override(
+    table: &mut toml::Table,
+    file: &toml::Table,
+    arg: &str,
+) -> Result<(), String> {
+    let Some((key, _)) = arg.split_once('=') else {
+        return Ok(());
+    };
+    let segs: Vec<&str> = key.trim().split('.').collect();
+    if segs[0] != "services" {
+        return Ok(());
+    }
+    let names: Vec<&str> = match file.get("services") {
+        Some(toml::Value::Table(t)) => t.keys().map(String::as_str).collect(),
+        _ => {
+            return Err(
+                "the file defines no [services.<name>]: set keys of its sections (load.rps, …)"
+                    .into(),
+            );
+        }
+    };
+    let Some(name) = segs.get(1) else {
+        return Err("name a service and a key, e.g. services.web.load.rps=300".into());
+    };
+    if !names.contains(name) {
+        return Err(format!(
+            "no service `{name}` in the file (it defines {})",
+            names.join(", ")
+        ));
+    }
+    if let (Some(section), true) = (segs.get(2), segs.len() >= 4)
+        && *section != "platform"
+        && SERVICE_SECTIONS.contains(section)
+        && let Some(inherited) = table.get(*section).cloned()
+        && let Some(toml::Value::Table(services)) = table.get_mut("services")
+        && let Some(toml::Value::Table(service)) = services.get_mut(*name)
+        && !service.contains_key(*section)
+    {
+        service.insert(section.to_string(), inherited);
+    }
+    Ok(())
+}
+
+/// A service's whole scenario table: the top level (without `services`)
+/// with the service's own sections in place of the top-level ones, and its
+/// own task-level platform keys. Returns it with the dotted keys that came
+/// from the service (`load`, `platform.image_mb`, …).
+fn merge_service(
+    base: &toml::Table,
+    name: &str,
+    entry: toml::Value,
+) -> Result<(toml::Table, Vec<String>), (String, String)> {
+    let key = format!("services.{name}");
+    let toml::Value::Table(entry) = entry else {
+        return Err((
+            key,
+            "expected a table with the service's own sections (load, workload, task, service, autoscaling, slo, load_balancer, platform)".into(),
+        ));
+    };
+    let mut merged = base.clone();
+    merged.remove("services");
+    let mut own = Vec::new();
+    for (section, value) in entry {
+        if !SERVICE_SECTIONS.contains(&section.as_str()) {
+            return Err((
+                format!("{key}.{section}"),
+                format!(
+                    "a service may give itself only {}; `{section}` belongs to the whole scenario",
+                    SERVICE_SECTIONS.join(", ")
+                ),
+            ));
+        }
+        if section == "platform" {
+            // Only task-level platform keys; the cluster is shared.
+            let toml::Value::Table(keys) = value else {
+                return Err((format!("{key}.platform"), "expected a table".into()));
+            };
+            let Some(toml::Value::Table(platform)) = merged.get_mut("platform") else {
+                return Err((
+                    "platform".into(),
+                    "services sharing a cluster need a top-level [platform] with kind = \"ecs_ec2\"".into(),
+                ));
+            };
+            for (k, v) in keys {
+                if !SERVICE_PLATFORM_KEYS.contains(&k.as_str()) {
+                    return Err((
+                        format!("{key}.platform.{k}"),
+                        format!(
+                            "`{k}` is a setting of the shared cluster: give it in the top-level [platform] (a service may set only {})",
+                            SERVICE_PLATFORM_KEYS.join(", ")
+                        ),
+                    ));
+                }
+                own.push(format!("platform.{k}"));
+                platform.insert(k, v);
+            }
+            continue;
+        }
+        merged.insert(section.clone(), value);
+        own.push(section);
+    }
+    merged.insert("name".into(), toml::Value::String(name.to_string()));
+    Ok((merged, own))
 }
 
 fn shared_from_table(
     mut table: toml::Table,
+    file: &toml::Table,
     text: &str,
     base_dir: &Path,
     origin: &Path,
@@ -235,6 +354,10 @@ fn shared_from_table(
                 .into(),
         ));
     }
+    let file_services = match file.get("services") {
+        Some(toml::Value::Table(t)) => t.clone(),
+        _ => toml::Table::new(),
+    };
     let mut out = Vec::new();
     let mut dirs: Vec<String> = Vec::new();
     for (name, entry) in services {
@@ -252,65 +375,45 @@ fn shared_from_table(
             ));
         }
         dirs.push(dir);
-        let toml::Value::Table(entry) = entry else {
-            return Err(invalid(
-                key,
-                "expected a table with the service's own sections (load, workload, task, service, autoscaling, slo, load_balancer, platform)".into(),
-            ));
-        };
-        let mut merged = table.clone();
-        let mut own = Vec::new();
-        for (section, value) in entry {
-            if !SERVICE_SECTIONS.contains(&section.as_str()) {
-                return Err(invalid(
-                    format!("{key}.{section}"),
-                    format!(
-                        "a service may give itself only {}; `{section}` belongs to the whole scenario",
-                        SERVICE_SECTIONS.join(", ")
-                    ),
-                ));
-            }
-            if section == "platform" {
-                // Only task-level platform keys; the cluster is shared.
-                let toml::Value::Table(keys) = value else {
-                    return Err(invalid(
-                        format!("{key}.platform"),
-                        "expected a table".into(),
-                    ));
-                };
-                let Some(toml::Value::Table(platform)) = merged.get_mut("platform") else {
-                    return Err(invalid(
-                        "platform".into(),
-                        "services sharing a cluster need a top-level [platform] with kind = \"ecs_ec2\"".into(),
-                    ));
-                };
-                for (k, v) in keys {
-                    if !SERVICE_PLATFORM_KEYS.contains(&k.as_str()) {
-                        return Err(invalid(
-                            format!("{key}.platform.{k}"),
-                            format!(
-                                "`{k}` is a setting of the shared cluster: give it in the top-level [platform] (a service may set only {})",
-                                SERVICE_PLATFORM_KEYS.join(", ")
-                            ),
-                        ));
-                    }
-                    own.push(format!("platform.{k}"));
-                    platform.insert(k, v);
-                }
-                continue;
-            }
-            merged.insert(section.clone(), value);
-            own.push(section);
-        }
-        merged.insert("name".into(), toml::Value::String(name.clone()));
-        let sc = Scenario::from_table_in(
-            merged,
+        let (merged, own) = merge_service(&table, &name, entry).map_err(|(k, m)| invalid(k, m))?;
+        // The same service as the file alone has it: an error it shares was
+        // written in the file, not given by --set.
+        let from_file = file_services
+            .get(&name)
+            .cloned()
+            .and_then(|e| merge_service(file, &name, e).ok())
+            .map(|(t, _)| t);
+        let sc = match Scenario::from_table_in(
+            merged.clone(),
             text,
             base_dir,
             origin,
             overridden.clone(),
-            Some((key.clone(), own)),
-        )?;
+            Some((key.clone(), own.clone())),
+            from_file,
+        ) {
+            Ok(sc) => sc,
+            Err(Error::Scenario {
+                problem:
+                    ScenarioError::Invalid {
+                        key: k, message, ..
+                    },
+                ..
+            }) if k == "platform" && own.iter().any(|o| o.starts_with("platform.")) => {
+                // Serde names the [platform] table; if it is fine without
+                // the service's own platform keys, they are to blame.
+                let mut without = merged;
+                if let Some(p) = table.get("platform") {
+                    without.insert("platform".into(), p.clone());
+                }
+                let fine =
+                    serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(without))
+                        .is_ok();
+                let blamed = if fine { format!("{key}.platform") } else { k };
+                return Err(invalid(blamed, message));
+            }
+            Err(e) => return Err(e),
+        };
         if sc.platform.kind() != "ecs_ec2" {
             return Err(invalid(
                 "platform.kind".into(),
@@ -447,7 +550,7 @@ impl Scenario {
                 ),
             });
         }
-        Scenario::from_table_in(table, text, base_dir, origin, overridden, None)
+        Scenario::from_table_in(table, text, base_dir, origin, overridden, None, None)
     }
 
     fn from_table_in(
@@ -457,6 +560,7 @@ impl Scenario {
         origin: &Path,
         overridden: Vec<String>,
         own_sections: Option<(String, Vec<String>)>,
+        file_table: Option<toml::Table>,
     ) -> Result<Scenario, Error> {
         let wrap = |problem| Error::Scenario {
             file: origin.to_path_buf(),
@@ -470,15 +574,17 @@ impl Scenario {
                 // distributions) at the table. Whether the file alone has the same
                 // error tells the file from an override apart.
                 let in_file = !overridden.is_empty()
-                    && toml::from_str::<toml::Table>(text)
-                        .ok()
+                    && file_table
+                        .clone()
+                        .or_else(|| toml::from_str::<toml::Table>(text).ok())
                         .and_then(|mut t| {
                             t.remove("sweep");
                             serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(t))
                                 .err()
                         })
                         .is_some_and(|f| {
-                            f.path().to_string() == key && f.inner().message().trim() == message
+                            relocate(&own_sections, f.path().to_string()) == key
+                                && f.inner().message().trim() == message
                         });
                 let blamed: Vec<String> = if in_file {
                     Vec::new()
