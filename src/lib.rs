@@ -35,5 +35,5 @@ pub mod workload;
 
 pub use error::{Error, Result, ScenarioError};
 pub use report::{RunOutput, Summary};
-pub use run::{needed_per_minute, run, run_compiled, run_shared_scenario};
+pub use run::{needed_per_minute, run, run_alone, run_compiled, run_shared_scenario};
 pub use scenario::Scenario;

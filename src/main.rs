@@ -37,6 +37,10 @@ enum Command {
         /// Print exactly the summary JSON on stdout, nothing else.
         #[arg(long)]
         json: bool,
+        /// Services sharing a cluster: also run each alone on its own copy
+        /// of the cluster, and report what sharing saves.
+        #[arg(long)]
+        alone: bool,
     },
     /// Check a scenario (and the files it names) without running it.
     Validate {
@@ -136,11 +140,16 @@ fn real_main() -> Result<()> {
             set,
             out,
             json,
+            alone,
         } => {
             let sc = match capsim::scenario::load(&scenario, &overrides(&set, seed))? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
-                    let output = capsim::run_shared_scenario(&shared)?;
+                    let mut output = capsim::run_shared_scenario(&shared)?;
+                    if alone {
+                        let each = capsim::run_alone(&shared)?;
+                        report::add_alone(&mut output.cluster, &each);
+                    }
                     for o in &output.services {
                         for n in &o.summary.notes {
                             eprintln!("note: {}: {n}", o.summary.scenario);
@@ -163,6 +172,12 @@ fn real_main() -> Result<()> {
                     return Ok(());
                 }
             };
+            if alone {
+                anyhow::bail!(
+                    "--alone compares services sharing a cluster ([services.<name>]) with each alone; {} has one service",
+                    scenario.display()
+                );
+            }
             let output = capsim::run(&sc)?;
             // Once per run, on stderr so that --json output stays clean.
             for n in &output.summary.notes {

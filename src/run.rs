@@ -15,7 +15,7 @@ use crate::pricing;
 use crate::report::RunContext;
 use crate::report::html::Assumption;
 use crate::report::{self, RunFacts, RunOutput, SharedOutput};
-use crate::rng::{Component, derive_seed, stream};
+use crate::rng::{Component, stream};
 use crate::scaling::AutoScaler;
 use crate::scenario::{Compiled, Scenario, SharedScenario};
 use crate::service::request::Demand;
@@ -284,22 +284,12 @@ pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Erro
         .map(|s| s.compile())
         .collect::<Result<Vec<_>, _>>()?;
     let end = compiled[0].end;
-    let many = shared.services.len() > 1;
-    // Each service's streams derive from the seed and its name, so that two
-    // services with the same load do not draw the same arrivals.
-    let seed_of = |s: &Scenario| {
-        if many {
-            derive_seed(s.seed, &format!("service/{}", s.name))
-        } else {
-            s.seed
-        }
-    };
     let mut sims: Vec<_> = shared
         .services
         .iter()
         .zip(&compiled)
         .enumerate()
-        .map(|(k, (s, c))| build_sim(s, c, seed_of(s), k))
+        .map(|(k, (s, c))| build_sim(s, c, s.seed, k))
         .collect();
     let pairs: Vec<(&Scenario, &Compiled)> = shared.services.iter().zip(&compiled).collect();
     let mut cluster = cluster_for(&pairs, shared.seed, end).expect("shared scenarios are on EC2");
@@ -316,6 +306,26 @@ pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Erro
         services,
         cluster: summary,
     })
+}
+
+/// Each service of a shared scenario alone on its own copy of the cluster,
+/// with the seed it has in the shared run (so the same arrivals and
+/// requests: common random numbers): the baseline that shows what sharing
+/// the cluster saves. Runs in parallel; results in file order.
+pub fn run_alone(shared: &SharedScenario) -> Result<Vec<SharedOutput>, Error> {
+    use rayon::prelude::*;
+    shared
+        .services
+        .par_iter()
+        .map(|sc| {
+            run_shared_scenario(&SharedScenario {
+                name: sc.name.clone(),
+                seed: shared.seed,
+                origin: shared.origin.clone(),
+                services: vec![sc.clone()],
+            })
+        })
+        .collect()
 }
 
 /// The shared cluster's control for services running on EC2 (service `k`

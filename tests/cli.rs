@@ -348,6 +348,10 @@ fn shared_cluster_run_writes_each_service_and_the_cluster() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["scenario"], "shared-cluster");
 
+    // --alone belongs to shared scenarios.
+    let o = capsim(&["run", "scenarios/ec2-web-api.toml", "--alone"], &root);
+    fails_with(&o, &["--alone", "one service"]);
+
     // Sweeps and comparisons refuse it with a reason.
     let o = capsim(&["sweep", "scenarios/shared-cluster.toml"], &root);
     fails_with(&o, &["services", "cannot be swept"]);

@@ -463,3 +463,35 @@ mod random {
         }
     }
 }
+
+#[test]
+fn each_service_alone_is_the_baseline_sharing_is_measured_against() {
+    let path = common::root().join("scenarios/shared-cluster.toml");
+    let Loaded::Shared(sc) = capsim::scenario::load(&path, &["duration=\"4h\"".into()]).unwrap()
+    else {
+        panic!("a shared scenario");
+    };
+    let mut out = capsim::run_shared_scenario(&sc).unwrap();
+    let alone = capsim::run_alone(&sc).unwrap();
+    assert_eq!(alone.len(), 3);
+    for (a, s) in alone.iter().zip(&out.services) {
+        // Same seed, same arrivals (common random numbers).
+        assert_eq!(a.services[0].summary.seed, s.summary.seed);
+        assert_eq!(
+            a.services[0].summary.requests.arrived,
+            s.summary.requests.arrived
+        );
+        // Alone, a service pays its whole cluster.
+        let c = &a.cluster.cost_usd;
+        assert!((a.services[0].summary.cost_usd.total - c.total).abs() < 1e-9);
+    }
+    capsim::report::add_alone(&mut out.cluster, &alone);
+    let a = out.cluster.alone.as_ref().unwrap();
+    let sum: f64 = alone.iter().map(|o| o.cluster.cost_usd.total).sum();
+    assert!((a.total_usd - sum).abs() < 1e-9);
+    assert!((a.saving_usd - (sum - out.cluster.cost_usd.total)).abs() < 1e-9);
+    assert!(
+        a.saving_usd > 0.0,
+        "three small services pay for three minimum fleets alone"
+    );
+}

@@ -8,7 +8,9 @@ pub mod run_page;
 pub mod shared;
 pub mod tables;
 
-pub use shared::{SharedOutput, SharedSummary, shared_summary, shared_table, write_shared};
+pub use shared::{
+    SharedOutput, SharedSummary, add_alone, shared_summary, shared_table, write_shared,
+};
 
 pub use run_page::RunContext;
 

@@ -68,6 +68,38 @@ pub struct SharedCost {
     pub monthly_projection: f64,
 }
 
+/// One service alone on its own copy of the cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AloneLine {
+    /// Service name.
+    pub name: String,
+    /// Everything it cost alone: its cluster's whole bill and its own bills.
+    pub total_usd: f64,
+    /// Its cluster's instance-hours.
+    pub node_hours: f64,
+    /// 99th percentile latency (ms).
+    pub latency_p99_ms: Option<f64>,
+    /// Minutes whose p99 broke the SLO.
+    pub slo_breach_minutes: Option<u64>,
+    /// Task-minutes spent PENDING.
+    pub pending_task_minutes: f64,
+}
+
+/// The services each on its own cluster, against the shared one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alone {
+    /// Each service alone, in file order.
+    pub services: Vec<AloneLine>,
+    /// Their total cost.
+    pub total_usd: f64,
+    /// Their total instance-hours.
+    pub node_hours: f64,
+    /// What sharing saves: alone total − shared total (negative: sharing costs more).
+    pub saving_usd: f64,
+    /// The saving as a share of the alone total.
+    pub saving_share: Option<f64>,
+}
+
 /// `cluster.json`: the shared cluster over the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedSummary {
@@ -85,6 +117,38 @@ pub struct SharedSummary {
     pub cluster: ClusterUse,
     /// Cost and its allocation.
     pub cost_usd: SharedCost,
+    /// Each service on its own cluster (`capsim run --alone`), if run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alone: Option<Alone>,
+}
+
+/// Adds the comparison with each service alone on its own cluster (the
+/// outputs of `run::run_alone`, in service order).
+pub fn add_alone(summary: &mut SharedSummary, alone: &[SharedOutput]) {
+    let services: Vec<AloneLine> = alone
+        .iter()
+        .map(|o| {
+            let c = &o.cluster;
+            let s = c.services.first();
+            AloneLine {
+                name: s.map_or_else(|| c.scenario.clone(), |s| s.name.clone()),
+                total_usd: c.cost_usd.total,
+                node_hours: c.nodes.node_hours,
+                latency_p99_ms: s.and_then(|s| s.latency_p99_ms),
+                slo_breach_minutes: s.and_then(|s| s.slo_breach_minutes),
+                pending_task_minutes: s.map_or(0.0, |s| s.pending_task_minutes),
+            }
+        })
+        .collect();
+    let total_usd: f64 = services.iter().map(|l| l.total_usd).sum();
+    let saving_usd = total_usd - summary.cost_usd.total;
+    summary.alone = Some(Alone {
+        node_hours: services.iter().map(|l| l.node_hours).sum(),
+        saving_share: (total_usd > 0.0).then(|| saving_usd / total_usd),
+        total_usd,
+        saving_usd,
+        services,
+    });
 }
 
 /// The cluster summary of a finished shared run.
@@ -135,6 +199,7 @@ pub fn shared_summary(
             monthly_projection: total / (duration_s / 3_600.0) * 730.0,
         },
         services: lines,
+        alone: None,
     }
 }
 
@@ -180,6 +245,17 @@ pub fn shared_table(s: &SharedSummary) -> String {
         c.idle,
         c.monthly_projection
     );
+    if let Some(a) = &s.alone {
+        let _ = writeln!(
+            t,
+            "alone      each service on its own cluster: ${:.2} ({:.1} instance-hours); sharing saves ${:.2}{}",
+            a.total_usd,
+            a.node_hours,
+            a.saving_usd,
+            a.saving_share
+                .map_or(String::new(), |x| format!(" ({:.1} %)", x * 100.0))
+        );
+    }
     for l in &s.services {
         let _ = writeln!(
             t,
@@ -373,6 +449,51 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
     body.push_str(
         "<p>Instance cost is allocated while tasks hold it: the reserved share of each instance's price (the larger of its CPU and memory shares) is split between the tasks on it by their mean share of its CPU and memory. This is capsim's rule, close to but not the same as AWS split cost allocation data.</p>\n",
     );
+    if let Some(a) = &s.alone {
+        body.push_str("<h2>Each service on its own cluster</h2>\n");
+        let _ = writeln!(
+            body,
+            "<p>The same services, each alone on a copy of the cluster (same seeds, so the same requests): ${:.2} and {:.1} instance-hours in all, against ${:.2} and {:.1} shared. Sharing saves ${:.2}{}.</p>",
+            a.total_usd,
+            a.node_hours,
+            s.cost_usd.total,
+            s.nodes.node_hours,
+            a.saving_usd,
+            a.saving_share
+                .map_or(String::new(), |x| format!(" ({:.1} %)", x * 100.0))
+        );
+        let rows: Vec<Vec<String>> = a
+            .services
+            .iter()
+            .zip(&s.services)
+            .map(|(l, sh)| {
+                vec![
+                    l.name.clone(),
+                    format!("${:.2}", l.total_usd),
+                    format!("${:.2}", sh.total_usd),
+                    format!("{:.1}", l.node_hours),
+                    ms(l.latency_p99_ms),
+                    ms(sh.latency_p99_ms),
+                    format!("{:.1}", l.pending_task_minutes),
+                    format!("{:.1}", sh.pending_task_minutes),
+                ]
+            })
+            .collect();
+        body.push_str(&html::table(
+            &[
+                "service",
+                "cost alone",
+                "cost shared",
+                "instance-hours alone",
+                "p99 alone",
+                "p99 shared",
+                "pending task-minutes alone",
+                "pending task-minutes shared",
+            ],
+            &rows,
+            &[],
+        ));
+    }
     body.push_str(&html::charts(&inline));
     body.push_str("<h2>Each service's report</h2>\n");
     let links: Vec<String> = out

@@ -134,8 +134,8 @@ const RESERVED_NAMES: [&str; 6] = [
 pub struct SharedScenario {
     /// The scenario's name.
     pub name: String,
-    /// Seed of the cluster's streams; each service's streams derive from
-    /// it and the service's name.
+    /// Seed of the cluster's streams. With several services, each
+    /// service's `seed` is derived from it and the service's name.
     pub seed: u64,
     /// Where it came from.
     pub origin: PathBuf,
@@ -425,7 +425,15 @@ fn shared_from_table(
         }
         out.push(sc);
     }
-    let first = &out[0];
+    let seed = out[0].seed;
+    if out.len() > 1 {
+        // Each service's streams derive from the seed and its name, so that
+        // two services with the same load do not draw the same arrivals; its
+        // summary shows the seed it ran with.
+        for sc in &mut out {
+            sc.seed = crate::rng::derive_seed(seed, &format!("service/{}", sc.name));
+        }
+    }
     Ok(SharedScenario {
         // Checked non-empty when the services compiled (they inherit it
         // unless they are named, which they always are).
@@ -438,7 +446,7 @@ fn shared_from_table(
                 ));
             }
         },
-        seed: first.seed,
+        seed,
         origin: origin.to_path_buf(),
         services: out,
     })
