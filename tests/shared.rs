@@ -378,6 +378,18 @@ fn bad_shared_scenarios_name_the_key() {
         "the other service is unchanged"
     );
 
+    // A service can turn an inherited [autoscaling] off.
+    let scaled = base.replace(
+        "[platform]",
+        "[autoscaling]\nmin_capacity = 1\nmax_capacity = 3\ntarget_value = 50\n[platform]",
+    );
+    let with = format!(
+        "{scaled}[services.b]\nautoscaling = false\nload = {{ kind = \"constant\", rps = 2 }}\n"
+    );
+    let sc = shared(&with, &[]).unwrap();
+    assert!(sc.services[0].autoscaling.is_some());
+    assert!(sc.services[1].autoscaling.is_none());
+
     // Report folders must not collide.
     let e = err(
         &base.replace("[services.a.load]", "[services.\"cluster.json\".load]"),

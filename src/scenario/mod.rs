@@ -309,6 +309,12 @@ fn merge_service(
             }
             continue;
         }
+        if section == "autoscaling" && value == toml::Value::Boolean(false) {
+            // `autoscaling = false`: no Service Auto Scaling for this service,
+            // whatever the top level has.
+            merged.remove("autoscaling");
+            continue;
+        }
         merged.insert(section.clone(), value);
         own.push(section);
     }
