@@ -82,29 +82,29 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             ));
         }
         a.push(row("billing", "per second, rounded up, one-minute minimum, from image pull to stop; tasks running at the end are billed to the end", "AWS Fargate pricing page (aws.md §1.3)"));
-        if scenario.load_balancer.enabled {
-            a.push(row(
-                "load balancer",
-                format!(
-                    "${}/ALB-hour, ${}/LCU-hour",
-                    pricing::ALB_HOUR_USD,
-                    pricing::ALB_LCU_HOUR_USD
-                ),
-                format!(
-                    "cloud-horizons.com and Price-List fixtures, us-east-1 (as of {}; aws.md §6)",
-                    pricing::ALB_PRICES_AS_OF
-                ),
-            ));
-            a.push(row(
-                "LCU estimate",
-                format!(
-                    "{} requests per connection, {} kB per request",
-                    scenario.load_balancer.requests_per_connection,
-                    scenario.load_balancer.kb_per_request
-                ),
-                "assumption (scenario fields)",
-            ));
-        }
+    }
+    if scenario.load_balancer.enabled && p.kind != PlatformKind::Ideal {
+        a.push(row(
+            "load balancer",
+            format!(
+                "${}/ALB-hour, ${}/LCU-hour",
+                pricing::ALB_HOUR_USD,
+                pricing::ALB_LCU_HOUR_USD
+            ),
+            format!(
+                "cloud-horizons.com and Price-List fixtures, us-east-1 (as of {}; aws.md §6)",
+                pricing::ALB_PRICES_AS_OF
+            ),
+        ));
+        a.push(row(
+            "LCU estimate",
+            format!(
+                "{} requests per connection, {} kB per request",
+                scenario.load_balancer.requests_per_connection,
+                scenario.load_balancer.kb_per_request
+            ),
+            "assumption (scenario fields)",
+        ));
     }
     if p.kind == PlatformKind::Fargate {
         let pf = &scenario.platform;
@@ -146,6 +146,59 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             ));
         }
         a.push(row("Spot interruptions", format!("{} per Spot task-hour, 2-minute warning", p.spot_interruptions_per_hour), "AWS publishes no Fargate Spot rate: scenario field (default from the EC2 Spot Advisor's lowest band)"));
+    }
+    if let (
+        Some(e),
+        crate::platform::PlatformSpec::EcsEc2 {
+            instance_boot_s,
+            image_mb,
+            pull_mbps,
+            pull_s,
+            task_start_s,
+            app_start_s,
+            ..
+        },
+    ) = (&p.ec2, &scenario.platform)
+    {
+        ec2_assumptions(&mut a, &e.cluster);
+        a.push(row(
+            "instance boot (s)",
+            instance_boot_s
+                .as_ref()
+                .map_or("lognormal mean 60, p99 120".into(), |d| d.describe()),
+            if instance_boot_s.is_some() {
+                "scenario"
+            } else {
+                "assumption near aws.md §3.3 (launch to ECS agent registered)"
+            },
+        ));
+        a.push(row(
+            "image pull (s), once per instance",
+            pull_s
+                .as_ref()
+                .map_or(format!("{image_mb} MB at {pull_mbps} MB/s"), |d| {
+                    d.describe()
+                }),
+            "default 250 MB at 10 MB/s (aws.md §1.5); skipped where the instance has the image",
+        ));
+        a.push(row(
+            "task start (s)",
+            task_start_s
+                .as_ref()
+                .map_or("constant 3".into(), |d| d.describe()),
+            "aws.md §1.5: 1–5 s with the image cached",
+        ));
+        a.push(row(
+            "application start (s)",
+            app_start_s
+                .as_ref()
+                .map_or("constant 5".into(), |d| d.describe()),
+            if app_start_s.is_some() {
+                "scenario"
+            } else {
+                "assumption"
+            },
+        ));
     }
     let lb = &scenario.load_balancer;
     a.push(row(
@@ -223,6 +276,86 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
                 .map(|t| t.target_value)
         }),
         assumptions: a,
+    }
+}
+
+/// The EC2 cluster's facts: instance prices with their sources, what the
+/// agent registers, billing, Spot and managed-scaling settings.
+fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
+    for t in &c.types {
+        let cap = c.capacity(t);
+        a.push(row(
+            format!("EC2 price ({}, on-demand Linux)", t.instance_type),
+            format!(
+                "${}/h; {} vCPU, {} MiB; registers {} CPU units, {} MiB",
+                t.od_usd_per_hour, t.vcpu, t.memory_mib, cap.cpu, cap.memory
+            ),
+            format!(
+                "{} (prices as of {})",
+                t.source,
+                crate::platform::ec2::PRICES_AS_OF
+            ),
+        ));
+    }
+    a.push(row(
+        "instance billing",
+        "per second, 60-second minimum, from launch to termination; instances running at the end are billed to the end",
+        "AWS EC2 On-Demand pricing: Linux per-second billing, 60-second minimum (not in aws.md; as the ECS-on-EC2 issue states it)",
+    ));
+    a.push(row(
+        "registered memory",
+        format!(
+            "{:.4} of the instance's memory, minus ECS_RESERVED_MEMORY {} MiB",
+            c.registered_fraction, c.reserved_memory
+        ),
+        "default 7985/8192, derived from the m4.large example of aws.md §2.7",
+    ));
+    a.push(row(
+        "Auto Scaling group",
+        format!(
+            "min {} / max {} / {} at the start; on-demand base {}, {} % on-demand above it; {} zones",
+            c.min_size,
+            c.max_size,
+            c.initial,
+            c.od_base,
+            c.od_pct,
+            c.azs.len()
+        ),
+        "scenario",
+    ));
+    if c.od_pct < 100 || c.od_base < c.max_size {
+        a.push(row(
+            "EC2 Spot",
+            format!(
+                "{:.0} % below on-demand; {} interruptions per instance-hour, 2-minute warning; draining {}",
+                c.spot_discount * 100.0,
+                c.spot_rate,
+                if c.spot_draining { "on" } else { "off" }
+            ),
+            "assumptions (scenario fields): AWS quotes Spot 'up to 90 %' off and publishes no interruption rate",
+        ));
+    }
+    if let Some(m) = &c.managed {
+        a.push(row(
+            "managed scaling",
+            format!(
+                "targetCapacity {} %, steps {}–{}, warm-up {} s, scale-in after {} one-minute datapoints below target; termination protection {}",
+                m.target,
+                m.min_step,
+                m.max_step,
+                m.warmup / crate::time::SECOND,
+                crate::cluster::SCALE_IN_DATAPOINTS,
+                if c.termination_protection { "on" } else { "off" }
+            ),
+            "CapacityProviderReservation as ECS documents it (aws.md §2.6)",
+        ));
+    }
+    for (name, r) in &c.daemons {
+        a.push(row(
+            format!("daemon {name}"),
+            format!("{} CPU units, {} MiB on every instance", r.cpu, r.memory),
+            "scenario",
+        ));
     }
 }
 

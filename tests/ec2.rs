@@ -63,6 +63,35 @@ fn a_fixed_asg_bills_to_the_cent() {
 }
 
 #[test]
+fn the_report_cites_the_instance_prices() {
+    let toml = ec2(
+        "desired = 1",
+        "managed_scaling = true",
+        "",
+        "kind = \"constant\"\nrps = 5",
+    );
+    let out = run(&toml, "10m");
+    let a = &out.context.assumptions;
+    let price = a
+        .iter()
+        .find(|r| r.item.contains("EC2 price (m5.large"))
+        .expect("a row for the instance price");
+    assert!(price.value.contains("$0.096/h"), "{price:?}");
+    assert!(
+        price.source.contains("karpenter") && price.source.contains("2026-07-20"),
+        "{price:?}"
+    );
+    for item in [
+        "instance billing",
+        "managed scaling",
+        "instance boot (s)",
+        "load balancer",
+    ] {
+        assert!(a.iter().any(|r| r.item == item), "no {item} row: {a:?}");
+    }
+}
+
+#[test]
 fn idle_cost_is_the_unreserved_share() {
     // One m5.large registering all its 8192 MiB; one task of half its CPU and
     // half its memory: half the instance is idle.
