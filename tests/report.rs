@@ -300,3 +300,59 @@ fn parquet_traces_are_read_like_csv() {
     assert_eq!(rate.rate(61e6), 2.0);
     assert_eq!(rate.rate(150e6), 3.0);
 }
+
+#[test]
+fn the_shared_cluster_page_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CAPSIM_REQUIRE_BROWSER").is_none(),
+            "CAPSIM_REQUIRE_BROWSER is set but no Chromium was found"
+        );
+        println!("skipped: no Chromium found");
+        return;
+    };
+    // Two services, one with markup in its name: it must stay text.
+    let text = std::fs::read_to_string(common::root().join("scenarios/shared-cluster.toml"))
+        .unwrap()
+        .replace("[services.accounts.", "[services.\"<i>accounts</i>\".");
+    let capsim::scenario::Loaded::Shared(sc) = capsim::scenario::load_str(
+        &text,
+        &common::root().join("scenarios"),
+        Path::new("shared.toml"),
+        &["duration=\"1h\"".to_string()],
+    )
+    .unwrap() else {
+        panic!("a shared scenario");
+    };
+    let mut out = capsim::run_shared_scenario(&sc).unwrap();
+    let alone = capsim::run_alone(&sc).unwrap();
+    capsim::report::add_alone(&mut out.cluster, &alone);
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("shared");
+    capsim::report::write_shared(&dir, &out).unwrap();
+    assert!(dir.join("_i_accounts__i_").join("index.html").is_file());
+    let url = format!("file://{}", dir.join("index.html").display());
+    let dom = headless(&browser, &d.path().join("profile"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for id in ["chart-tasks", "chart-cost"] {
+        assert!(dom.contains(&format!("id=\"{id}\"")), "{id} not in the DOM");
+    }
+    assert!(dom.contains("Each service on its own cluster"));
+    assert!(
+        dom.contains("&lt;i&gt;accounts&lt;/i&gt;"),
+        "the name stays text"
+    );
+    assert!(
+        !dom.contains("<i>accounts</i>"),
+        "no element was created from a name"
+    );
+}
