@@ -350,7 +350,7 @@ fn bad_shared_scenarios_name_the_key() {
         &["duration=\"2h\""],
     );
     assert!(
-        e.contains("services.a.load") && e.contains("line") && !e.contains("--set"),
+        e.contains("`services.a.load.rps`") && e.contains("line") && !e.contains("--set"),
         "{e}"
     );
 

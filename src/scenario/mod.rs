@@ -580,10 +580,14 @@ impl Scenario {
             file: origin.to_path_buf(),
             problem,
         };
+        let probe = table.clone();
         let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
-                let key = relocate(&own_sections, e.path().to_string());
                 let message = e.inner().message().trim().to_string();
+                let key = relocate(
+                    &own_sections,
+                    refine_key(&probe, &e.path().to_string(), &message),
+                );
                 // Serde reports errors inside tagged tables (`[load]`, `[platform]`,
                 // distributions) at the table. Whether the file alone has the same
                 // error tells the file from an override apart.
@@ -593,12 +597,16 @@ impl Scenario {
                         .or_else(|| toml::from_str::<toml::Table>(text).ok())
                         .and_then(|mut t| {
                             t.remove("sweep");
+                            let ft = t.clone();
                             serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(t))
                                 .err()
+                                .map(|f| (ft, f))
                         })
-                        .is_some_and(|f| {
-                            relocate(&own_sections, f.path().to_string()) == key
-                                && f.inner().message().trim() == message
+                        .is_some_and(|(ft, f)| {
+                            let m = f.inner().message().trim().to_string();
+                            relocate(&own_sections, refine_key(&ft, &f.path().to_string(), &m))
+                                == key
+                                && m == message
                         });
                 let blamed: Vec<String> = if in_file {
                     Vec::new()
@@ -833,6 +841,87 @@ pub fn parse_table(text: &str, origin: &Path) -> Result<toml::Table, Error> {
     })
 }
 
+/// A value quoted in a serde message (`invalid type: string "abc", …`).
+#[derive(Debug, PartialEq)]
+enum Quoted {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+fn quoted_value(message: &str) -> Option<Quoted> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let between = |r: &str, close: &str| r.find(close).map(|end| r[..end].to_string());
+    if let Some(r) = rest.strip_prefix("string \"") {
+        return between(r, "\", expected").map(Quoted::Str);
+    }
+    if let Some(r) = rest.strip_prefix("integer `") {
+        return between(r, "`")?.parse().ok().map(Quoted::Int);
+    }
+    if let Some(r) = rest.strip_prefix("floating point `") {
+        return between(r, "`")?.parse().ok().map(Quoted::Float);
+    }
+    if let Some(r) = rest.strip_prefix("boolean `") {
+        return between(r, "`")?.parse().ok().map(Quoted::Bool);
+    }
+    None
+}
+
+fn matches_quoted(v: &toml::Value, q: &Quoted) -> bool {
+    match (v, q) {
+        (toml::Value::String(s), Quoted::Str(x)) => s == x,
+        (toml::Value::Integer(i), Quoted::Int(x)) => i == x,
+        (toml::Value::Float(f), Quoted::Float(x)) => f == x,
+        (toml::Value::Boolean(b), Quoted::Bool(x)) => b == x,
+        _ => false,
+    }
+}
+
+fn find_quoted(v: &toml::Value, path: &str, q: &Quoted, hits: &mut Vec<String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, x) in t {
+                find_quoted(x, &format!("{path}.{k}"), q, hits);
+            }
+        }
+        other if matches_quoted(other, q) => hits.push(path.to_string()),
+        _ => {}
+    }
+}
+
+/// Serde reports type errors inside tagged tables (`[load]`, `[platform]`,
+/// distributions) at the table. When the message quotes the bad value and
+/// exactly one value in that table is it, the error names that value's key.
+fn refine_key(root: &toml::Table, key: &str, message: &str) -> String {
+    let Some(q) = quoted_value(message) else {
+        return key.to_string();
+    };
+    let mut v: Option<&toml::Value> = None;
+    for seg in key.split('.') {
+        let next = match v {
+            None => root.get(seg),
+            Some(toml::Value::Table(t)) => t.get(seg),
+            Some(_) => None,
+        };
+        let Some(next) = next else {
+            return key.to_string();
+        };
+        v = Some(next);
+    }
+    let Some(v @ toml::Value::Table(_)) = v else {
+        return key.to_string();
+    };
+    let mut hits = Vec::new();
+    find_quoted(v, key, &q, &mut hits);
+    match hits.as_slice() {
+        [one] => one.clone(),
+        _ => key.to_string(),
+    }
+}
+
 /// The key as written in the file: a service's own section is under
 /// `services.<name>`.
 fn relocate(own: &Option<(String, Vec<String>)>, key: String) -> String {
@@ -917,6 +1006,26 @@ mod tests {
             prop_assert_eq!(p.components().count(), 1);
             prop_assert!(matches!(p.components().next(), Some(std::path::Component::Normal(_))));
         }
+    }
+
+    #[test]
+    fn type_errors_in_tagged_tables_name_the_value() {
+        let t: toml::Table = toml::from_str(
+            "[load]\nkind = \"constant\"\nrps = \"abc\"\n[w]\nd = { dist = \"exponential\", mean = true }\n[p]\na = -3\nb = -3\n",
+        )
+        .unwrap();
+        let m = "invalid type: string \"abc\", expected f64";
+        assert_eq!(refine_key(&t, "load", m), "load.rps");
+        assert_eq!(
+            refine_key(&t, "w.d", "invalid type: boolean `true`, expected f64"),
+            "w.d.mean"
+        );
+        // Ambiguous or unquoted: the table stays named.
+        assert_eq!(
+            refine_key(&t, "p", "invalid value: integer `-3`, expected u32"),
+            "p"
+        );
+        assert_eq!(refine_key(&t, "load", "missing field `rps`"), "load");
     }
 
     #[test]
