@@ -319,7 +319,11 @@ fn shared_cluster_run_writes_each_service_and_the_cluster() {
         )
         .unwrap();
         assert_eq!(s["scenario"], name);
-        assert!(out.join(name).join("index.html").is_file());
+        let page = std::fs::read_to_string(out.join(name).join("index.html")).unwrap();
+        assert!(
+            page.contains("shared cluster: see the cluster page"),
+            "a shared service's page points at the cluster's"
+        );
     }
     let c: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("cluster.json")).unwrap()).unwrap();

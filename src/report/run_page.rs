@@ -292,8 +292,8 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         vec![
             "cost".into(),
             format!(
-                "${:.2} (compute ${:.2}, spot ${:.2}, storage ${:.2}, load balancer ${:.2})",
-                c.total, c.compute, c.spot, c.storage, c.load_balancer
+                "${:.2} (compute ${:.2}, instances ${:.2}, spot ${:.2}, storage ${:.2}, load balancer ${:.2})",
+                c.total, c.compute, c.instances, c.spot, c.storage, c.load_balancer
             ),
         ],
         vec![
@@ -302,10 +302,14 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         ],
         vec![
             "idle capacity cost".into(),
-            c.idle
-                .map_or("n/a: Fargate bills what tasks reserve".into(), |i| {
-                    format!("${i:.2} (instances ${:.2})", c.instances)
-                }),
+            match (c.idle, &s.nodes) {
+                (Some(i), _) => format!("${i:.2} (instances ${:.2})", c.instances),
+                (None, Some(_)) => format!(
+                    "shared cluster: see the cluster page (../index.html); this service is allocated ${:.2} of the instance bill",
+                    c.instances
+                ),
+                (None, None) => "n/a: Fargate bills what tasks reserve".into(),
+            },
         ],
         vec![
             "instances".into(),
