@@ -169,7 +169,7 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             if instance_boot_s.is_some() {
                 "scenario"
             } else {
-                "assumption near aws.md §3.3 (launch to ECS agent registered)"
+                "assumption: aws.md §3.3 has node start-up times for EKS and ECS's 300 s warm-up default, no ECS agent registration time"
             },
         ));
         a.push(row(
@@ -179,14 +179,22 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
                 .map_or(format!("{image_mb} MB at {pull_mbps} MB/s"), |d| {
                     d.describe()
                 }),
-            "default 250 MB at 10 MB/s (aws.md §1.5); skipped where the instance has the image",
+            if pull_s.is_some() {
+                "scenario; skipped where the instance has the image"
+            } else {
+                "image_mb / pull_mbps; 10 MB/s is an assumption derived from a measured 57 s start of a 413 MB image (aws.md §1.5); skipped where the instance has the image"
+            },
         ));
         a.push(row(
             "task start (s)",
             task_start_s
                 .as_ref()
                 .map_or("constant 3".into(), |d| d.describe()),
-            "aws.md §1.5: 1–5 s with the image cached",
+            if task_start_s.is_some() {
+                "scenario"
+            } else {
+                "aws.md §1.5: 1–5 s with the image cached"
+            },
         ));
         a.push(row(
             "application start (s)",
@@ -290,11 +298,9 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
                 "${}/h; {} vCPU, {} MiB; registers {} CPU units, {} MiB",
                 t.od_usd_per_hour, t.vcpu, t.memory_mib, cap.cpu, cap.memory
             ),
-            format!(
-                "{} (prices as of {})",
-                t.source,
-                crate::platform::ec2::PRICES_AS_OF
-            ),
+            // The catalog row's own source (the embedded rows carry their
+            // dates; a user's catalog says what it says).
+            t.source.clone(),
         ));
     }
     a.push(row(
@@ -308,7 +314,11 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
             "{:.4} of the instance's memory, minus ECS_RESERVED_MEMORY {} MiB",
             c.registered_fraction, c.reserved_memory
         ),
-        "default 7985/8192, derived from the m4.large example of aws.md §2.7",
+        if c.registered_fraction == 7985.0 / 8192.0 {
+            "7985/8192: an m4.large registers 7985 MiB of 8 GiB (aws.md §2.7)"
+        } else {
+            "scenario"
+        },
     ));
     a.push(row(
         "Auto Scaling group",
@@ -323,7 +333,7 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
         ),
         "scenario",
     ));
-    if c.od_pct < 100 || c.od_base < c.max_size {
+    if c.od_pct < 100 && c.od_base < c.max_size {
         a.push(row(
             "EC2 Spot",
             format!(
@@ -332,7 +342,7 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
                 c.spot_rate,
                 if c.spot_draining { "on" } else { "off" }
             ),
-            "assumptions (scenario fields): AWS quotes Spot 'up to 90 %' off and publishes no interruption rate",
+            "assumptions unless set: AWS quotes Spot 'up to 90 %' off (default 60 %); the default rate is the upper bound of the Spot Advisor's lowest band, '<5 %' reclaimed per month (aws.md §3.2); 2-minute notice (aws.md §3.2)",
         ));
     }
     if let Some(m) = &c.managed {

@@ -239,6 +239,31 @@ desired = 4
         "the ASG replaced reclaimed instances"
     );
     assert!(out.cluster.cost_usd.spot > 0.0 && out.cluster.cost_usd.instances == 0.0);
+    let c = &out.cluster.cost_usd;
+    let own: f64 = out
+        .services
+        .iter()
+        .map(|s| s.summary.cost_usd.total - s.summary.cost_usd.instances - s.summary.cost_usd.spot)
+        .sum();
+    assert!((c.total - (c.spot + own)).abs() < 1e-9, "{c:?}");
+
+    // Alone on a Spot cluster, a service is charged the whole bill, once.
+    let one = r#"
+[services.a.load]
+kind = "constant"
+rps = 20
+[services.a.service]
+desired = 4
+"#;
+    let out = run(&cluster("6h", 4, platform, one));
+    let s = &out.services[0].summary.cost_usd;
+    assert!(s.spot > 0.0);
+    assert!(
+        (out.cluster.cost_usd.total - s.total).abs() < 1e-9,
+        "{:?} vs {s:?}",
+        out.cluster.cost_usd
+    );
+    assert!((out.cluster.services[0].instances_usd - (s.instances + s.spot)).abs() < 1e-9);
 }
 
 #[test]
@@ -389,6 +414,29 @@ fn bad_shared_scenarios_name_the_key() {
     let sc = shared(&with, &[]).unwrap();
     assert!(sc.services[0].autoscaling.is_some());
     assert!(sc.services[1].autoscaling.is_none());
+
+    // Overrides of one service apply after the top-level ones, whatever
+    // their order; a top-level override no service inherits is refused.
+    let step = format!(
+        "{}[services.b.service]\ndesired = 1\n",
+        base.replace(
+            "[services.a.load]\nkind = \"constant\"\nrps = 1\n",
+            "[load]\nkind = \"step\"\nat = \"30m\"\nrps = 1\nto_rps = 200\n[services.a.service]\ndesired = 1\n",
+        )
+    );
+    let peak = |o: &[&str]| {
+        let sc = shared(&step, o).unwrap_or_else(|e| panic!("{e}"));
+        let c = sc.services[0].compile().unwrap();
+        c.rate.peak(c.end)
+    };
+    let x = peak(&["services.a.load.rps=50", "load.to_rps=400"]);
+    let y = peak(&["load.to_rps=400", "services.a.load.rps=50"]);
+    assert_eq!((x, y), (400.0, 400.0));
+    let e = err(&base, &["load.rps=5"]);
+    assert!(
+        e.contains("every service gives itself its own [load]"),
+        "{e}"
+    );
 
     // Report folders must not collide.
     let e = err(

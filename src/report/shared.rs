@@ -38,7 +38,8 @@ pub struct ServiceLine {
     pub tasks_mean: f64,
     /// Task-minutes spent PENDING, waiting for room.
     pub pending_task_minutes: f64,
-    /// Instance cost allocated to the service.
+    /// Instance cost charged to the service: its allocation (on-demand and
+    /// Spot instances alike), or the whole bill when it is alone.
     pub instances_usd: f64,
     /// Everything the service cost: allocated instances and its own bills
     /// (load balancer).
@@ -172,7 +173,9 @@ pub fn shared_summary(
                 slo_breach_minutes: s.slo.breach_minutes,
                 tasks_mean: s.tasks.mean,
                 pending_task_minutes: s.tasks.pending_task_minutes,
-                instances_usd: s.cost_usd.instances,
+                // Alone on its cluster a service is charged its Spot
+                // instances too (in `spot`); sharing, its allocation.
+                instances_usd: s.cost_usd.instances + s.cost_usd.spot,
                 total_usd: s.cost_usd.total,
             }
         })

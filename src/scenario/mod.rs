@@ -182,6 +182,8 @@ pub fn load_str(
 ) -> Result<Loaded, Error> {
     let file = parse_table(text, origin)?;
     let mut table = file.clone();
+    let mut top = Vec::new();
+    let mut sets = Vec::new();
     for o in overrides {
         let wrap = |message: String| Error::Scenario {
             file: origin.to_path_buf(),
@@ -190,11 +192,17 @@ pub fn load_str(
                 message,
             },
         };
-        prepare_service_override(&mut table, &file, o).map_err(wrap)?;
+        // Overrides of one service apply to its merged table, after every
+        // top-level one, whatever their order on the command line.
+        if let Some(set) = service_override(&file, o).map_err(wrap)? {
+            sets.push(set);
+            continue;
+        }
         overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
             file: origin.to_path_buf(),
             problem,
         })?;
+        top.push(o.clone());
     }
     let overridden: Vec<String> = overrides
         .iter()
@@ -204,24 +212,48 @@ pub fn load_str(
         return Scenario::from_table(table, text, base_dir, origin, overridden)
             .map(|s| Loaded::Single(Box::new(s)));
     }
-    shared_from_table(table, &file, text, base_dir, origin, overridden).map(Loaded::Shared)
+    shared_from_table(
+        table,
+        &file,
+        text,
+        base_dir,
+        origin,
+        overridden,
+        &Overrides { top, sets },
+    )
+    .map(Loaded::Shared)
 }
 
-/// An override that reaches into `services.<name>` must name a service the
-/// file defines (a typo must not add one). When it changes one key of a
-/// section the service inherits, the section is first copied into the
-/// service, so that the override changes that key and keeps the rest.
-fn prepare_service_override(
-    table: &mut toml::Table,
-    file: &toml::Table,
-    arg: &str,
-) -> Result<(), String> {
-    let Some((key, _)) = arg.split_once('=') else {
-        return Ok(());
+/// One `--set services.<name>.<key>=<value>`.
+#[derive(Debug, Clone)]
+struct ServiceSet {
+    /// The service.
+    name: String,
+    /// The key within the service's scenario (`load.rps`).
+    key: String,
+    /// The value as written.
+    raw: String,
+    /// The whole argument, for errors.
+    arg: String,
+}
+
+/// The overrides of a shared scenario: top-level ones (already applied),
+/// and those of single services.
+struct Overrides {
+    top: Vec<String>,
+    sets: Vec<ServiceSet>,
+}
+
+/// Reads an override that reaches into `services.<name>`: it must name a
+/// service the file defines (a typo must not add one) and a key a service
+/// may set. `None` for any other override.
+fn service_override(file: &toml::Table, arg: &str) -> Result<Option<ServiceSet>, String> {
+    let Some((key, raw)) = arg.split_once('=') else {
+        return Ok(None);
     };
     let segs: Vec<&str> = key.trim().split('.').collect();
     if segs[0] != "services" {
-        return Ok(());
+        return Ok(None);
     }
     let names: Vec<&str> = match file.get("services") {
         Some(toml::Value::Table(t)) => t.keys().map(String::as_str).collect(),
@@ -232,7 +264,7 @@ fn prepare_service_override(
             );
         }
     };
-    let Some(name) = segs.get(1) else {
+    let (Some(name), Some(section)) = (segs.get(1), segs.get(2)) else {
         return Err("name a service and a key, e.g. services.web.load.rps=300".into());
     };
     if !names.contains(name) {
@@ -241,17 +273,28 @@ fn prepare_service_override(
             names.join(", ")
         ));
     }
-    if let (Some(section), true) = (segs.get(2), segs.len() >= 4)
-        && *section != "platform"
-        && SERVICE_SECTIONS.contains(section)
-        && let Some(inherited) = table.get(*section).cloned()
-        && let Some(toml::Value::Table(services)) = table.get_mut("services")
-        && let Some(toml::Value::Table(service)) = services.get_mut(*name)
-        && !service.contains_key(*section)
-    {
-        service.insert(section.to_string(), inherited);
+    if !SERVICE_SECTIONS.contains(section) {
+        return Err(format!(
+            "a service may set only {}; `{section}` belongs to the whole scenario",
+            SERVICE_SECTIONS.join(", ")
+        ));
     }
-    Ok(())
+    if *section == "platform"
+        && !segs
+            .get(3)
+            .is_some_and(|k| SERVICE_PLATFORM_KEYS.contains(k))
+    {
+        return Err(format!(
+            "a service may set only these [platform] keys: {}; the others belong to the shared cluster",
+            SERVICE_PLATFORM_KEYS.join(", ")
+        ));
+    }
+    Ok(Some(ServiceSet {
+        name: name.to_string(),
+        key: segs[2..].join("."),
+        raw: raw.to_string(),
+        arg: arg.to_string(),
+    }))
 }
 
 /// A service's whole scenario table: the top level (without `services`)
@@ -329,7 +372,15 @@ fn shared_from_table(
     base_dir: &Path,
     origin: &Path,
     overridden: Vec<String>,
+    sets: &Overrides,
 ) -> Result<SharedScenario, Error> {
+    let override_err = |arg: &str, message: String| Error::Scenario {
+        file: origin.to_path_buf(),
+        problem: ScenarioError::Override {
+            arg: arg.to_string(),
+            message,
+        },
+    };
     let invalid = |key: String, message: String| {
         let (line, message) = if overridden.contains(&key) {
             (None, format!("{message} (value from --set)"))
@@ -364,6 +415,22 @@ fn shared_from_table(
         Some(toml::Value::Table(t)) => t.clone(),
         _ => toml::Table::new(),
     };
+    // A top-level override of a section every service gives itself would
+    // change nothing: say so rather than ignore it.
+    for arg in &sets.top {
+        let section = arg.split(['.', '=']).next().unwrap_or_default().trim();
+        let own_everywhere = services
+            .values()
+            .all(|e| e.as_table().is_some_and(|t| t.contains_key(section)));
+        if section != "platform" && SERVICE_SECTIONS.contains(&section) && own_everywhere {
+            return Err(override_err(
+                arg,
+                format!(
+                    "every service gives itself its own [{section}], so this changes nothing: set services.<name>.{section}… instead"
+                ),
+            ));
+        }
+    }
     let mut out = Vec::new();
     let mut dirs: Vec<String> = Vec::new();
     for (name, entry) in services {
@@ -381,7 +448,21 @@ fn shared_from_table(
             ));
         }
         dirs.push(dir);
-        let (merged, own) = merge_service(&table, &name, entry).map_err(|(k, m)| invalid(k, m))?;
+        let (mut merged, mut own) =
+            merge_service(&table, &name, entry).map_err(|(k, m)| invalid(k, m))?;
+        for set in sets.sets.iter().filter(|x| x.name == name) {
+            overrides::apply(&mut merged, &format!("{}={}", set.key, set.raw)).map_err(|p| {
+                let message = match p {
+                    ScenarioError::Override { message, .. } => message,
+                    other => other.to_string(),
+                };
+                override_err(&set.arg, message)
+            })?;
+            own.push(set.key.clone());
+        }
+        if merged.get("autoscaling") == Some(&toml::Value::Boolean(false)) {
+            merged.remove("autoscaling");
+        }
         // The same service as the file alone has it: an error it shares was
         // written in the file, not given by --set.
         let from_file = file_services
@@ -887,6 +968,13 @@ fn find_quoted(v: &toml::Value, path: &str, q: &Quoted, hits: &mut Vec<String>) 
                 find_quoted(x, &format!("{path}.{k}"), q, hits);
             }
         }
+        // A value inside an array counts as the array's key: with another
+        // match elsewhere the error stays on the table.
+        toml::Value::Array(a) => {
+            for x in a {
+                find_quoted(x, path, q, hits);
+            }
+        }
         other if matches_quoted(other, q) => hits.push(path.to_string()),
         _ => {}
     }
@@ -1019,6 +1107,11 @@ mod tests {
         assert_eq!(
             refine_key(&t, "w.d", "invalid type: boolean `true`, expected f64"),
             "w.d.mean"
+        );
+        let arr: toml::Table = toml::from_str("[p]\nt = [\"a\", 2]\nn = 2\n").unwrap();
+        assert_eq!(
+            refine_key(&arr, "p", "invalid type: integer `2`, expected a string"),
+            "p"
         );
         // Ambiguous or unquoted: the table stays named.
         assert_eq!(
