@@ -21,6 +21,7 @@ use crate::scenario::{Compiled, Scenario, SharedScenario};
 use crate::service::request::Demand;
 use crate::service::{RequestPlane, Start};
 use crate::time::{MINUTE, SimTime};
+use crate::workload::DistSpec;
 use std::time::Instant;
 
 fn row(item: impl Into<String>, value: impl Into<String>, source: impl Into<String>) -> Assumption {
@@ -28,6 +29,35 @@ fn row(item: impl Into<String>, value: impl Into<String>, source: impl Into<Stri
         item: item.into(),
         value: value.into(),
         source: source.into(),
+    }
+}
+
+/// A delay's row: the scenario's distribution, or the default and where it
+/// comes from.
+fn delay_row(item: &str, set: &Option<DistSpec>, default: &str, source: &str) -> Assumption {
+    match set {
+        Some(d) => row(item, d.describe(), "scenario"),
+        None => row(item, default, source),
+    }
+}
+
+/// The image pull's row: a distribution if given, else size / throughput.
+fn pull_row(
+    item: &str,
+    pull_s: &Option<DistSpec>,
+    image_mb: f64,
+    pull_mbps: f64,
+    note: &str,
+) -> Assumption {
+    match pull_s {
+        Some(d) => row(item, d.describe(), format!("scenario{note}")),
+        None => row(
+            item,
+            format!("{image_mb} MB at {pull_mbps} MB/s"),
+            format!(
+                "image_mb / pull_mbps; 10 MB/s is an assumption derived from a measured 57 s start of a 413 MB image (aws.md §1.5){note}"
+            ),
+        ),
     }
 }
 
@@ -117,32 +147,24 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             ..
         } = pf
         {
-            a.push(row(
+            a.push(delay_row(
                 "provisioning (s)",
-                provisioning_s
-                    .as_ref()
-                    .map_or("lognormal mean 20, p99 40".into(), |d| d.describe()),
-                if provisioning_s.is_some() {
-                    "scenario"
-                } else {
-                    "assumption: aws.md §1.5 gives ≈ 10–40 s, unverified"
-                },
+                provisioning_s,
+                "lognormal mean 20, p99 40",
+                "assumption: aws.md §1.5 gives ≈ 10–40 s, unverified",
             ));
-            a.push(row(
+            a.push(pull_row(
                 "image pull (s)",
-                pull_s.as_ref().map_or(format!("{image_mb} MB at {pull_mbps} MB/s"), |d| d.describe()),
-                "default 250 MB at 10 MB/s, derived from a measured 57 s start of a 413 MB image (aws.md §1.5)",
+                pull_s,
+                *image_mb,
+                *pull_mbps,
+                "",
             ));
-            a.push(row(
+            a.push(delay_row(
                 "application start (s)",
-                app_start_s
-                    .as_ref()
-                    .map_or("constant 5".into(), |d| d.describe()),
-                if app_start_s.is_some() {
-                    "scenario"
-                } else {
-                    "assumption"
-                },
+                app_start_s,
+                "constant 5",
+                "assumption",
             ));
         }
         a.push(row("Spot interruptions", format!("{} per Spot task-hour, 2-minute warning", p.spot_interruptions_per_hour), "AWS publishes no Fargate Spot rate: scenario field (default from the EC2 Spot Advisor's lowest band)"));
@@ -161,51 +183,30 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
     ) = (&p.ec2, &scenario.platform)
     {
         ec2_assumptions(&mut a, &e.cluster);
-        a.push(row(
+        a.push(delay_row(
             "instance boot (s)",
-            instance_boot_s
-                .as_ref()
-                .map_or("lognormal mean 60, p99 120".into(), |d| d.describe()),
-            if instance_boot_s.is_some() {
-                "scenario"
-            } else {
-                "assumption: aws.md §3.3 has node start-up times for EKS and ECS's 300 s warm-up default, no ECS agent registration time"
-            },
+            instance_boot_s,
+            "lognormal mean 60, p99 120",
+            "assumption: aws.md §3.3 has node start-up times for EKS and ECS's 300 s warm-up default, no ECS agent registration time",
         ));
-        a.push(row(
+        a.push(pull_row(
             "image pull (s), once per instance",
-            pull_s
-                .as_ref()
-                .map_or(format!("{image_mb} MB at {pull_mbps} MB/s"), |d| {
-                    d.describe()
-                }),
-            if pull_s.is_some() {
-                "scenario; skipped where the instance has the image"
-            } else {
-                "image_mb / pull_mbps; 10 MB/s is an assumption derived from a measured 57 s start of a 413 MB image (aws.md §1.5); skipped where the instance has the image"
-            },
+            pull_s,
+            *image_mb,
+            *pull_mbps,
+            "; skipped where the instance has the image",
         ));
-        a.push(row(
+        a.push(delay_row(
             "task start (s)",
-            task_start_s
-                .as_ref()
-                .map_or("constant 3".into(), |d| d.describe()),
-            if task_start_s.is_some() {
-                "scenario"
-            } else {
-                "aws.md §1.5: 1–5 s with the image cached"
-            },
+            task_start_s,
+            "constant 3",
+            "aws.md §1.5: 1–5 s with the image cached",
         ));
-        a.push(row(
+        a.push(delay_row(
             "application start (s)",
-            app_start_s
-                .as_ref()
-                .map_or("constant 5".into(), |d| d.describe()),
-            if app_start_s.is_some() {
-                "scenario"
-            } else {
-                "assumption"
-            },
+            app_start_s,
+            "constant 5",
+            "assumption",
         ));
     }
     let lb = &scenario.load_balancer;

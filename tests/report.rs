@@ -5,32 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SCENARIO: &str = r#"
-name = "<script>alert(1)</script>"
-seed = 5
-duration = "30m"
-[load]
-kind = "step"
-rps = 20
-at = "5m"
-to_rps = 60
-[workload]
-cpu_ms = { dist = "exponential", mean = 20 }
-[task]
-cpu = 512
-memory = 1024
-concurrency = 8
-[service]
-desired = 2
-[platform]
-kind = "fargate"
-[autoscaling]
-min_capacity = 1
-max_capacity = 8
-target_value = 60
-[slo]
-p99_ms = 250
-"#;
+fn scenario() -> String {
+    common::step_fargate("<script>alert(1)</script>", "30m", 250)
+}
 
 const CHARTS: [&str; 4] = ["demand", "latency", "tasks", "cost"];
 
@@ -44,7 +21,7 @@ fn capsim(args: &[&str], cwd: &Path) -> std::process::Output {
 
 fn run_report() -> (tempfile::TempDir, PathBuf) {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SCENARIO).unwrap();
+    std::fs::write(d.path().join("s.toml"), scenario()).unwrap();
     let o = capsim(&["run", "s.toml"], d.path());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let reports = d.path().join("reports");
@@ -203,7 +180,7 @@ fn compare_runs_modelled_platforms_and_refuses_others() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("s.toml"),
-        SCENARIO.replace("<script>alert(1)</script>", "cmp"),
+        scenario().replace("<script>alert(1)</script>", "cmp"),
     )
     .unwrap();
     let o = capsim(

@@ -63,6 +63,13 @@ task_start_s = {{ dist = "constant", value = 2 }}
     )
 }
 
+/// A service with a constant load and a fixed desired count.
+fn constant(name: &str, rps: u32, desired: u32) -> String {
+    format!(
+        "[services.{name}.load]\nkind = \"constant\"\nrps = {rps}\n[services.{name}.service]\ndesired = {desired}\n"
+    )
+}
+
 fn by_name<'a>(out: &'a SharedOutput, name: &str) -> &'a RunOutput {
     out.services
         .iter()
@@ -75,19 +82,8 @@ fn services_compete_for_the_same_instances() {
     // Two instances hold four tasks; a and b want three each. a starts
     // first and takes three places; b gets one and two of its tasks wait
     // PENDING the whole day.
-    let services = r#"
-[services.a.load]
-kind = "constant"
-rps = 10
-[services.a.service]
-desired = 3
-[services.b.load]
-kind = "constant"
-rps = 10
-[services.b.service]
-desired = 3
-"#;
-    let out = run(&cluster("1d", 2, "", services));
+    let services = constant("a", 10, 3) + &constant("b", 10, 3);
+    let out = run(&cluster("1d", 2, "", &services));
     let a = by_name(&out, "a").summary.tasks.clone();
     let b = by_name(&out, "b").summary.tasks.clone();
     assert_eq!(a.pending_task_minutes, 0.0);
@@ -105,23 +101,10 @@ desired = 3
 fn room_freed_by_one_service_goes_to_another() {
     // As above, but at 1 h a scheduled action shrinks a to one task: the
     // two places it frees go to b's waiting tasks (after a's tasks drain).
-    let services = r#"
-[services.a.load]
-kind = "constant"
-rps = 10
-[services.a.service]
-desired = 3
-[services.a.autoscaling]
-min_capacity = 3
-max_capacity = 3
-scheduled = [{ at = "1h", min_capacity = 1, max_capacity = 1 }]
-[services.b.load]
-kind = "constant"
-rps = 10
-[services.b.service]
-desired = 3
-"#;
-    let out = run(&cluster("3h", 2, "", services));
+    let services = constant("a", 10, 3)
+        + "[services.a.autoscaling]\nmin_capacity = 3\nmax_capacity = 3\nscheduled = [{ at = \"1h\", min_capacity = 1, max_capacity = 1 }]\n"
+        + &constant("b", 10, 3);
+    let out = run(&cluster("3h", 2, "", &services));
     let b = &by_name(&out, "b").summary;
     // Two tasks waited from t = 0 to a's tasks stopping: at least 1 h, at
     // most 1 h plus the deregistration delay (300 s).
@@ -214,24 +197,13 @@ fn the_shipped_shared_scenario_adds_up() {
 
 #[test]
 fn spot_losses_reach_every_service_on_the_instance() {
-    let services = r#"
-[services.a.load]
-kind = "constant"
-rps = 20
-[services.a.service]
-desired = 4
-[services.b.load]
-kind = "constant"
-rps = 20
-[services.b.service]
-desired = 4
-"#;
+    let services = constant("a", 20, 4) + &constant("b", 20, 4);
     let platform = "on_demand_base_capacity = 0\non_demand_percentage_above_base = 0\nspot_interruptions_per_hour = 0.5\nspot_instance_draining = true";
-    let out = run(&cluster("12h", 4, platform, services));
+    let out = run(&cluster("12h", 4, platform, &services));
     for name in ["a", "b"] {
         let s = &by_name(&out, name).summary;
         assert!(s.tasks.spot_interrupted > 0, "{name}: {:?}", s.tasks);
-        // Replaced: the service is back at 4 tasks by the end.
+        // Replaced: more tasks launched than the four it started with.
         assert!(s.tasks.launched > 4, "{name}");
     }
     assert!(
@@ -248,14 +220,7 @@ desired = 4
     assert!((c.total - (c.spot + own)).abs() < 1e-9, "{c:?}");
 
     // Alone on a Spot cluster, a service is charged the whole bill, once.
-    let one = r#"
-[services.a.load]
-kind = "constant"
-rps = 20
-[services.a.service]
-desired = 4
-"#;
-    let out = run(&cluster("6h", 4, platform, one));
+    let out = run(&cluster("6h", 4, platform, &constant("a", 20, 4)));
     let s = &out.services[0].summary.cost_usd;
     assert!(s.spot > 0.0);
     assert!(

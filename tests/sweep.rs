@@ -7,32 +7,9 @@ use capsim::sweep::{self, Shard, Sweep};
 use std::path::Path;
 use std::process::Command;
 
-const BASE: &str = r#"
-name = "sweep-base"
-seed = 11
-duration = "20m"
-[load]
-kind = "step"
-rps = 20
-at = "5m"
-to_rps = 60
-[workload]
-cpu_ms = { dist = "exponential", mean = 20 }
-[task]
-cpu = 512
-memory = 1024
-concurrency = 8
-[service]
-desired = 2
-[platform]
-kind = "fargate"
-[autoscaling]
-min_capacity = 1
-max_capacity = 8
-target_value = 60
-[slo]
-p99_ms = 200
-"#;
+fn base() -> String {
+    common::step_fargate("sweep-base", "20m", 200).replace("seed = 5", "seed = 11")
+}
 
 const SWEEP: &str = r#"
 base = "base.toml"
@@ -45,7 +22,7 @@ task.memory = [1024, 3000]
 
 fn setup() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("base.toml"), BASE).unwrap();
+    std::fs::write(d.path().join("base.toml"), base()).unwrap();
     std::fs::write(d.path().join("sweep.toml"), SWEEP).unwrap();
     d
 }
@@ -151,7 +128,7 @@ fn sharded_processes_merge_into_the_unsharded_result() {
     // Shards of a different base scenario are refused.
     std::fs::write(
         p.join("base.toml"),
-        BASE.replace("to_rps = 60", "to_rps = 80"),
+        base().replace("to_rps = 60", "to_rps = 80"),
     )
     .unwrap();
     capsim(

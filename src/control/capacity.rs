@@ -205,7 +205,6 @@ impl ClusterControl {
     /// Ends the run: integrals brought to the end.
     pub(crate) fn finish(&mut self) {
         self.cluster.advance(self.end);
-        self.ledger.totals(self.end);
     }
 
     fn schedule_boot(&mut self, id: u32, now: SimTime) {

@@ -150,23 +150,9 @@ impl<D: DataPlane> Sim<D> {
     /// Runs to the end (a service that shares no cluster).
     pub fn run(&mut self) {
         self.start(None);
-        // Events at or after the end are never run (the one popped last is dropped).
-        let mut notices = std::mem::take(&mut self.notices);
-        while let Some((t, event)) = self.queue.pop() {
-            if t >= self.end {
-                break;
-            }
-            self.events += 1;
-            let mut cx = Ctx::new(t, &mut self.queue, &mut self.rec, &mut notices, None);
-            match event {
-                Event::Data(e) => self.data.handle(e, &mut cx),
-                Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
-            }
-            if !notices.is_empty() {
-                self.handle_notices(t, &mut notices, None);
-            }
+        while self.next_time().is_some() {
+            self.step(None);
         }
-        self.notices = notices;
         self.finish(None);
     }
 

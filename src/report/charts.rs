@@ -4,6 +4,7 @@
 
 use crate::error::Error;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -133,6 +134,31 @@ fn range_of(vals: impl Iterator<Item = f64>, zero: bool) -> (f64, f64) {
     (if zero && lo >= 0.0 { lo } else { lo - pad }, hi + pad)
 }
 
+/// A titled x–y chart over the given ranges with its mesh drawn (line and
+/// scatter charts).
+fn xy_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> DrawResult<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, DB> {
+    let mut c = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
+    c.configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, 13))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    Ok(c)
+}
+
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult<(), DB> {
     root.fill(&WHITE)?;
     match chart {
@@ -153,18 +179,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                 .flat_map(|l| l.points.iter().map(|p| p.1))
                 .chain(hline.iter().map(|h| h.0));
             let (y0, y1) = range_of(ys, true);
-            let mut c = ChartBuilder::on(root)
-                .caption(title, (FONT, 20))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x0..x1, y0..y1)?;
-            c.configure_mesh()
-                .x_desc(x_label)
-                .y_desc(y_label)
-                .label_style((FONT, 13))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
+            let mut c = xy_chart(root, title, x_label, y_label, (x0, x1), (y0, y1))?;
             for l in lines {
                 let style = ShapeStyle::from(&l.color).stroke_width(2);
                 let color = l.color;
@@ -226,18 +241,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
         } => {
             let (x0, x1) = range_of(points.iter().map(|p| p.0), false);
             let (y0, y1) = range_of(points.iter().map(|p| p.1), false);
-            let mut c = ChartBuilder::on(root)
-                .caption(title, (FONT, 20))
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x0..x1, y0..y1)?;
-            c.configure_mesh()
-                .x_desc(x_label)
-                .y_desc(y_label)
-                .label_style((FONT, 13))
-                .light_line_style(RGBColor(235, 235, 235))
-                .draw()?;
+            let mut c = xy_chart(root, title, x_label, y_label, (x0, x1), (y0, y1))?;
             let grey = RGBColor(150, 150, 150);
             c.draw_series(
                 points

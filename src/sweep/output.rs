@@ -432,37 +432,22 @@ fn page(
         "SLO breach minutes",
         "lag mean (s)",
     ];
-    let front: Vec<Vec<String>> = pts
-        .iter()
-        .filter(|r| r.pareto)
-        .map(|r| {
-            vec![
-                r.point.to_string(),
-                label(meta, &r.values),
-                ci(r.est("cost_usd.monthly_projection"), 2),
-                ci(r.est("latency_ms.p99"), 1),
-                ci(r.est("slo.breach_minutes"), 1),
-                ci(r.est("scaling.lag_s.mean"), 1),
-            ]
-        })
-        .collect();
+    let cells = |r: &PointRow| {
+        vec![
+            r.point.to_string(),
+            label(meta, &r.values),
+            ci(r.est("cost_usd.monthly_projection"), 2),
+            ci(r.est("latency_ms.p99"), 1),
+            ci(r.est("slo.breach_minutes"), 1),
+            ci(r.est("scaling.lag_s.mean"), 1),
+        ]
+    };
+    let front: Vec<Vec<String>> = pts.iter().filter(|r| r.pareto).map(cells).collect();
     body.push_str(&html::table(&head, &front, &[]));
     body.push_str("<h2>Charts</h2>\n");
     body.push_str(&html::charts(inline));
     body.push_str("<h2>All points</h2>\n");
-    let all: Vec<Vec<String>> = pts
-        .iter()
-        .map(|r| {
-            vec![
-                r.point.to_string(),
-                label(meta, &r.values),
-                ci(r.est("cost_usd.monthly_projection"), 2),
-                ci(r.est("latency_ms.p99"), 1),
-                ci(r.est("slo.breach_minutes"), 1),
-                ci(r.est("scaling.lag_s.mean"), 1),
-            ]
-        })
-        .collect();
+    let all: Vec<Vec<String>> = pts.iter().map(cells).collect();
     let marks: Vec<bool> = pts.iter().map(|r| r.pareto).collect();
     body.push_str(&html::table(&head, &all, &marks));
     if !failed.is_empty() {

@@ -59,3 +59,36 @@ pub fn assert_conserved(out: &RunOutput) {
         "per-minute outcomes do not add up"
     );
 }
+
+/// A Fargate service with a load step (20 → 60 req/s at 5 min) and target
+/// tracking at 60 % CPU: the fixture of the report and sweep tests.
+pub fn step_fargate(name: &str, duration: &str, slo_p99_ms: u32) -> String {
+    format!(
+        r#"
+name = "{name}"
+seed = 5
+duration = "{duration}"
+[load]
+kind = "step"
+rps = 20
+at = "5m"
+to_rps = 60
+[workload]
+cpu_ms = {{ dist = "exponential", mean = 20 }}
+[task]
+cpu = 512
+memory = 1024
+concurrency = 8
+[service]
+desired = 2
+[platform]
+kind = "fargate"
+[autoscaling]
+min_capacity = 1
+max_capacity = 8
+target_value = 60
+[slo]
+p99_ms = {slo_p99_ms}
+"#
+    )
+}
