@@ -18,6 +18,7 @@ pub mod compare;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod k8s;
 pub mod load;
 pub mod metrics;
 pub mod placement;

@@ -291,7 +291,7 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
 /// The EC2 cluster's facts: instance prices with their sources, what the
 /// agent registers, billing, Spot and managed-scaling settings.
 fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
-    for t in &c.types {
+    for t in c.types() {
         let cap = c.capacity(t);
         a.push(row(
             format!("EC2 price ({}, on-demand Linux)", t.instance_type),
@@ -309,32 +309,47 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
         "per second, 60-second minimum, from launch to termination; instances running at the end are billed to the end",
         "AWS EC2 On-Demand pricing: Linux per-second billing, 60-second minimum (not in aws.md; as the ECS-on-EC2 issue states it)",
     ));
-    a.push(row(
-        "registered memory",
-        format!(
-            "{:.4} of the instance's memory, minus ECS_RESERVED_MEMORY {} MiB",
-            c.registered_fraction, c.reserved_memory
-        ),
-        if c.registered_fraction == 7985.0 / 8192.0 {
-            "7985/8192: an m4.large registers 7985 MiB of 8 GiB (aws.md §2.7)"
-        } else {
-            "scenario"
-        },
-    ));
-    a.push(row(
-        "Auto Scaling group",
-        format!(
-            "min {} / max {} / {} at the start; on-demand base {}, {} % on-demand above it; {} zones",
-            c.min_size,
-            c.max_size,
-            c.initial,
-            c.od_base,
-            c.od_pct,
-            c.azs.len()
-        ),
-        "scenario",
-    ));
-    if c.od_pct < 100 && c.od_base < c.max_size {
+    if let crate::cluster::NodeModel::Ecs {
+        reserved_memory,
+        registered_fraction,
+        ..
+    } = &c.model
+    {
+        a.push(row(
+            "registered memory",
+            format!(
+                "{registered_fraction:.4} of the instance's memory, minus ECS_RESERVED_MEMORY {reserved_memory} MiB"
+            ),
+            if *registered_fraction == 7985.0 / 8192.0 {
+                "7985/8192: an m4.large registers 7985 MiB of 8 GiB (aws.md §2.7)"
+            } else {
+                "scenario"
+            },
+        ));
+    }
+    for g in &c.groups {
+        a.push(row(
+            if c.kubernetes() {
+                format!("node group {}", g.name)
+            } else {
+                "Auto Scaling group".into()
+            },
+            format!(
+                "min {} / max {} / {} at the start; on-demand base {}, {} % on-demand above it; {} zones",
+                g.min_size,
+                g.max_size,
+                g.initial,
+                g.od_base,
+                g.od_pct,
+                g.zones.len()
+            ),
+            "scenario",
+        ));
+    }
+    if c.groups
+        .iter()
+        .any(|g| g.od_pct < 100 && g.od_base < g.max_size)
+    {
         a.push(row(
             "EC2 Spot",
             format!(
@@ -346,7 +361,7 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
             "assumptions unless set: AWS quotes Spot 'up to 90 %' off (default 60 %); the default rate is the upper bound of the Spot Advisor's lowest band, '<5 %' reclaimed per month (aws.md §3.2); 2-minute notice (aws.md §3.2)",
         ));
     }
-    if let Some(m) = &c.managed {
+    if let Some(m) = c.managed() {
         a.push(row(
             "managed scaling",
             format!(
@@ -356,7 +371,7 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
                 m.max_step,
                 m.warmup / crate::time::SECOND,
                 crate::cluster::SCALE_IN_DATAPOINTS,
-                if c.termination_protection { "on" } else { "off" }
+                if m.termination_protection { "on" } else { "off" }
             ),
             "CapacityProviderReservation as ECS documents it (aws.md §2.6)",
         ));

@@ -27,7 +27,7 @@ fn binpack_uses_at_most_a_quarter_more_than_the_lower_bound() {
     let capacity = Resources {
         cpu: vcpu * 1024,
         memory: mem,
-        enis: u32::MAX,
+        slots: u32::MAX,
     };
 
     let pods =
@@ -41,7 +41,7 @@ fn binpack_uses_at_most_a_quarter_more_than_the_lower_bound() {
             resources: Resources {
                 cpu: (cpu_milli * 1024).div_ceil(1000) as u32,
                 memory: mem_mib,
-                enis: 0,
+                slots: 0,
             },
             ports: Vec::new(),
             group: 0,
@@ -69,6 +69,7 @@ fn binpack_uses_at_most_a_quarter_more_than_the_lower_bound() {
                             instance_type: "r6i.32xlarge".into(),
                             family: "r6i".into(),
                             az: "us-east-1a".into(),
+                            labels: Default::default(),
                         },
                         capacity,
                     ));

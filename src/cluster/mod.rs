@@ -40,28 +40,90 @@ pub struct Managed {
     pub max_step: u32,
     /// `instanceWarmupPeriod`.
     pub warmup: SimTime,
+    /// Managed termination protection: only empty instances are scaled in.
+    pub termination_protection: bool,
 }
 
 /// Datapoints below target before managed scaling scales in (aws.md §2.6).
 pub const SCALE_IN_DATAPOINTS: u32 = 15;
 
-/// A cluster's configuration.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    /// Instance types of the ASG, in priority order.
+/// What grows and shrinks the cluster's node groups.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeScaler {
+    /// Nothing: the groups keep their size (Spot reclaims are replaced).
+    Fixed,
+    /// ECS capacity-provider managed scaling of the one Auto Scaling group.
+    EcsManaged(Managed),
+    /// The Kubernetes Cluster Autoscaler over managed node groups
+    /// (`crate::k8s::cluster_autoscaler`).
+    ClusterAutoscaler(crate::k8s::cluster_autoscaler::CaConfig),
+}
+
+/// How many pods a Kubernetes node may hold (the kubelet's `maxPods`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxPods {
+    /// VPC CNI secondary-IP mode: ENIs × (IPv4 per ENI − 1) + 2 (aws.md §4.2).
+    Standard,
+    /// VPC CNI prefix delegation, capped at 110 or 250 (aws.md §4.2).
+    PrefixDelegation,
+    /// A fixed value (`--max-pods`).
+    Fixed(u32),
+}
+
+/// What a node registers: ECS container instance or Kubernetes node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeModel {
+    /// An ECS container instance: CPU units (1024 per vCPU), the memory the
+    /// agent registers, one ENI per awsvpc task.
+    Ecs {
+        /// ENI trunking.
+        trunking: bool,
+        /// `ECS_RESERVED_MEMORY` (MiB).
+        reserved_memory: u32,
+        /// Registered share of the instance memory.
+        registered_fraction: f64,
+    },
+    /// A Kubernetes node on the EKS-optimized AMI: millicores, allocatable
+    /// after kube-reserved and the eviction threshold, max pods as slots.
+    Kubernetes {
+        /// Max pods.
+        max_pods: MaxPods,
+        /// Share of the nominal memory the kubelet sees as capacity.
+        memory_fraction: f64,
+    },
+}
+
+/// One Auto Scaling group (an ECS capacity provider's, or an EKS managed
+/// node group).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// Name (`eks.amazonaws.com/nodegroup`).
+    pub name: String,
+    /// Instance types, in priority order.
     pub types: Vec<InstanceType>,
-    /// Availability zone names.
-    pub azs: Vec<String>,
-    /// ASG bounds.
+    /// Minimum size.
     pub min_size: u32,
-    /// ASG bounds.
+    /// Maximum size.
     pub max_size: u32,
     /// Instances at the start.
     pub initial: u32,
     /// On-demand base.
     pub od_base: u32,
-    /// On-demand % above base.
+    /// On-demand % above base (100: no Spot; 0: all Spot).
     pub od_pct: u32,
+    /// Zones it spreads over (indexes into the cluster's zones).
+    pub zones: Vec<usize>,
+    /// Node labels (Kubernetes).
+    pub labels: Vec<(String, String)>,
+}
+
+/// A cluster's configuration.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// The Auto Scaling groups (ECS: one).
+    pub groups: Vec<GroupConfig>,
+    /// Availability zone names.
+    pub azs: Vec<String>,
     /// Spot discount off on-demand.
     pub spot_discount: f64,
     /// Spot interruptions per instance-hour.
@@ -70,38 +132,60 @@ pub struct ClusterConfig {
     pub spot_draining: bool,
     /// Launch to registered (s).
     pub boot_s: Dist,
-    /// Managed scaling, if on.
-    pub managed: Option<Managed>,
-    /// Only empty instances are scaled in.
-    pub termination_protection: bool,
-    /// Daemon tasks (name, resources), one per instance.
+    /// What scales the groups.
+    pub scaler: NodeScaler,
+    /// Daemon tasks or DaemonSet pods (name, resources), one per instance.
     pub daemons: Vec<(String, Resources)>,
-    /// ENI trunking.
-    pub trunking: bool,
-    /// `ECS_RESERVED_MEMORY`.
-    pub reserved_memory: u32,
-    /// Registered share of the instance memory.
-    pub registered_fraction: f64,
+    /// What a node registers.
+    pub model: NodeModel,
     /// Placed task to containers started (s).
     pub task_start_s: Dist,
 }
 
 impl ClusterConfig {
-    /// What the ECS agent registers on an instance of type `t`.
+    /// What a node of type `t` offers: on ECS what the agent registers
+    /// (CPU units, memory, awsvpc ENIs), on Kubernetes the allocatable
+    /// (millicores, MiB, max pods).
     pub fn capacity(&self, t: &InstanceType) -> Resources {
-        let memory = ((t.memory_mib as f64 * self.registered_fraction).floor() as u32)
-            .saturating_sub(self.reserved_memory);
-        // Only awsvpc tasks ask for an ENI (bridge and host tasks ask for
-        // none), so the limit holds whatever the tasks' network modes.
-        let enis = if self.trunking {
-            t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
-        } else {
-            t.awsvpc_tasks
-        };
-        Resources {
-            cpu: t.vcpu * 1024,
-            memory,
-            enis,
+        match &self.model {
+            NodeModel::Ecs {
+                trunking,
+                reserved_memory,
+                registered_fraction,
+            } => {
+                let memory = ((t.memory_mib as f64 * registered_fraction).floor() as u32)
+                    .saturating_sub(*reserved_memory);
+                // Only awsvpc tasks ask for an ENI (bridge and host tasks ask for
+                // none), so the limit holds whatever the tasks' network modes.
+                let slots = if *trunking {
+                    t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
+                } else {
+                    t.awsvpc_tasks
+                };
+                Resources {
+                    cpu: t.vcpu * 1024,
+                    memory,
+                    slots,
+                }
+            }
+            NodeModel::Kubernetes {
+                max_pods,
+                memory_fraction,
+            } => {
+                let pods = self.max_pods(t, *max_pods);
+                let memory = (t.memory_mib as f64 * memory_fraction).floor() as u32;
+                crate::k8s::node::allocatable(t.vcpu, memory, pods)
+            }
+        }
+    }
+
+    fn max_pods(&self, t: &InstanceType, m: MaxPods) -> u32 {
+        match m {
+            MaxPods::Standard => crate::k8s::node::max_pods_standard(t.max_enis, t.ipv4_per_eni),
+            MaxPods::PrefixDelegation => {
+                crate::k8s::node::max_pods_prefix_delegation(t.max_enis, t.ipv4_per_eni, t.vcpu)
+            }
+            MaxPods::Fixed(n) => n,
         }
     }
 
@@ -112,6 +196,24 @@ impl ClusterConfig {
         } else {
             t.od_usd_per_hour
         }
+    }
+
+    /// ECS managed scaling, if that is what scales the cluster.
+    pub fn managed(&self) -> Option<&Managed> {
+        match &self.scaler {
+            NodeScaler::EcsManaged(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Whether the cluster runs Kubernetes nodes.
+    pub fn kubernetes(&self) -> bool {
+        matches!(self.model, NodeModel::Kubernetes { .. })
+    }
+
+    /// Every instance type of every group, in group order.
+    pub fn types(&self) -> impl Iterator<Item = &InstanceType> {
+        self.groups.iter().flat_map(|g| g.types.iter())
     }
 }
 
@@ -156,6 +258,11 @@ pub struct Instance {
     pub empty_since: Option<SimTime>,
     /// Already up when the run started (its warm-up is long over).
     pub warm: bool,
+    /// System pods (CoreDNS) on it (Kubernetes).
+    pub system_pods: u32,
+    /// Its Auto Scaling group (node group), by index.
+    #[serde(skip)]
+    pub group: usize,
     #[serde(skip)]
     type_idx: usize,
     #[serde(skip)]
@@ -188,7 +295,7 @@ pub struct Cluster {
     pub instances: Vec<Instance>,
     /// Placement view of the instances (same index).
     pub nodes: Vec<Node>,
-    classes: BTreeMap<(usize, bool), ClassId>,
+    classes: BTreeMap<(usize, usize, bool), ClassId>,
     low_datapoints: u32,
     /// What one task of each service (by placement group) reserves.
     service_requests: Vec<Resources>,
@@ -299,7 +406,7 @@ impl Cluster {
             if !inst.alive() {
                 continue;
             }
-            let t = &self.cfg.types[inst.type_idx];
+            let t = &self.cfg.groups[inst.group].types[inst.type_idx];
             let per_us = self.cfg.price(t, inst.spot) / 3.6e9;
             if inst.registered.is_some() {
                 cr += node.capacity.cpu as f64;
@@ -362,69 +469,115 @@ impl Cluster {
         self.instances.iter().filter(|i| i.alive()).count() as u32
     }
 
-    fn class(&mut self, type_idx: usize, spot: bool, ledger: &mut Ledger) -> ClassId {
-        let price = self.cfg.price(&self.cfg.types[type_idx], spot);
-        *self.classes.entry((type_idx, spot)).or_insert_with(|| {
-            ledger.class(
-                if spot {
-                    Bucket::Spot
-                } else {
-                    Bucket::Instances
-                },
-                price,
-            )
-        })
+    fn class(&mut self, group: usize, type_idx: usize, spot: bool, ledger: &mut Ledger) -> ClassId {
+        let price = self
+            .cfg
+            .price(&self.cfg.groups[group].types[type_idx], spot);
+        *self
+            .classes
+            .entry((group, type_idx, spot))
+            .or_insert_with(|| {
+                ledger.class(
+                    if spot {
+                        Bucket::Spot
+                    } else {
+                        Bucket::Instances
+                    },
+                    price,
+                )
+            })
     }
 
-    /// Launches an instance (billing starts); returns its id. With a warm
-    /// start the caller registers it at once.
-    pub fn launch(&mut self, now: SimTime, ledger: &mut Ledger) -> u32 {
+    /// Launches an instance of group `group` (billing starts); returns its
+    /// id. With a warm start the caller registers it at once.
+    pub fn launch(&mut self, group: usize, now: SimTime, ledger: &mut Ledger) -> u32 {
         self.advance(now);
-        let alive: Vec<&Instance> = self.instances.iter().filter(|i| i.alive()).collect();
+        let g = &self.cfg.groups[group];
+        let alive: Vec<&Instance> = self
+            .instances
+            .iter()
+            .filter(|i| i.alive() && i.group == group)
+            .collect();
         let od = alive.iter().filter(|i| !i.spot).count() as u32;
         let total = alive.len() as u32;
         // Mixed instances: the on-demand base first, then the percentage.
-        let spot = if od < self.cfg.od_base {
+        let spot = if od < g.od_base {
             false
         } else {
             // Instances above the base, this one included; on-demand unless that
             // would put the on-demand share above the percentage.
-            let above = total - od.min(self.cfg.od_base) + 1;
-            let od_above = od.saturating_sub(self.cfg.od_base);
-            (od_above + 1) as f64 > self.cfg.od_pct as f64 / 100.0 * above as f64
+            let above = total - od.min(g.od_base) + 1;
+            let od_above = od.saturating_sub(g.od_base);
+            (od_above + 1) as f64 > g.od_pct as f64 / 100.0 * above as f64
         };
-        // On-demand: the first type listed; Spot: the cheapest.
+        // On-demand: the first type listed (prioritized); Spot: the cheapest.
         let type_idx = if spot {
-            (0..self.cfg.types.len())
+            (0..g.types.len())
                 .min_by(|a, b| {
                     self.cfg
-                        .price(&self.cfg.types[*a], true)
-                        .total_cmp(&self.cfg.price(&self.cfg.types[*b], true))
+                        .price(&g.types[*a], true)
+                        .total_cmp(&self.cfg.price(&g.types[*b], true))
                         .then(a.cmp(b))
                 })
                 .expect("at least one type")
         } else {
             0
         };
-        // The zone with the fewest instances (ASG AZ balancing).
-        let az = (0..self.cfg.azs.len())
+        // The zone with the fewest of the group's instances (ASG AZ balancing).
+        let az = *g
+            .zones
+            .iter()
             .min_by_key(|z| {
                 (
-                    alive.iter().filter(|i| i.az == self.cfg.azs[*z]).count(),
-                    *z,
+                    alive.iter().filter(|i| i.az == self.cfg.azs[**z]).count(),
+                    **z,
                 )
             })
             .expect("at least one zone");
-        let class = self.class(type_idx, spot, ledger);
+        let class = self.class(group, type_idx, spot, ledger);
         ledger.start(class, now);
         let id = self.instances.len() as u32;
-        let t = &self.cfg.types[type_idx];
+        let g = &self.cfg.groups[group];
+        let t = &g.types[type_idx];
+        let mut labels = std::collections::BTreeMap::new();
+        if self.cfg.kubernetes() {
+            // Well-known labels the kubelet and EKS set (Kubernetes
+            // well-known labels; EKS managed node groups).
+            for (k, v) in [
+                ("kubernetes.io/hostname", format!("node-{id}")),
+                ("topology.kubernetes.io/zone", self.cfg.azs[az].clone()),
+                ("node.kubernetes.io/instance-type", t.instance_type.clone()),
+                (
+                    "kubernetes.io/arch",
+                    if t.arch == "arm64" {
+                        "arm64".into()
+                    } else {
+                        "amd64".into()
+                    },
+                ),
+                ("eks.amazonaws.com/nodegroup", g.name.clone()),
+                (
+                    "eks.amazonaws.com/capacityType",
+                    if spot {
+                        "SPOT".into()
+                    } else {
+                        "ON_DEMAND".into()
+                    },
+                ),
+            ] {
+                labels.insert(k.to_string(), v);
+            }
+            for (k, v) in &g.labels {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
         let mut node = Node::new(
             id,
             NodeAttrs {
                 instance_type: t.instance_type.clone(),
                 family: t.family.clone(),
                 az: self.cfg.azs[az].clone(),
+                labels,
             },
             self.cfg.capacity(t),
         );
@@ -443,11 +596,21 @@ impl Cluster {
             tasks: Vec::new(),
             empty_since: None,
             warm: false,
+            system_pods: 0,
+            group,
             type_idx,
             class,
         });
         self.refresh();
         id
+    }
+
+    /// Instances of group `group` alive.
+    pub fn group_alive(&self, group: usize) -> u32 {
+        self.instances
+            .iter()
+            .filter(|i| i.alive() && i.group == group)
+            .count() as u32
     }
 
     /// The ECS agent registered: daemons are placed first, then the instance accepts tasks.
@@ -545,7 +708,11 @@ impl Cluster {
     /// (after daemons): tasks that exceed it cannot make the group grow
     /// (aws.md §2.6), and sizing on it never under-counts.
     fn per_instance(&self, req: &Request) -> u32 {
-        let Some(t) = self.cfg.types.iter().min_by_key(|t| (t.vcpu, t.memory_mib)) else {
+        let Some(t) = self.cfg.groups[0]
+            .types
+            .iter()
+            .min_by_key(|t| (t.vcpu, t.memory_mib))
+        else {
             return 0;
         };
         let mut free = self.cfg.capacity(t);
@@ -557,7 +724,7 @@ impl Cluster {
         let ports = if req.ports.is_empty() { u32::MAX } else { 1 };
         by(req.resources.cpu, free.cpu)
             .min(by(req.resources.memory, free.memory))
-            .min(by(req.resources.enis, free.enis))
+            .min(by(req.resources.slots, free.slots))
             .min(ports)
     }
 
@@ -580,19 +747,19 @@ impl Cluster {
                         .entry((
                             r.resources.cpu,
                             r.resources.memory,
-                            r.resources.enis,
+                            r.resources.slots,
                             r.ports.clone(),
                         ))
                         .or_insert(0) += 1;
                 }
                 let extra: u32 = groups
                     .iter()
-                    .map(|((cpu, mem, enis, ports), count)| {
+                    .map(|((cpu, mem, slots, ports), count)| {
                         let per = self.per_instance(&Request {
                             resources: Resources {
                                 cpu: *cpu,
                                 memory: *mem,
-                                enis: *enis,
+                                slots: *slots,
                             },
                             ports: ports.clone(),
                             group: 0,
@@ -611,7 +778,7 @@ impl Cluster {
         if groupable.is_empty() && !pending.is_empty() && n > 0 {
             // Tasks that cannot make the group grow hold the reservation at
             // the target: neither scale-out nor scale-in.
-            let target = self.cfg.managed.as_ref().map_or(100, |m| m.target);
+            let target = self.cfg.managed().map_or(100, |m| m.target);
             return Reservation {
                 m: n,
                 n,
@@ -632,7 +799,7 @@ impl Cluster {
     /// Managed scaling's decision for this minute: instances to launch (> 0)
     /// or empty instances to terminate (< 0), with the reason.
     pub fn managed_decision(&mut self, now: SimTime, r: &Reservation) -> (i64, String) {
-        let Some(m) = self.cfg.managed.clone() else {
+        let Some(m) = self.cfg.managed().cloned() else {
             return (0, String::new());
         };
         let Some(value) = r.value else {
@@ -661,10 +828,13 @@ impl Cluster {
                 (r.m as f64 * 100.0 / target).ceil() as u32
             };
             let step = desired.saturating_sub(r.n).clamp(m.min_step, m.max_step);
-            let room = self.cfg.max_size.saturating_sub(r.n);
+            let room = self.cfg.groups[0].max_size.saturating_sub(r.n);
             let launch = step.min(room);
             if launch == 0 {
-                return (0, format!("suppressed: at max_size {}", self.cfg.max_size));
+                return (
+                    0,
+                    format!("suppressed: at max_size {}", self.cfg.groups[0].max_size),
+                );
             }
             (
                 launch as i64,
@@ -684,7 +854,8 @@ impl Cluster {
                     ),
                 );
             }
-            let desired = ((r.m as f64 * 100.0 / target).ceil() as u32).max(self.cfg.min_size);
+            let desired =
+                ((r.m as f64 * 100.0 / target).ceil() as u32).max(self.cfg.groups[0].min_size);
             let surplus = r.n.saturating_sub(desired);
             // At most half the group per step (AWS containers blog, faster scale-in).
             let limit = (r.n / 2).max(1);
@@ -694,12 +865,12 @@ impl Cluster {
                 .filter(|i| {
                     i.alive()
                         && i.registered.is_some()
-                        && (!self.cfg.termination_protection || i.tasks.is_empty())
+                        && (!m.termination_protection || i.tasks.is_empty())
                 })
                 .filter(|i| {
                     i.empty_since
                         .is_some_and(|e| now >= e + SCALE_IN_DATAPOINTS as SimTime * MINUTE)
-                        || !self.cfg.termination_protection
+                        || !m.termination_protection
                 })
                 .count() as u32;
             let k = surplus.min(limit).min(candidates);
@@ -728,11 +899,12 @@ impl Cluster {
     /// The instances managed scaling terminates: empty ones, empty longest first
     /// (or, without termination protection, the least loaded).
     pub fn scale_in_victims(&self, k: usize) -> Vec<u32> {
+        let protection = self.cfg.managed().is_some_and(|m| m.termination_protection);
         let mut v: Vec<(bool, usize, SimTime, u32)> = self
             .instances
             .iter()
             .filter(|i| i.alive() && i.registered.is_some())
-            .filter(|i| !self.cfg.termination_protection || i.tasks.is_empty())
+            .filter(|i| !protection || i.tasks.is_empty())
             .map(|i| {
                 (
                     !i.tasks.is_empty(),
@@ -755,39 +927,46 @@ mod tests {
     fn cfg(types: &[&str]) -> ClusterConfig {
         let c = Catalog::embedded();
         ClusterConfig {
-            types: types.iter().map(|t| c.get(t).unwrap().clone()).collect(),
+            groups: vec![GroupConfig {
+                name: "asg".into(),
+                types: types.iter().map(|t| c.get(t).unwrap().clone()).collect(),
+                min_size: 0,
+                max_size: 10,
+                initial: 0,
+                od_base: 1,
+                od_pct: 50,
+                zones: vec![0, 1, 2],
+                labels: Vec::new(),
+            }],
             azs: vec![
                 "us-east-1a".into(),
                 "us-east-1b".into(),
                 "us-east-1c".into(),
             ],
-            min_size: 0,
-            max_size: 10,
-            initial: 0,
-            od_base: 1,
-            od_pct: 50,
             spot_discount: 0.6,
             spot_rate: 0.0,
             spot_draining: false,
             boot_s: Dist::Constant(60.0),
-            managed: Some(Managed {
+            scaler: NodeScaler::EcsManaged(Managed {
                 target: 100,
                 min_step: 1,
                 max_step: 10_000,
                 warmup: 300 * 1_000_000,
+                termination_protection: true,
             }),
-            termination_protection: true,
             daemons: vec![(
                 "agent".into(),
                 Resources {
                     cpu: 128,
                     memory: 256,
-                    enis: 0,
+                    slots: 0,
                 },
             )],
-            trunking: false,
-            reserved_memory: 0,
-            registered_fraction: 7985.0 / 8192.0,
+            model: NodeModel::Ecs {
+                trunking: false,
+                reserved_memory: 0,
+                registered_fraction: 7985.0 / 8192.0,
+            },
             task_start_s: Dist::Constant(3.0),
         }
     }
@@ -795,15 +974,15 @@ mod tests {
     #[test]
     fn registered_resources_follow_the_agent() {
         let c = cfg(&["m5.large"]);
-        let r = c.capacity(&c.types[0]);
-        assert_eq!((r.cpu, r.memory, r.enis), (2048, 7985, 2));
+        let r = c.capacity(&c.groups[0].types[0]);
+        assert_eq!((r.cpu, r.memory, r.slots), (2048, 7985, 2));
     }
 
     #[test]
     fn mixed_instances_and_zones() {
         let mut cl = Cluster::new(cfg(&["m5.large", "m6a.large"]));
         let mut ledger = Ledger::new();
-        let ids: Vec<u32> = (0..5).map(|_| cl.launch(0, &mut ledger)).collect();
+        let ids: Vec<u32> = (0..5).map(|_| cl.launch(0, 0, &mut ledger)).collect();
         let spot: Vec<bool> = ids.iter().map(|i| cl.instances[*i as usize].spot).collect();
         // Base 1 on demand, then half of the rest.
         assert_eq!(spot, vec![false, true, false, true, false]);
@@ -831,7 +1010,7 @@ mod tests {
             resources: Resources {
                 cpu: 512,
                 memory: 1024,
-                enis: 1,
+                slots: 1,
             },
             ports: Vec::new(),
             group: 0,
@@ -839,7 +1018,7 @@ mod tests {
         // Empty group with pending tasks: two instances first.
         let r = cl.reservation(&[task.clone(), task.clone()]);
         assert_eq!((r.m, r.n, r.value), (2, 0, Some(200.0)));
-        let a = cl.launch(0, &mut ledger);
+        let a = cl.launch(0, 0, &mut ledger);
         cl.register(a, 0);
         // awsvpc without trunking: 2 tasks per m5.large; 5 pending need 3 more.
         let r = cl.reservation(&vec![task.clone(); 5]);
@@ -849,7 +1028,7 @@ mod tests {
             resources: Resources {
                 cpu: 99_999,
                 memory: 1,
-                enis: 1,
+                slots: 1,
             },
             ports: Vec::new(),
             group: 0,
@@ -867,12 +1046,12 @@ mod tests {
             Resources {
                 cpu: 64,
                 memory: 128,
-                enis: 0,
+                slots: 0,
             },
         ));
         let mut cl = Cluster::new(c);
         let mut ledger = Ledger::new();
-        let ids: Vec<u32> = (0..3).map(|_| cl.launch(0, &mut ledger)).collect();
+        let ids: Vec<u32> = (0..3).map(|_| cl.launch(0, 0, &mut ledger)).collect();
         for (k, id) in ids.iter().enumerate() {
             // Not accepting before the agent registers.
             assert!(!cl.nodes[*id as usize].accepting);
@@ -890,7 +1069,7 @@ mod tests {
             resources: Resources {
                 cpu: 2048,
                 memory: 1024,
-                enis: 1,
+                slots: 1,
             },
             ports: Vec::new(),
             group: 0,

@@ -60,7 +60,8 @@ pub struct ClusterControl {
     nodes_of: Vec<Vec<Option<u32>>>,
     /// Tasks waiting for room, oldest first: (service, task).
     pending: Vec<(usize, TaskId)>,
-    asg_desired: u32,
+    /// Desired capacity of each group.
+    asg_desired: Vec<u32>,
     warm: bool,
     end: SimTime,
     placement_rng: Stream,
@@ -91,7 +92,7 @@ impl ClusterControl {
             ledger: Ledger::new(),
             nodes_of: vec![Vec::new(); n],
             pending: Vec::new(),
-            asg_desired: 0,
+            asg_desired: Vec::new(),
             warm,
             end,
             placement_rng: stream(seed, Component::Placement),
@@ -149,19 +150,20 @@ impl ClusterControl {
     /// warm (their boot happened before the run), booting otherwise — and
     /// the minute ticks of managed scaling.
     pub(crate) fn start(&mut self) {
-        let n = self.cluster.cfg.initial;
-        self.asg_desired = n;
-        for _ in 0..n {
-            let id = self.cluster.launch(0, &mut self.ledger);
-            if self.warm {
-                self.cluster.instances[id as usize].warm = true;
-                self.cluster.register(id, 0);
-            } else {
-                self.schedule_boot(id, 0);
+        self.asg_desired = self.cluster.cfg.groups.iter().map(|g| g.initial).collect();
+        for g in 0..self.asg_desired.len() {
+            for _ in 0..self.asg_desired[g] {
+                let id = self.cluster.launch(g, 0, &mut self.ledger);
+                if self.warm {
+                    self.cluster.instances[id as usize].warm = true;
+                    self.cluster.register(id, 0);
+                } else {
+                    self.schedule_boot(id, 0);
+                }
+                self.schedule_spot(id, 0);
             }
-            self.schedule_spot(id, 0);
         }
-        if self.cluster.cfg.managed.is_some() && MINUTE < self.end {
+        if self.cluster.cfg.managed().is_some() && MINUTE < self.end {
             self.queue.schedule(MINUTE, ClusterEvent::ManagedTick);
         }
     }
@@ -228,8 +230,8 @@ impl ClusterControl {
 
     /// Launches an instance now: it boots, and a Spot one may be reclaimed
     /// from its launch on.
-    fn launch_instance(&mut self, now: SimTime) {
-        let id = self.cluster.launch(now, &mut self.ledger);
+    fn launch_instance(&mut self, group: usize, now: SimTime) {
+        let id = self.cluster.launch(group, now, &mut self.ledger);
         self.schedule_boot(id, now);
         self.schedule_spot(id, now);
     }
@@ -366,9 +368,12 @@ impl ClusterControl {
                 .push((svc, ControlEvent::InstanceLost(task, reason)));
         }
         self.cluster.terminate(id, now, &mut self.ledger);
-        if reason == StopReason::SpotInterrupted && self.cluster.alive() < self.asg_desired {
+        let g = self.cluster.instances[id as usize].group;
+        if reason == StopReason::SpotInterrupted
+            && self.cluster.group_alive(g) < self.asg_desired[g]
+        {
             // The ASG replaces a reclaimed instance to keep its desired capacity.
-            self.launch_instance(now);
+            self.launch_instance(g, now);
         }
         self.place_pending(now);
     }
@@ -382,19 +387,19 @@ impl ClusterControl {
             .collect();
         let r = self.cluster.reservation(&pending);
         let (delta, reason) = self.cluster.managed_decision(now, &r);
-        let target = self.cluster.cfg.managed.as_ref().map_or(100, |m| m.target);
-        let old = self.asg_desired;
+        let target = self.cluster.cfg.managed().map_or(100, |m| m.target);
+        let old = self.asg_desired[0];
         if delta > 0 {
             for _ in 0..delta {
-                self.launch_instance(now);
+                self.launch_instance(0, now);
             }
-            self.asg_desired = old + delta as u32;
+            self.asg_desired[0] = old + delta as u32;
         } else if delta < 0 {
             let victims = self.cluster.scale_in_victims((-delta) as usize);
             for v in &victims {
                 self.terminate(*v, StopReason::ScaleIn, now);
             }
-            self.asg_desired = old.saturating_sub(victims.len() as u32);
+            self.asg_desired[0] = old.saturating_sub(victims.len() as u32);
         }
         if delta != 0 || !reason.starts_with("at target") {
             self.decisions.push(Decision {
@@ -412,7 +417,7 @@ impl ClusterControl {
                 running: self.cluster.alive(),
                 old_desired: old,
                 proposed: Some(r.m),
-                new_desired: self.asg_desired,
+                new_desired: self.asg_desired[0],
                 action: if delta > 0 {
                     "instances_out".into()
                 } else if delta < 0 {

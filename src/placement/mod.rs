@@ -1,6 +1,6 @@
-//! The placement engine: which node (an ECS container instance, later a
-//! Kubernetes node) a task goes to, and which task goes first on scale-in.
-//! One engine for every orchestrator.
+//! The placement engine: which node (an ECS container instance or a
+//! Kubernetes node) a task or pod goes to, and which task goes first on
+//! scale-in. One engine for every orchestrator.
 //!
 //! As ECS places tasks (AWS ECS developer guide, task-placement.md;
 //! shared/reference/aws.md §2.5): keep the nodes where every resource fits
@@ -10,6 +10,17 @@
 //! zone or instance, `random`), each strategy breaking the ties of the one
 //! before; the last tie goes to the lowest node id. Strategies are best
 //! effort, constraints binding: a task that fits nowhere stays PENDING.
+//!
+//! As kube-scheduler places pods (Kubernetes scheduling framework;
+//! `NodeResourcesFit`, `NodeAffinity`, `PodTopologySpread` plugins): filter
+//! by requests against allocatable (max pods as a slot), the node selector
+//! and hard topology spread (`DoNotSchedule`: the skew after placing must
+//! stay within `maxSkew`), then score `LeastAllocated` (default) or
+//! `MostAllocated` — integer scores 0–100 averaged over CPU and memory — and
+//! pick at random among the best (`selectHost`). Soft spread
+//! (`ScheduleAnyway`) ranks before the resource score; kube-scheduler's
+//! other default scores (balanced allocation, image locality, default
+//! spreading) are not modelled.
 //!
 //! Invariant: a placement never over-allocates a node in any resource.
 
@@ -25,17 +36,19 @@ pub use query::Query;
 /// Resources a node offers or a task asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Resources {
-    /// CPU units (1024 per vCPU).
+    /// CPU in the cluster's unit: ECS CPU units (1024 per vCPU) on ECS,
+    /// millicores (1000 per vCPU) on Kubernetes.
     pub cpu: u32,
     /// Memory (MiB).
     pub memory: u32,
-    /// Elastic network interfaces (awsvpc tasks, pod IPs).
-    pub enis: u32,
+    /// Countable slots: ENIs for ECS awsvpc tasks (one per task), pods for
+    /// Kubernetes (the kubelet's max pods; one per pod, DaemonSets too).
+    pub slots: u32,
 }
 
 impl Resources {
     fn fits_in(&self, free: &Resources) -> bool {
-        self.cpu <= free.cpu && self.memory <= free.memory && self.enis <= free.enis
+        self.cpu <= free.cpu && self.memory <= free.memory && self.slots <= free.slots
     }
 }
 
@@ -48,6 +61,8 @@ pub struct NodeAttrs {
     pub family: String,
     /// e.g. `us-east-1a`.
     pub az: String,
+    /// Kubernetes node labels (empty on ECS).
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A node as the placement engine sees it.
@@ -88,7 +103,7 @@ impl Node {
         Resources {
             cpu: self.capacity.cpu - self.used.cpu,
             memory: self.capacity.memory - self.used.memory,
-            enis: self.capacity.enis - self.used.enis,
+            slots: self.capacity.slots - self.used.slots,
         }
     }
 
@@ -108,7 +123,7 @@ impl Node {
         assert!(self.fits(req), "over-allocation of node {}", self.id);
         self.used.cpu += req.resources.cpu;
         self.used.memory += req.resources.memory;
-        self.used.enis += req.resources.enis;
+        self.used.slots += req.resources.slots;
         self.ports.extend(&req.ports);
         *self.groups.entry(req.group).or_insert(0) += 1;
     }
@@ -117,7 +132,7 @@ impl Node {
     pub fn release(&mut self, req: &Request) {
         self.used.cpu -= req.resources.cpu;
         self.used.memory -= req.resources.memory;
-        self.used.enis -= req.resources.enis;
+        self.used.slots -= req.resources.slots;
         self.ports.retain(|p| !req.ports.contains(p));
         if let Some(c) = self.groups.get_mut(&req.group) {
             *c -= 1;
@@ -183,6 +198,22 @@ pub enum Strategy {
     Spread(SpreadField),
     /// Random.
     Random,
+    /// kube-scheduler `NodeResourcesFit` `LeastAllocated`: the node with
+    /// the highest mean share of CPU and memory left free after placing.
+    #[serde(skip)]
+    LeastAllocated,
+    /// kube-scheduler `NodeResourcesFit` `MostAllocated`: the fullest node.
+    #[serde(skip)]
+    MostAllocated,
+}
+
+/// A topology domain of Kubernetes topology spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopologyKey {
+    /// `topology.kubernetes.io/zone`.
+    Zone,
+    /// `kubernetes.io/hostname`.
+    Hostname,
 }
 
 /// The default strategy of ECS services: spread over availability zones
@@ -198,6 +229,17 @@ pub enum Compiled {
     DistinctInstance,
     /// See [`Constraint::MemberOf`].
     MemberOf(Query),
+    /// Kubernetes `nodeSelector`: every label must match.
+    NodeSelector(Vec<(String, String)>),
+    /// Kubernetes topology spread with `whenUnsatisfiable: DoNotSchedule`:
+    /// after placing, the group's pods in the node's domain minus the
+    /// fewest in any domain that has an eligible node must not exceed `max_skew`.
+    TopologySpread {
+        /// `maxSkew`.
+        max_skew: u32,
+        /// `topologyKey`.
+        key: TopologyKey,
+    },
 }
 
 impl Constraint {
@@ -212,11 +254,73 @@ impl Constraint {
     }
 }
 
-fn allowed(node: &Node, req: &Request, constraints: &[Compiled]) -> bool {
+fn selector_matches(node: &Node, selector: &[(String, String)]) -> bool {
+    selector
+        .iter()
+        .all(|(k, v)| node.attrs.labels.get(k).is_some_and(|x| x == v))
+}
+
+/// Whether `node` passes the node-level filters (node selector): the nodes
+/// whose domains count for topology spread.
+fn eligible(node: &Node, constraints: &[Compiled]) -> bool {
+    constraints.iter().all(|c| match c {
+        Compiled::NodeSelector(sel) => selector_matches(node, sel),
+        _ => true,
+    })
+}
+
+fn domain(node: &Node, key: TopologyKey) -> &str {
+    match key {
+        TopologyKey::Zone => node.attrs.az.as_str(),
+        TopologyKey::Hostname => node
+            .attrs
+            .labels
+            .get("kubernetes.io/hostname")
+            .map_or("", String::as_str),
+    }
+}
+
+fn allowed(nodes: &[Node], node: &Node, req: &Request, constraints: &[Compiled]) -> bool {
     constraints.iter().all(|c| match c {
         Compiled::DistinctInstance => node.count(req.group) == 0,
         Compiled::MemberOf(q) => q.matches(&node.attrs),
+        Compiled::NodeSelector(sel) => selector_matches(node, sel),
+        Compiled::TopologySpread { max_skew, key } => {
+            // Pods of the group per domain, over the domains of eligible nodes.
+            let mut per: BTreeMap<&str, u32> = BTreeMap::new();
+            for n in nodes
+                .iter()
+                .filter(|n| n.capacity.cpu > 0 && eligible(n, constraints))
+            {
+                *per.entry(domain(n, *key)).or_insert(0) += n.count(req.group);
+            }
+            let min = per.values().copied().min().unwrap_or(0);
+            let here = per.get(domain(node, *key)).copied().unwrap_or(0);
+            here + 1 - min.min(here + 1) <= *max_skew
+        }
     })
+}
+
+/// kube-scheduler's integer score (0–100) of `NodeResourcesFit` for a node
+/// after placing `req`: `LeastAllocated` scores free share, `MostAllocated`
+/// used share, per resource `(x × 100) / allocatable`, then the mean of CPU
+/// and memory (weights 1, 1; integer arithmetic as in the plugin).
+pub fn resource_score(n: &Node, req: &Request, most: bool) -> u64 {
+    let one = |cap: u32, used: u32, want: u32| -> u64 {
+        let cap = cap as u64;
+        if cap == 0 {
+            return 0;
+        }
+        let after = (used as u64 + want as u64).min(cap);
+        if most {
+            after * 100 / cap
+        } else {
+            (cap - after) * 100 / cap
+        }
+    };
+    (one(n.capacity.cpu, n.used.cpu, req.resources.cpu)
+        + one(n.capacity.memory, n.used.memory, req.resources.memory))
+        / 2
 }
 
 /// Tasks of `group` per availability zone over the given nodes.
@@ -239,7 +343,7 @@ pub fn place(
 ) -> Option<usize> {
     let candidates: Vec<usize> = (0..nodes.len())
         .filter(|&i| {
-            nodes[i].accepting && nodes[i].fits(req) && allowed(&nodes[i], req, constraints)
+            nodes[i].accepting && nodes[i].fits(req) && allowed(nodes, &nodes[i], req, constraints)
         })
         .collect();
     if candidates.is_empty() {
@@ -265,6 +369,8 @@ pub fn place(
                     }
                     Strategy::Spread(SpreadField::InstanceId) => n.count(req.group) as u64,
                     Strategy::Random => rng.random::<u64>(),
+                    Strategy::LeastAllocated => 100 - resource_score(n, req, false),
+                    Strategy::MostAllocated => 100 - resource_score(n, req, true),
                 })
                 .collect();
             (key, n.id, i)
@@ -307,6 +413,8 @@ pub fn scale_in_node(
                     }
                     Strategy::Spread(SpreadField::InstanceId) => -(n.count(group) as i64),
                     Strategy::Random => rng.random::<i64>(),
+                    // Kubernetes does not use this (the ReplicaSet picks pods).
+                    Strategy::LeastAllocated | Strategy::MostAllocated => 0,
                 })
                 .collect();
             (key, n.id, i)
@@ -330,11 +438,12 @@ mod tests {
                 instance_type: itype.into(),
                 family: itype.split('.').next().unwrap().into(),
                 az: az.into(),
+                labels: BTreeMap::new(),
             },
             Resources {
                 cpu,
                 memory: mem,
-                enis: 3,
+                slots: 3,
             },
         )
     }
@@ -344,7 +453,7 @@ mod tests {
             resources: Resources {
                 cpu,
                 memory: mem,
-                enis: 0,
+                slots: 0,
             },
             ports: Vec::new(),
             group,
@@ -444,7 +553,7 @@ mod tests {
             let types = ["m5.large", "c5.xlarge", "r6i.large"];
             let mut nodes: Vec<Node> = caps.iter().enumerate().map(|(i, (v, g, e, a))| {
                 let mut n = node(i as u32, azs[*a], types[i % 3], v * 1024, g * 1024);
-                n.capacity.enis = *e;
+                n.capacity.slots = *e;
                 n
             }).collect();
             let strategies = [
@@ -463,8 +572,8 @@ mod tests {
             }
             let mut rng = stream(seed, Component::Placement);
             let mut placed = 0;
-            for (cpu, mem, enis, group, port) in reqs {
-                let r = Request { resources: Resources { cpu, memory: mem, enis }, ports: port.into_iter().collect(), group };
+            for (cpu, mem, slots, group, port) in reqs {
+                let r = Request { resources: Resources { cpu, memory: mem, slots }, ports: port.into_iter().collect(), group };
                 match place(&nodes, &r, &constraints, &strategies, &mut rng) {
                     Some(i) => {
                         prop_assert!(nodes[i].fits(&r));
@@ -476,13 +585,13 @@ mod tests {
                     None => {
                         // Nothing allowed had room.
                         for n in &nodes {
-                            let ok = n.fits(&r) && allowed(n, &r, &constraints);
+                            let ok = n.fits(&r) && allowed(&nodes, n, &r, &constraints);
                             prop_assert!(!ok, "a task was left pending although node {} had room", n.id);
                         }
                     }
                 }
                 for n in &nodes {
-                    prop_assert!(n.used.cpu <= n.capacity.cpu && n.used.memory <= n.capacity.memory && n.used.enis <= n.capacity.enis);
+                    prop_assert!(n.used.cpu <= n.capacity.cpu && n.used.memory <= n.capacity.memory && n.used.slots <= n.capacity.slots);
                     let mut ports = n.ports.clone();
                     ports.sort();
                     ports.dedup();

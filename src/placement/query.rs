@@ -126,6 +126,7 @@ mod tests {
             instance_type: t.into(),
             family: t.split('.').next().unwrap().into(),
             az: az.into(),
+            labels: Default::default(),
         }
     }
 

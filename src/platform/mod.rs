@@ -776,14 +776,20 @@ impl PlatformSpec {
                     ));
                 }
                 let cluster = crate::cluster::ClusterConfig {
+                    groups: vec![crate::cluster::GroupConfig {
+                        name: "asg".into(),
+                        types,
+                        min_size: *min_size,
+                        max_size: *max_size,
+                        initial,
+                        od_base: *on_demand_base_capacity,
+                        od_pct: *on_demand_percentage_above_base,
+                        zones: (0..*availability_zones as usize).collect(),
+                        labels: Vec::new(),
+                    }],
                     azs: (0..*availability_zones)
                         .map(|i| format!("{region}{}", (b'a' + i as u8) as char))
                         .collect(),
-                    min_size: *min_size,
-                    max_size: *max_size,
-                    initial,
-                    od_base: *on_demand_base_capacity,
-                    od_pct: *on_demand_percentage_above_base,
                     spot_discount: *spot_discount,
                     spot_rate: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
                     spot_draining: *spot_instance_draining,
@@ -794,13 +800,17 @@ impl PlatformSpec {
                             p99: 120.0,
                         })
                         .compile(&key("instance_boot_s"))?,
-                    managed: managed_scaling.then(|| crate::cluster::Managed {
-                        target: *target_capacity,
-                        min_step: *minimum_scaling_step_size,
-                        max_step: *maximum_scaling_step_size,
-                        warmup: instance_warmup_period.0,
-                    }),
-                    termination_protection: *managed_termination_protection,
+                    scaler: if *managed_scaling {
+                        crate::cluster::NodeScaler::EcsManaged(crate::cluster::Managed {
+                            target: *target_capacity,
+                            min_step: *minimum_scaling_step_size,
+                            max_step: *maximum_scaling_step_size,
+                            warmup: instance_warmup_period.0,
+                            termination_protection: *managed_termination_protection,
+                        })
+                    } else {
+                        crate::cluster::NodeScaler::Fixed
+                    },
                     daemons: daemons
                         .iter()
                         .map(|d| {
@@ -809,25 +819,26 @@ impl PlatformSpec {
                                 crate::placement::Resources {
                                     cpu: d.cpu,
                                     memory: d.memory,
-                                    enis: 0,
+                                    slots: 0,
                                 },
                             )
                         })
                         .collect(),
-                    trunking: *awsvpc_trunking,
-                    reserved_memory: *reserved_memory_mib,
-                    registered_fraction: *registered_memory_fraction,
+                    model: crate::cluster::NodeModel::Ecs {
+                        trunking: *awsvpc_trunking,
+                        reserved_memory: *reserved_memory_mib,
+                        registered_fraction: *registered_memory_fraction,
+                    },
                     task_start_s: task_start_s
                         .clone()
                         .unwrap_or(DistSpec::Constant { value: 3.0 })
                         .compile(&key("task_start_s"))?,
-                    types,
                 };
                 let request = crate::placement::Request {
                     resources: crate::placement::Resources {
                         cpu: task.cpu_units,
                         memory: task.memory_mib,
-                        enis: u32::from(mode == NetworkMode::Awsvpc),
+                        slots: u32::from(mode == NetworkMode::Awsvpc),
                     },
                     ports: match mode {
                         NetworkMode::Host => task.host_ports.0.clone(),
@@ -843,11 +854,11 @@ impl PlatformSpec {
                     .daemons
                     .iter()
                     .fold((0, 0), |(c, m), (_, r)| (c + r.cpu, m + r.memory));
-                for t in &cluster.types {
+                for t in cluster.types() {
                     let cap = cluster.capacity(t);
                     if request.resources.cpu + d_cpu > cap.cpu
                         || request.resources.memory + d_mem > cap.memory
-                        || request.resources.enis > cap.enis
+                        || request.resources.slots > cap.slots
                     {
                         return Err(ScenarioError::invalid(
                             "task.cpu",
@@ -863,7 +874,7 @@ impl PlatformSpec {
                                 t.instance_type,
                                 cap.cpu,
                                 cap.memory,
-                                if request.resources.enis > cap.enis {
+                                if request.resources.slots > cap.slots {
                                     ", no ENI for an awsvpc task"
                                 } else {
                                     ""
