@@ -582,6 +582,9 @@ fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Si
             .map_or(0, |a| a.metric_delay.0),
         placement_strategies: scenario.service.placement_strategy.clone(),
         placement_constraints: compiled_constraints(scenario),
+        drain_deadline: lb.deregistration_delay.0,
+        control_plane_hour: 0.0,
+        k8s: None,
         needed: needed_per_minute(
             &c.rate,
             c.end,

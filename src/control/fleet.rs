@@ -52,6 +52,9 @@ pub struct TaskRecord {
     pub pull_start: Option<SimTime>,
     /// RUNNING.
     pub running: Option<SimTime>,
+    /// Kubernetes: the readiness probe passed (the pod's Ready condition).
+    #[serde(skip)]
+    pub ready: Option<SimTime>,
     /// Healthy, receiving requests.
     pub serving: Option<SimTime>,
     /// Deregistration started.
@@ -172,6 +175,7 @@ impl Fleet {
             launched: now,
             pull_start: None,
             running: None,
+            ready: None,
             serving: None,
             draining: None,
             stopped: None,
@@ -236,6 +240,11 @@ impl Fleet {
         let t = &mut self.tasks[id as usize];
         t.interrupted = true;
         t.interrupted_at.get_or_insert(now);
+    }
+
+    /// Kubernetes: the pod became Ready.
+    pub fn set_ready(&mut self, id: TaskId, now: SimTime) {
+        self.tasks[id as usize].ready = Some(now);
     }
 
     /// Marks a task that was already running when the run started.

@@ -19,6 +19,7 @@
 pub mod capacity;
 mod ec2;
 pub mod fleet;
+mod k8s;
 
 pub use capacity::{ClusterControl, ServicePlacement};
 
@@ -55,8 +56,15 @@ pub enum ControlEvent {
     SpotWarning(TaskId),
     /// The end of a Spot warning: the task is stopped.
     SpotStop(TaskId),
-    /// The deregistration delay ran out.
+    /// The deregistration delay (ECS) or the termination grace period
+    /// (Kubernetes) ran out.
     DeregistrationEnd(TaskId),
+    /// Kubernetes: the pod's readiness probe passed (Ready).
+    Ready(TaskId),
+    /// Kubernetes: metrics-server scrapes the pods.
+    MetricsScrape,
+    /// Kubernetes: the HPA controller syncs.
+    HpaSync,
     /// The shared cluster placed a waiting task on an instance.
     Placed(TaskId, u32),
     /// The task's EC2 instance got a Spot warning and drains.
@@ -129,6 +137,28 @@ pub struct ControlConfig {
     pub placement_strategies: Vec<crate::placement::Strategy>,
     /// Placement constraints of the service (EC2).
     pub placement_constraints: Vec<crate::placement::Compiled>,
+    /// Longest time a leaving task drains: the deregistration delay on ECS,
+    /// the termination grace period on Kubernetes.
+    pub drain_deadline: SimTime,
+    /// The service's share of the EKS control plane fee (USD per hour; 0 on ECS).
+    pub control_plane_hour: f64,
+    /// Kubernetes: the pod's readiness probe and the HPA (`None` on ECS).
+    pub k8s: Option<PodSettings>,
+}
+
+/// How a Kubernetes pod becomes ready, and the HPA scaling its Deployment.
+#[derive(Debug, Clone)]
+pub struct PodSettings {
+    /// Readiness probe `initialDelaySeconds`.
+    pub probe_initial_delay: SimTime,
+    /// Readiness probe `periodSeconds`.
+    pub probe_period: SimTime,
+    /// Readiness probe `successThreshold`.
+    pub probe_success_threshold: u32,
+    /// The pod's requests (for Utilization metrics).
+    pub requests: crate::k8s::hpa_controller::PodRequests,
+    /// The HPA, if any.
+    pub hpa: Option<crate::k8s::spec::HpaConfig>,
 }
 
 struct Streams {
@@ -159,6 +189,14 @@ pub struct ControlPlane {
     rng: Streams,
     scale_out_events: u64,
     scale_in_events: u64,
+    /// The HPA controller (Kubernetes with an HPA).
+    hpa: Option<crate::k8s::hpa_controller::HpaController>,
+    /// CPU busy time per task since the last metrics scrape (CPU units × µs).
+    pod_busy: Vec<u64>,
+    /// CPU busy time of all tasks since the last closed minute.
+    minute_busy: u64,
+    /// Arrivals and in-flight area at the last scrape.
+    scraped: (u64, u128),
 }
 
 fn draw_secs(d: &Option<Dist>, rng: &mut Stream) -> SimTime {
@@ -176,11 +214,23 @@ impl ControlPlane {
         });
         let balancer_class = (cfg.balancer.billed && cfg.platform.kind != PlatformKind::Ideal)
             .then(|| ledger.class(Bucket::LoadBalancer, pricing::ALB_HOUR_USD));
+        if cfg.control_plane_hour > 0.0 {
+            // The cluster's fee runs for the whole run (aws.md §4.1).
+            let c = ledger.class(Bucket::ControlPlane, cfg.control_plane_hour);
+            ledger.start(c, 0);
+        }
         let seed = cfg.seed;
         let mut desired = cfg.desired;
         if let Some(a) = &cfg.autoscaler {
             // Registering the scalable target keeps desired within [min, max].
             desired = desired.max(a.min).min(a.max);
+        }
+        if let Some(h) = cfg.k8s.as_ref().and_then(|k| k.hpa.as_ref()) {
+            // The HPA's first sync brings replicas within [min, max] at once.
+            let s = &h.scaling;
+            desired = desired
+                .max(s.min_replicas)
+                .min(s.max_replicas.max(s.min_replicas));
         }
         ControlPlane {
             fleet: Fleet::new(),
@@ -200,6 +250,14 @@ impl ControlPlane {
             },
             scale_out_events: 0,
             scale_in_events: 0,
+            hpa: cfg
+                .k8s
+                .as_ref()
+                .and_then(|k| k.hpa.clone())
+                .map(crate::k8s::hpa_controller::HpaController::new),
+            pod_busy: Vec::new(),
+            minute_busy: 0,
+            scraped: (0, 0),
             cfg,
         }
     }
@@ -270,6 +328,15 @@ impl ControlPlane {
         if let Some(c) = self.balancer_class {
             self.ledger.start(c, 0);
         }
+        if let Some(h) = &self.hpa {
+            let (res, sync) = (h.config().resolution, h.config().sync_period);
+            if res < end {
+                cx.schedule_control(res, ControlEvent::MetricsScrape);
+            }
+            if sync < end {
+                cx.schedule_control(sync, ControlEvent::HpaSync);
+            }
+        }
         if self.cfg.warm_start {
             // The service is already up: its tasks serve from t = 0 and are
             // billed from t = 0 (their start-up happened before the run).
@@ -282,6 +349,7 @@ impl ControlPlane {
                 }
                 self.fleet.set_warm(id);
                 self.begin_billing(id, 0);
+                self.fleet.set_ready(id, 0);
                 self.fleet.set_stage(id, Stage::Serving, 0);
                 data.add_task(id, cx);
                 self.schedule_spot(id, 0, cx);
@@ -414,15 +482,20 @@ impl ControlPlane {
         let now = cx.now();
         self.fleet.set_stage(id, Stage::Draining, now);
         cx.schedule_control(
-            now + self.cfg.balancer.deregistration_delay,
+            now + self.cfg.drain_deadline,
             ControlEvent::DeregistrationEnd(id),
         );
         data.drain_task(id, cx);
         self.lag.update(now, self.fleet.serving.get(), None);
     }
 
-    /// The ECS service scheduler: brings the active count to the desired count.
+    /// The ECS service scheduler (or, on Kubernetes, the ReplicaSet
+    /// controller): brings the active count to the desired count.
     fn reconcile<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
+        if self.cfg.k8s.is_some() {
+            self.reconcile_replicaset(data, cx);
+            return;
+        }
         let active = self.fleet.alive().filter(|t| t.active()).count() as u32;
         if active < self.desired {
             // maximumPercent bounds RUNNING + PENDING tasks, rounded down (aws.md §2.4).
@@ -553,13 +626,36 @@ impl ControlPlane {
                 // load-balancer-healthcheck), the first one after the
                 // application is up, at a random phase of the interval.
                 let app = draw_secs(&self.cfg.platform.app_start_s, &mut self.rng.app);
-                let interval = self.cfg.balancer.health_check_interval;
-                let phase = if interval > 0 {
-                    self.rng.health.random_range(1..=interval)
-                } else {
-                    0
-                };
+                if let Some(ready) = self.readiness_time(now, app) {
+                    cx.schedule_control(ready, ControlEvent::Ready(id));
+                    return;
+                }
+                let phase = self.health_phase();
                 cx.schedule_control(now + app + phase, ControlEvent::Healthy(id));
+            }
+            ControlEvent::Ready(id) => {
+                if self.fleet.task(id).stage != Stage::Starting {
+                    return;
+                }
+                // Endpoint ready: the load balancer controller registers the
+                // pod's IP; the target serves after its first passing check.
+                self.fleet.set_ready(id, now);
+                let phase = self.health_phase();
+                cx.schedule_control(now + phase, ControlEvent::Healthy(id));
+            }
+            ControlEvent::MetricsScrape => {
+                self.metrics_scrape(data, cx);
+                let res = self.hpa.as_ref().map_or(0, |h| h.config().resolution);
+                if res > 0 && now + res < self.cfg.end {
+                    cx.schedule_control(now + res, ControlEvent::MetricsScrape);
+                }
+            }
+            ControlEvent::HpaSync => {
+                self.hpa_sync(data, cx);
+                let sync = self.hpa.as_ref().map_or(0, |h| h.config().sync_period);
+                if sync > 0 && now + sync < self.cfg.end {
+                    cx.schedule_control(now + sync, ControlEvent::HpaSync);
+                }
             }
             ControlEvent::Healthy(id) => {
                 if self.fleet.task(id).stage != Stage::Starting {
@@ -657,6 +753,24 @@ impl ControlPlane {
         }
     }
 
+    /// A new target is healthy after one passing check (AWS ECS developer
+    /// guide, load-balancer-healthcheck), the first one after the
+    /// application is up, at a random phase of the interval.
+    fn health_phase(&mut self) -> SimTime {
+        let interval = self.cfg.balancer.health_check_interval;
+        if interval > 0 {
+            self.rng.health.random_range(1..=interval)
+        } else {
+            0
+        }
+    }
+
+    /// CPU busy time since the previous call, all tasks (and each task's,
+    /// kept for the next metrics scrape).
+    fn collect_busy<D: DataPlane>(&mut self, data: &mut D, now: SimTime) {
+        self.minute_busy += data.take_busy(now, &mut self.pod_busy);
+    }
+
     fn evaluate<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
         let now = cx.now();
         let running = self.fleet.running.get();
@@ -694,7 +808,8 @@ impl ControlPlane {
         }
         let minute = ((now - 1) / MINUTE) as usize;
         let len = now - minute as SimTime * MINUTE;
-        let busy = data.take_busy(now);
+        self.collect_busy(data, now);
+        let busy = std::mem::take(&mut self.minute_busy);
         let running_time = self.fleet.running.take(now);
         let serving_time = self.fleet.serving.take(now);
         let in_flight_area = cx.rec.take_in_flight_area(now);

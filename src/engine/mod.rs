@@ -110,8 +110,9 @@ pub trait DataPlane {
     fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
 
     /// CPU busy time over all tasks since the previous call, in CPU units ×
-    /// µs (1024 units = one vCPU), brought up to `now`.
-    fn take_busy(&mut self, now: SimTime) -> u64;
+    /// µs (1024 units = one vCPU), brought up to `now`; each task's own is
+    /// added to `per_task[id]` (grown as needed).
+    fn take_busy(&mut self, now: SimTime, per_task: &mut Vec<u64>) -> u64;
 }
 
 /// One scenario run: the queue, the two planes and the recorder.

@@ -11,12 +11,21 @@
 //!   a node scaler of [`crate::control::ClusterControl`] beside ECS managed
 //!   scaling (Karpenter will be a third).
 //! - `manifest`: Kubernetes YAML (Deployment, HorizontalPodAutoscaler) in.
+//! - `spec`: the scenario's `[hpa]` section and its compiled form.
+//! - `hpa_controller`: the HPA controller in a run — metrics-server's
+//!   samples, the sync loop, the decision log rows.
+//! - `replicaset`: which pods a ReplicaSet deletes first.
+//! - `fargate`: the Fargate size an EKS Fargate pod runs on.
 //!
 //! AWS-generic pieces (instances, billing, Spot, the image cache, the ALB)
 //! are the ones ECS uses: `cluster`, `control`, `pricing`, `placement`.
 
 pub mod cluster_autoscaler;
 pub mod estimator;
+pub mod fargate;
 pub mod hpa;
+pub mod hpa_controller;
 pub mod manifest;
 pub mod node;
+pub mod replicaset;
+pub mod spec;

@@ -309,6 +309,11 @@ impl Recorder {
         self.in_flight_area
     }
 
+    /// The same integral brought up to `now` (≥ the last change).
+    pub fn in_flight_area_at(&self, now: SimTime) -> u128 {
+        self.in_flight_area + self.in_flight as u128 * now.saturating_sub(self.last_change) as u128
+    }
+
     /// Latency histogram of completed requests (µs).
     pub fn latency(&self) -> &Histogram<u64> {
         &self.latency

@@ -4,6 +4,17 @@
 //! `doc_source/task-cpu-memory-error.md` @49232cf, and the current copy on docs.amazonaws.cn),
 //! as tabulated in shared/reference/aws.md §1.1 and shared/data/catalogs/fargate_task_sizes.csv:
 //! 74 CPU/memory pairs on Linux; Windows only the 1, 2 and 4 vCPU rows.
+//!
+//! And `[platform] kind = "fargate"` compiled: architecture and OS,
+//! capacity provider strategy, start-up delays and per-task prices.
+
+use super::{
+    Arch, DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR, Os, Platform, PlatformKind, PlatformSpec, Provider,
+    ProviderShare, TaskFacts, TaskPrices, check_strategy, known_regions, positive_or,
+};
+use crate::error::ScenarioError;
+use crate::pricing::{self, FARGATE_FREE_STORAGE_GB};
+use crate::workload::{Dist, DistSpec};
 
 /// Valid memory values (MiB) for a Fargate task CPU size (CPU units), Linux.
 pub fn valid_memory_mib(cpu_units: u32) -> Option<Vec<u32>> {
@@ -58,6 +69,192 @@ pub fn check_size(cpu_units: u32, memory_mib: u32, windows: bool) -> Result<(), 
         ));
     }
     Ok(())
+}
+
+/// Compiles `[platform] kind = ...` (see [`PlatformSpec`]).
+pub(super) fn compile(
+    spec: &PlatformSpec,
+    task: &TaskFacts,
+    region: &str,
+) -> Result<Platform, ScenarioError> {
+    let PlatformSpec::Fargate {
+        arch,
+        os,
+        capacity_provider_strategy,
+        spot_interruptions_per_hour,
+        provisioning_s,
+        image_mb,
+        pull_mbps,
+        pull_s,
+        app_start_s,
+        vcpu_hour_usd,
+        gb_hour_usd,
+        spot_vcpu_hour_usd,
+        spot_gb_hour_usd,
+        storage_gb_hour_usd,
+    } = spec
+    else {
+        unreachable!("called for its own kind only")
+    };
+    let arch = match (arch, task.arch) {
+        (Some(a), Some(t)) if *a != t => {
+            return Err(ScenarioError::invalid(
+                "platform.arch",
+                format!("{a:?} disagrees with the task definition's runtimePlatform ({t:?})"),
+            ));
+        }
+        (a, t) => a.or(t).unwrap_or_default(),
+    };
+    let os = match (os, task.os) {
+        (Some(a), Some(t)) if *a != t => {
+            return Err(ScenarioError::invalid(
+                "platform.os",
+                format!("{a:?} disagrees with the task definition's runtimePlatform ({t:?})"),
+            ));
+        }
+        (a, t) => a.or(t).unwrap_or_default(),
+    };
+    let windows = os == Os::Windows;
+    if windows && arch == Arch::Arm64 {
+        return Err(ScenarioError::invalid(
+            "platform.arch",
+            "Windows on Fargate is x86_64 only (aws.md §1.3b)",
+        ));
+    }
+    check_size(task.cpu_units, task.memory_mib, windows)
+        .map_err(|m| ScenarioError::invalid("task.cpu", m))?;
+    if !(20.0..=200.0).contains(&task.ephemeral_gb) {
+        return Err(ScenarioError::invalid(
+            "task.ephemeral_storage_gb",
+            format!(
+                "Fargate ephemeral storage is 20 to 200 GiB, got {}",
+                task.ephemeral_gb
+            ),
+        ));
+    }
+    let strategy = capacity_provider_strategy.clone().unwrap_or_else(|| {
+        vec![ProviderShare {
+            provider: Provider::Fargate,
+            base: 0,
+            weight: 1,
+        }]
+    });
+    check_strategy(&strategy)?;
+    let uses_spot = strategy.iter().any(|s| s.provider == Provider::FargateSpot);
+    if uses_spot && windows {
+        return Err(ScenarioError::invalid(
+            "platform.capacity_provider_strategy",
+            "Fargate Spot does not run Windows tasks (aws.md §1.3b)",
+        ));
+    }
+    let rate = positive_or(
+        "platform.spot_interruptions_per_hour",
+        *spot_interruptions_per_hour,
+    )?;
+    for (key, v) in [
+        ("platform.vcpu_hour_usd", vcpu_hour_usd),
+        ("platform.gb_hour_usd", gb_hour_usd),
+        ("platform.spot_vcpu_hour_usd", spot_vcpu_hour_usd),
+        ("platform.spot_gb_hour_usd", spot_gb_hour_usd),
+        ("platform.storage_gb_hour_usd", storage_gb_hour_usd),
+    ] {
+        positive_or(key, *v)?;
+    }
+    if !(image_mb.is_finite() && *image_mb >= 0.0) {
+        return Err(ScenarioError::invalid(
+            "platform.image_mb",
+            format!("expected MB ≥ 0, got {image_mb}"),
+        ));
+    }
+    if !(pull_mbps.is_finite() && *pull_mbps > 0.0) {
+        return Err(ScenarioError::invalid(
+            "platform.pull_mbps",
+            format!("expected MB/s > 0, got {pull_mbps}"),
+        ));
+    }
+    let os_arch = match (os, arch) {
+        (Os::Windows, _) => "windows_x86",
+        (Os::Linux, Arch::X86_64) => "linux_x86",
+        (Os::Linux, Arch::Arm64) => "linux_arm64",
+    };
+    let mut sources = Vec::new();
+    let od = pricing::fargate_rate(region, os_arch, "on_demand");
+    let vcpu_h = vcpu_hour_usd.or(od.as_ref().map(|r| r.vcpu_hour));
+    let gb_h = gb_hour_usd.or(od.as_ref().map(|r| r.gb_hour));
+    let (Some(vcpu_h), Some(gb_h)) = (vcpu_h, gb_h) else {
+        return Err(ScenarioError::invalid(
+            "region",
+            format!(
+                "capsim has no Fargate {os_arch} price for {region}; set platform.vcpu_hour_usd and platform.gb_hour_usd (regions with prices: {})",
+                known_regions(os_arch, "on_demand")
+            ),
+        ));
+    };
+    if let Some(r) = od.clone() {
+        sources.push(r);
+    }
+    let storage_h = storage_gb_hour_usd
+        .or(od.as_ref().map(|r| r.storage_gb_hour))
+        .unwrap_or(0.000111);
+    let vcpu = task.cpu_units as f64 / 1024.0;
+    let gb = task.memory_mib as f64 / 1024.0;
+    let license = if windows {
+        pricing::FARGATE_WINDOWS_LICENSE_VCPU_HOUR * vcpu
+    } else {
+        0.0
+    };
+    let spot_hour = if uses_spot {
+        let sp = pricing::fargate_rate(region, os_arch, "spot");
+        let sv = spot_vcpu_hour_usd.or(sp.as_ref().map(|r| r.vcpu_hour));
+        let sg = spot_gb_hour_usd.or(sp.as_ref().map(|r| r.gb_hour));
+        let (Some(sv), Some(sg)) = (sv, sg) else {
+            return Err(ScenarioError::invalid(
+                "region",
+                format!(
+                    "capsim has no Fargate Spot {os_arch} price for {region}; set platform.spot_vcpu_hour_usd and platform.spot_gb_hour_usd (regions with Spot prices: {})",
+                    known_regions(os_arch, "spot")
+                ),
+            ));
+        };
+        if let Some(r) = sp {
+            sources.push(r);
+        }
+        Some(vcpu * sv + gb * sg)
+    } else {
+        None
+    };
+    let provisioning = provisioning_s
+        .clone()
+        .unwrap_or(DistSpec::Lognormal {
+            mean: 20.0,
+            p99: 40.0,
+        })
+        .compile("platform.provisioning_s")?;
+    let pull = match pull_s {
+        Some(d) => d.compile("platform.pull_s")?,
+        None => Dist::Constant(image_mb / pull_mbps),
+    };
+    let app = app_start_s
+        .clone()
+        .unwrap_or(DistSpec::Constant { value: 5.0 })
+        .compile("platform.app_start_s")?;
+    Ok(Platform {
+        kind: PlatformKind::Fargate,
+        arch,
+        os,
+        strategy,
+        spot_interruptions_per_hour: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
+        provisioning_s: Some(provisioning),
+        pull_s: Some(pull),
+        app_start_s: Some(app),
+        prices: Some(TaskPrices {
+            on_demand_hour: vcpu * vcpu_h + gb * gb_h + license,
+            spot_hour,
+            storage_hour: (task.ephemeral_gb - FARGATE_FREE_STORAGE_GB).max(0.0) * storage_h,
+            sources,
+        }),
+        ec2: None,
+    })
 }
 
 #[cfg(test)]

@@ -99,9 +99,11 @@ pub enum Bucket {
     LoadBalancer = 3,
     /// On-demand EC2 instances.
     Instances = 4,
+    /// The EKS control plane (per cluster-hour).
+    ControlPlane = 5,
 }
 
-const BUCKETS: usize = 5;
+const BUCKETS: usize = 6;
 
 /// A price class registered with the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +138,8 @@ pub struct Totals {
     pub load_balancer: f64,
     /// On-demand EC2 instances.
     pub instances: f64,
+    /// The EKS control plane.
+    pub control_plane: f64,
 }
 
 impl Totals {
@@ -146,11 +150,17 @@ impl Totals {
         self.storage += o.storage;
         self.load_balancer += o.load_balancer;
         self.instances += o.instances;
+        self.control_plane += o.control_plane;
     }
 
     /// Everything.
     pub fn total(&self) -> f64 {
-        self.compute + self.spot + self.storage + self.load_balancer + self.instances
+        self.compute
+            + self.spot
+            + self.storage
+            + self.load_balancer
+            + self.instances
+            + self.control_plane
     }
 }
 
@@ -229,6 +239,7 @@ impl Ledger {
             storage: self.total[Bucket::Storage as usize],
             load_balancer: self.total[Bucket::LoadBalancer as usize],
             instances: self.total[Bucket::Instances as usize],
+            control_plane: self.total[Bucket::ControlPlane as usize],
         }
     }
 }

@@ -154,6 +154,10 @@ pub struct Cost {
     pub load_balancer: f64,
     /// On-demand EC2 instances (Spot instances are in `spot`).
     pub instances: f64,
+    /// The EKS control plane (per cluster-hour; a shared cluster's fee is
+    /// split evenly between its services). 0 on ECS.
+    #[serde(default)]
+    pub control_plane: f64,
     /// What registered but unreserved instance capacity cost (an instance's
     /// price × the share of it no task reserved, by its scarcer resource;
     /// booting instances count whole). `null` off EC2: Fargate bills what
@@ -526,6 +530,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             storage: f.cost.storage,
             load_balancer: f.cost.load_balancer,
             instances: f.cost.instances,
+            control_plane: f.cost.control_plane,
             idle: f.idle_usd,
             per_million_requests: (rec.arrived > 0).then(|| total / rec.arrived as f64 * 1e6),
             monthly_projection: total / (duration_s / 3_600.0) * 730.0,
@@ -698,13 +703,18 @@ pub fn human_table(s: &Summary) -> String {
     let c = &s.cost_usd;
     let _ = writeln!(
         t,
-        "cost       ${:.2} (compute {:.2}, instances {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}{}); ${:.2}/month; {}",
+        "cost       ${:.2} (compute {:.2}, instances {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}{}{}); ${:.2}/month; {}",
         c.total,
         c.compute,
         c.instances,
         c.spot,
         c.storage,
         c.load_balancer,
+        if c.control_plane > 0.0 {
+            format!(", EKS control plane {:.2}", c.control_plane)
+        } else {
+            String::new()
+        },
         c.idle
             .map_or(String::new(), |i| format!("; idle capacity {i:.2}")),
         c.monthly_projection,

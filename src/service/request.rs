@@ -545,10 +545,17 @@ impl DataPlane for RequestPlane {
         self.kill(id, cx);
     }
 
-    fn take_busy(&mut self, now: SimTime) -> u64 {
+    fn take_busy(&mut self, now: SimTime, per_task: &mut Vec<u64>) -> u64 {
         let mut total = std::mem::take(&mut self.busy_of_removed);
-        for task in self.tasks.iter_mut().flatten() {
-            total += task.ps.take_busy(now);
+        if per_task.len() < self.tasks.len() {
+            per_task.resize(self.tasks.len(), 0);
+        }
+        for (i, task) in self.tasks.iter_mut().enumerate() {
+            if let Some(task) = task {
+                let b = task.ps.take_busy(now);
+                per_task[i] += b;
+                total += b;
+            }
         }
         total
     }
