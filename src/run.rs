@@ -3,10 +3,11 @@
 //! [`Sim`], runs it and builds the report. The wall clock is read here, around
 //! the engine, never inside it.
 
-use crate::control::{Balancer, ControlConfig, ControlPlane};
+use crate::control::{Balancer, ControlConfig, ControlPlane, PodSettings};
 use crate::control::{ClusterControl, ServicePlacement};
 use crate::engine::{Sim, run_shared};
 use crate::error::Error;
+use crate::k8s::hpa_controller::PodRequests;
 use crate::load::{Arrivals, RateFn};
 use crate::metrics::Recorder;
 use crate::metrics::cloudwatch::Metric;
@@ -424,7 +425,7 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
 /// Runs a scenario already compiled. On ECS on EC2 the service runs beside
 /// its cluster's control exactly as services sharing one do.
 pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Error> {
-    let mut sim = build_sim(scenario, c, scenario.seed, 0);
+    let mut sim = build_sim(scenario, c, scenario.seed, 0, 1);
     let mut cluster = cluster_for(&[(scenario, c)], scenario.seed, c.end);
     let started = Instant::now();
     match cluster.as_mut() {
@@ -448,7 +449,7 @@ pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Erro
         .iter()
         .zip(&compiled)
         .enumerate()
-        .map(|(k, (s, c))| build_sim(s, c, s.seed, k))
+        .map(|(k, (s, c))| build_sim(s, c, s.seed, k, shared.services.len()))
         .collect();
     let pairs: Vec<(&Scenario, &Compiled)> = shared.services.iter().zip(&compiled).collect();
     let mut cluster = cluster_for(&pairs, shared.seed, end).expect("shared scenarios are on EC2");
@@ -507,10 +508,19 @@ fn cluster_for(
                 .task
                 .clone();
             request.group = k as u32;
-            ServicePlacement {
-                request,
-                constraints: compiled_constraints(s),
-                strategies: s.service.placement_strategy.clone(),
+            match (&c.pod, &c.platform.eks) {
+                // kube-scheduler: soft spread first, then the resource
+                // score, then a random pick among the best.
+                (Some(pod), Some(e)) => ServicePlacement {
+                    request,
+                    constraints: pod.constraints.clone(),
+                    strategies: pod.soft_spread.iter().chain(&e.scoring).cloned().collect(),
+                },
+                _ => ServicePlacement {
+                    request,
+                    constraints: compiled_constraints(s),
+                    strategies: s.service.placement_strategy.clone(),
+                },
             }
         })
         .collect();
@@ -535,7 +545,52 @@ fn compiled_constraints(s: &Scenario) -> Vec<crate::placement::Compiled> {
 
 /// One service wired into a [`Sim`]: arrivals, the request plane, its
 /// control plane (service `service` of its cluster) and recorder.
-fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Sim<RequestPlane> {
+/// The autoscaling targets the scaling lag measures the need against:
+/// Service Auto Scaling's target-tracking policies (which act above their
+/// target), or the HPA's metrics at the edge of its tolerance, where it acts
+/// (target × (1 + tolerance); CPU as utilization of the request, requests
+/// per pod per second as requests per target per minute, memory as CPU at
+/// 100 %).
+fn lag_targets(scenario: &Scenario, c: &Compiled) -> Vec<(Metric, f64)> {
+    if let Some(h) = c.pod.as_ref().and_then(|p| p.hpa.as_ref()) {
+        use crate::k8s::hpa::ResourceName;
+        use crate::k8s::spec::Target;
+        let request_m = c
+            .platform
+            .eks
+            .as_ref()
+            .map_or(1.0, |e| e.request.cpu.max(1) as f64);
+        let edge = 1.0 + h.calc.tolerance_up;
+        return h
+            .targets
+            .iter()
+            .map(|t| match *t {
+                Target::Utilization(ResourceName::Cpu, v) => {
+                    (Metric::EcsServiceAverageCpuUtilization, v * edge)
+                }
+                Target::AverageValue(ResourceName::Cpu, m) => (
+                    Metric::EcsServiceAverageCpuUtilization,
+                    m * edge / request_m * 100.0,
+                ),
+                Target::Pods(_, v) => (Metric::AlbRequestCountPerTarget, v * edge * 60.0),
+                _ => (Metric::EcsServiceAverageMemoryUtilization, 100.0),
+            })
+            .collect();
+    }
+    scenario
+        .autoscaling
+        .as_ref()
+        .map(|a| AutoScaler::new(a).targets())
+        .unwrap_or_default()
+}
+
+fn build_sim(
+    scenario: &Scenario,
+    c: &Compiled,
+    seed: u64,
+    service: usize,
+    services: usize,
+) -> Sim<RequestPlane> {
     let arrivals = Arrivals::new(c.rate.clone(), stream(seed, Component::Arrivals), c.end);
     let demand = Demand {
         cpu: c.cpu.clone(),
@@ -546,10 +601,7 @@ fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Si
     };
     let plane = RequestPlane::new(arrivals, demand, c.shape, scenario.service.routing);
     let autoscaler = scenario.autoscaling.as_ref().map(AutoScaler::new);
-    let targets = autoscaler
-        .as_ref()
-        .map(AutoScaler::targets)
-        .unwrap_or_default();
+    let targets = lag_targets(scenario, c);
     let lb = &scenario.load_balancer;
     let mut platform = c.platform.clone();
     if let Some(e) = platform.ec2.as_mut() {
@@ -567,11 +619,12 @@ fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Si
             requests_per_connection: lb.requests_per_connection,
             kb_per_request: lb.kb_per_request,
         },
-        cpu_units: c.shape.cpu_units,
+        // What a task reserves (on EKS the pod's request, not its limit).
+        cpu_units: c.task.shape.cpu_units,
         memory_reserved_mib: c.task.memory_reserved_mib,
         memory_base_mib: c.shape.memory_base_mib,
         memory_per_request_mib: c.shape.memory_per_request_mib,
-        desired: scenario.service.desired,
+        desired: c.desired,
         minimum_healthy_percent: scenario.service.minimum_healthy_percent,
         maximum_percent: scenario.service.maximum_percent,
         warm_start: scenario.service.start == Start::Warm,
@@ -582,14 +635,34 @@ fn build_sim(scenario: &Scenario, c: &Compiled, seed: u64, service: usize) -> Si
             .map_or(0, |a| a.metric_delay.0),
         placement_strategies: scenario.service.placement_strategy.clone(),
         placement_constraints: compiled_constraints(scenario),
-        drain_deadline: lb.deregistration_delay.0,
-        control_plane_hour: 0.0,
-        k8s: None,
+        drain_deadline: c
+            .pod
+            .as_ref()
+            .map_or(lb.deregistration_delay.0, |p| p.grace),
+        control_plane_hour: c
+            .platform
+            .eks
+            .as_ref()
+            .map_or(0.0, |e| e.fee_hour / services as f64),
+        k8s: c.pod.as_ref().map(|p| PodSettings {
+            probe_initial_delay: p.probe.0,
+            probe_period: p.probe.1,
+            probe_success_threshold: p.probe.2,
+            requests: PodRequests {
+                cpu_m: c
+                    .platform
+                    .eks
+                    .as_ref()
+                    .map_or(0.0, |e| e.request.cpu as f64),
+                memory_mib: c.shape.memory_mib as f64,
+            },
+            hpa: p.hpa.clone(),
+        }),
         needed: needed_per_minute(
             &c.rate,
             c.end,
             scenario.workload.cpu_ms.mean(),
-            c.shape.cpu_units,
+            c.task.shape.cpu_units,
             &targets,
         ),
     });

@@ -140,6 +140,9 @@ pub struct ClusterConfig {
     pub model: NodeModel,
     /// Placed task to containers started (s).
     pub task_start_s: Dist,
+    /// Kubernetes system pods placed like replicas (CoreDNS): how many,
+    /// and what each requests.
+    pub system: Option<(u32, Resources)>,
 }
 
 impl ClusterConfig {
@@ -230,6 +233,9 @@ pub struct Ec2Setup {
 pub fn daemon_group(k: usize) -> u32 {
     u32::MAX - k as u32
 }
+
+/// Group id of Kubernetes system pods (CoreDNS) on a node.
+pub const SYSTEM_GROUP: u32 = u32::MAX - 4096;
 
 /// One container instance.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -431,6 +437,10 @@ impl Cluster {
                         let k = (u32::MAX - g) as usize;
                         if k < self.cfg.daemons.len() {
                             Some((None, weight(&self.cfg.daemons[k].1, *n)))
+                        } else if *g == SYSTEM_GROUP {
+                            // Kubernetes system pods count with the daemons.
+                            let r = self.cfg.system.map(|s| s.1).unwrap_or_default();
+                            Some((None, weight(&r, *n)))
                         } else {
                             let r = self.service_requests.get(*g as usize)?;
                             Some((Some(*g as usize), weight(r, *n)))
@@ -671,6 +681,49 @@ impl Cluster {
             inst.empty_since = Some(now);
         }
         self.refresh();
+    }
+
+    /// Places one system pod (CoreDNS) where it fits — spread over nodes,
+    /// then the least allocated — and returns the node.
+    pub fn place_system(&mut self, rng: &mut Stream, now: SimTime) -> Option<u32> {
+        let (_, r) = self.cfg.system?;
+        let req = Request {
+            resources: r,
+            ports: Vec::new(),
+            group: SYSTEM_GROUP,
+        };
+        let strategies = [
+            Strategy::Spread(placement::SpreadField::InstanceId),
+            Strategy::LeastAllocated,
+            Strategy::Random,
+        ];
+        let i = placement::place(&self.nodes, &req, &[], &strategies, rng)?;
+        self.advance(now);
+        self.nodes[i].allocate(&req);
+        self.instances[i].system_pods += 1;
+        self.refresh();
+        Some(i as u32)
+    }
+
+    /// Takes the system pods off an instance (it is leaving); returns how many.
+    pub fn evict_system(&mut self, id: u32, now: SimTime) -> u32 {
+        let Some((_, r)) = self.cfg.system else {
+            return 0;
+        };
+        let n = std::mem::take(&mut self.instances[id as usize].system_pods);
+        if self.instances[id as usize].terminated.is_none() {
+            self.advance(now);
+            let req = Request {
+                resources: r,
+                ports: Vec::new(),
+                group: SYSTEM_GROUP,
+            };
+            for _ in 0..n {
+                self.nodes[id as usize].release(&req);
+            }
+            self.refresh();
+        }
+        n
     }
 
     /// Stops new placements on an instance.
@@ -968,6 +1021,7 @@ mod tests {
                 registered_fraction: 7985.0 / 8192.0,
             },
             task_start_s: Dist::Constant(3.0),
+            system: None,
         }
     }
 

@@ -48,6 +48,11 @@ enum ClusterEvent {
     InstanceSpotWarning(u32),
     /// An instance is reclaimed (two minutes after its warning).
     InstanceTerminate(u32),
+    /// The Cluster Autoscaler scans.
+    CaScan,
+    /// A node being removed still has pods after the longest graceful
+    /// termination: it goes anyway.
+    ForceTerminate(u32),
 }
 
 /// The shared cluster and its control.
@@ -71,6 +76,12 @@ pub struct ClusterControl {
     outbox: Vec<(usize, ControlEvent)>,
     /// Allocated instance cost already reported per service (minute rows).
     minute_taken: Vec<f64>,
+    /// The Cluster Autoscaler (EKS node groups).
+    ca: Option<crate::k8s::cluster_autoscaler::ClusterAutoscaler>,
+    /// System pods (CoreDNS) waiting for a node.
+    system_pending: u32,
+    /// Nodes being drained for removal: terminated once empty.
+    removing: Vec<u32>,
 }
 
 impl ClusterControl {
@@ -83,6 +94,7 @@ impl ClusterControl {
         end: SimTime,
         warm: bool,
     ) -> Self {
+        let cfg_scaler = cfg.scaler.clone();
         let mut cluster = Cluster::new(cfg);
         cluster.set_services(services.iter().map(|s| s.request.resources).collect());
         let n = services.len();
@@ -101,6 +113,14 @@ impl ClusterControl {
             decisions: Vec::new(),
             outbox: Vec::new(),
             minute_taken: vec![0.0; n],
+            ca: match &cfg_scaler {
+                crate::cluster::NodeScaler::ClusterAutoscaler(c) => Some(
+                    crate::k8s::cluster_autoscaler::ClusterAutoscaler::new(c.clone()),
+                ),
+                _ => None,
+            },
+            system_pending: 0,
+            removing: Vec::new(),
             services,
         }
     }
@@ -166,6 +186,15 @@ impl ClusterControl {
         if self.cluster.cfg.managed().is_some() && MINUTE < self.end {
             self.queue.schedule(MINUTE, ClusterEvent::ManagedTick);
         }
+        if let Some(ca) = &self.ca {
+            let every = ca.config().scan_interval;
+            if every < self.end {
+                self.queue.schedule(every, ClusterEvent::CaScan);
+            }
+        }
+        // CoreDNS goes where there is room (or waits for a node).
+        self.system_pending = self.cluster.cfg.system.map_or(0, |s| s.0);
+        self.place_system(0);
     }
 
     /// The instant of the cluster's next event before the end, if any.
@@ -189,6 +218,7 @@ impl ClusterControl {
                 if self.cluster.instances[i as usize].terminated.is_none() {
                     // Daemons first, then the waiting tasks.
                     self.cluster.register(i, now);
+                    self.place_system(now);
                     self.place_pending(now);
                 }
             }
@@ -196,6 +226,14 @@ impl ClusterControl {
             ClusterEvent::InstanceTerminate(i) => {
                 self.terminate(i, StopReason::SpotInterrupted, now)
             }
+            ClusterEvent::CaScan => {
+                self.ca_scan(now);
+                let every = self.ca.as_ref().map_or(0, |c| c.config().scan_interval);
+                if every > 0 && now + every < self.end {
+                    self.queue.schedule(now + every, ClusterEvent::CaScan);
+                }
+            }
+            ClusterEvent::ForceTerminate(i) => self.terminate(i, StopReason::ScaleIn, now),
         }
     }
 
@@ -289,8 +327,101 @@ impl ClusterControl {
             self.set_node(svc, task, None);
             let req = self.services[svc].request.clone();
             self.cluster.release(node, task, &req, now);
+            if self.removing.contains(&node)
+                && self.cluster.instances[node as usize].tasks.is_empty()
+            {
+                // A drained node goes once its pods are gone.
+                self.terminate(node, StopReason::ScaleIn, now);
+            }
         }
         self.place_pending(now);
+    }
+
+    /// Places waiting system pods (CoreDNS) where they fit.
+    fn place_system(&mut self, now: SimTime) {
+        while self.system_pending > 0
+            && self
+                .cluster
+                .place_system(&mut self.placement_rng, now)
+                .is_some()
+        {
+            self.system_pending -= 1;
+        }
+    }
+
+    /// The Cluster Autoscaler's scan, and what it decided carried out.
+    fn ca_scan(&mut self, now: SimTime) {
+        use crate::k8s::cluster_autoscaler::PendingPod;
+        let Some(mut ca) = self.ca.take() else {
+            return;
+        };
+        let mut pending: Vec<PendingPod> = self
+            .pending
+            .iter()
+            .map(|(svc, _)| PendingPod {
+                request: self.services[*svc].request.clone(),
+                constraints: self.services[*svc].constraints.clone(),
+            })
+            .collect();
+        if let Some((_, r)) = self.cluster.cfg.system {
+            for _ in 0..self.system_pending {
+                pending.push(PendingPod {
+                    request: Request {
+                        resources: r,
+                        ports: Vec::new(),
+                        group: crate::cluster::SYSTEM_GROUP,
+                    },
+                    constraints: Vec::new(),
+                });
+            }
+        }
+        let actions = ca.scan(
+            now,
+            &self.cluster,
+            &pending,
+            &self.services,
+            &mut self.placement_rng,
+        );
+        self.ca = Some(ca);
+        self.decisions.extend(actions.rows);
+        for (g, n) in actions.launch {
+            for _ in 0..n {
+                self.launch_instance(g, now);
+            }
+            self.asg_desired[g] += n;
+        }
+        for id in actions.remove {
+            self.remove_node(id, now);
+        }
+    }
+
+    /// Scale-down of one node: cordoned and drained (its pods are told to
+    /// leave, system pods move), terminated once empty or after the longest
+    /// graceful termination.
+    fn remove_node(&mut self, id: u32, now: SimTime) {
+        let g = self.cluster.instances[id as usize].group;
+        self.asg_desired[g] = self.asg_desired[g].saturating_sub(1);
+        self.cluster.drain(id);
+        self.system_pending += self.cluster.evict_system(id, now);
+        self.place_system(now);
+        let tasks = self.cluster.instances[id as usize].tasks.clone();
+        if tasks.is_empty() {
+            self.terminate(id, StopReason::ScaleIn, now);
+            return;
+        }
+        self.removing.push(id);
+        for (g, task) in tasks {
+            self.outbox.push((
+                g as usize,
+                ControlEvent::InstanceDraining(task, StopReason::Evicted),
+            ));
+        }
+        let grace = self
+            .ca
+            .as_ref()
+            .map_or(0, |c| c.config().max_graceful_termination);
+        self.queue
+            .schedule(now + grace, ClusterEvent::ForceTerminate(id));
     }
 
     /// Retries the waiting tasks, oldest first.
@@ -345,9 +476,13 @@ impl ClusterControl {
             return;
         }
         self.cluster.drain(id);
+        self.system_pending += self.cluster.evict_system(id, now);
+        self.place_system(now);
         for (g, task) in self.cluster.instances[id as usize].tasks.clone() {
-            self.outbox
-                .push((g as usize, ControlEvent::InstanceDraining(task)));
+            self.outbox.push((
+                g as usize,
+                ControlEvent::InstanceDraining(task, StopReason::SpotInterrupted),
+            ));
         }
     }
 
@@ -359,6 +494,8 @@ impl ClusterControl {
         }
         // Closed first, so that nothing freed here is placed back on it.
         self.cluster.drain(id);
+        self.removing.retain(|r| *r != id);
+        self.system_pending += self.cluster.evict_system(id, now);
         for (g, task) in self.cluster.instances[id as usize].tasks.clone() {
             let svc = g as usize;
             self.set_node(svc, task, None);
@@ -375,6 +512,7 @@ impl ClusterControl {
             // The ASG replaces a reclaimed instance to keep its desired capacity.
             self.launch_instance(g, now);
         }
+        self.place_system(now);
         self.place_pending(now);
     }
 

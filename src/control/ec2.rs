@@ -96,11 +96,13 @@ impl ControlPlane {
         cluster(cx).release(svc, id, now);
     }
 
-    /// The task's instance got a Spot warning with draining on: it leaves
-    /// now and is replaced elsewhere.
+    /// The task's instance drains — a Spot warning with draining on, or the
+    /// node autoscaler removing it: the task leaves now and is replaced
+    /// elsewhere.
     pub(super) fn instance_draining<D: DataPlane>(
         &mut self,
         id: TaskId,
+        why: StopReason,
         data: &mut D,
         cx: &mut Ctx<'_, D::Event>,
     ) {
@@ -108,11 +110,15 @@ impl ControlPlane {
         if stage == Stage::Stopped {
             return;
         }
-        self.fleet.interrupt(id, cx.now());
+        if why == StopReason::Evicted {
+            self.fleet.evict(id);
+        } else {
+            self.fleet.interrupt(id, cx.now());
+        }
         match stage {
             Stage::Serving => self.drain(id, data, cx),
             Stage::Draining | Stage::Stopped => {}
-            _ => self.stop(id, StopReason::SpotInterrupted, data, cx),
+            _ => self.stop(id, why, data, cx),
         }
         self.reconcile(data, cx);
     }

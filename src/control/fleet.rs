@@ -35,6 +35,8 @@ pub enum StopReason {
     OomKilled,
     /// Fargate Spot reclaimed the capacity.
     SpotInterrupted,
+    /// Its node was removed by the node autoscaler (Kubernetes eviction).
+    Evicted,
 }
 
 /// One task's life.
@@ -65,6 +67,9 @@ pub struct TaskRecord {
     pub stop_reason: Option<StopReason>,
     /// A Spot interruption warning arrived (for the task or its instance).
     pub interrupted: bool,
+    /// Evicted: its node is being removed by the node autoscaler.
+    #[serde(skip)]
+    pub evicted: bool,
     /// The container instance it is placed on (EC2).
     #[serde(rename = "instance")]
     pub node: Option<u32>,
@@ -77,7 +82,7 @@ pub struct TaskRecord {
 impl TaskRecord {
     /// Counts toward the desired count (not leaving).
     pub fn active(&self) -> bool {
-        self.stage < Stage::Draining && !self.interrupted
+        self.stage < Stage::Draining && !self.interrupted && !self.evicted
     }
 
     /// RUNNING in ECS terms (containers started, not stopped).
@@ -181,6 +186,7 @@ impl Fleet {
             stopped: None,
             stop_reason: None,
             interrupted: false,
+            evicted: false,
             node: None,
             interrupted_at: None,
             warm: false,
@@ -240,6 +246,11 @@ impl Fleet {
         let t = &mut self.tasks[id as usize];
         t.interrupted = true;
         t.interrupted_at.get_or_insert(now);
+    }
+
+    /// Marks an eviction (its node is leaving).
+    pub fn evict(&mut self, id: TaskId) {
+        self.tasks[id as usize].evicted = true;
     }
 
     /// Kubernetes: the pod became Ready.

@@ -67,8 +67,9 @@ pub enum ControlEvent {
     HpaSync,
     /// The shared cluster placed a waiting task on an instance.
     Placed(TaskId, u32),
-    /// The task's EC2 instance got a Spot warning and drains.
-    InstanceDraining(TaskId),
+    /// The task's instance drains: a Spot warning (`SpotInterrupted`) or
+    /// the node autoscaler removing it (`Evicted`).
+    InstanceDraining(TaskId, StopReason),
     /// The task's EC2 instance stopped.
     InstanceLost(TaskId, StopReason),
 }
@@ -702,7 +703,7 @@ impl ControlPlane {
                 self.reconcile(data, cx);
             }
             ControlEvent::Placed(id, node) => self.placed(id, node, cx),
-            ControlEvent::InstanceDraining(id) => self.instance_draining(id, data, cx),
+            ControlEvent::InstanceDraining(id, why) => self.instance_draining(id, why, data, cx),
             ControlEvent::InstanceLost(id, reason) => self.instance_lost(id, reason, data, cx),
             ControlEvent::DeregistrationEnd(id) => self.finish_draining(id, data, cx),
         }
@@ -735,8 +736,11 @@ impl ControlPlane {
         if self.fleet.task(id).stage != Stage::Draining {
             return;
         }
-        let reason = if self.fleet.task(id).interrupted {
+        let t = self.fleet.task(id);
+        let reason = if t.interrupted {
             StopReason::SpotInterrupted
+        } else if t.evicted {
+            StopReason::Evicted
         } else {
             StopReason::ScaleIn
         };

@@ -217,14 +217,7 @@ impl HpaController {
         let interesting =
             d.rescale || recommended != current || d.reason == "FailedComputeMetricsReplicas";
         let row = interesting.then(|| {
-            let calc = d
-                .metric_index
-                .and_then(|i| results[i].as_ref().ok())
-                .map(|c| c.explanation.clone());
-            let mut reason = match calc {
-                Some(c) => format!("{c}; {}", d.message),
-                None => d.message.clone(),
-            };
+            let mut reason = d.message.clone();
             if let Some(errs) = results
                 .iter()
                 .filter_map(|r| r.as_ref().err())

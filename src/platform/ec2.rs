@@ -5,6 +5,7 @@
 //! shared/reference/aws.md §3.1 and §2.7), plus rows a user adds or
 //! overrides with their own CSV of the same columns.
 
+use crate::error::ScenarioError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -106,6 +107,63 @@ impl Catalog {
     pub fn types(&self) -> impl Iterator<Item = &InstanceType> {
         self.types.values()
     }
+}
+
+/// The catalog a scenario uses: the embedded one (us-east-1 prices), or it
+/// with the rows of `platform.instance_catalog` (a path relative to the
+/// scenario) added or overriding.
+pub fn catalog_for(
+    file: &Option<String>,
+    base_dir: &Path,
+    region: &str,
+) -> Result<Catalog, ScenarioError> {
+    match file {
+        Some(f) => Catalog::with_overrides(&base_dir.join(f))
+            .map_err(|m| ScenarioError::invalid("platform.instance_catalog", m)),
+        None if region != "us-east-1" => Err(ScenarioError::invalid(
+            "region",
+            format!(
+                "capsim's EC2 prices are for us-east-1 only (karpenter price table, {PRICES_AS_OF}); for {region} give platform.instance_catalog with your prices"
+            ),
+        )),
+        None => Ok(Catalog::embedded()),
+    }
+}
+
+/// The instance types named under `key`, all of the task's architecture.
+pub fn lookup(
+    catalog: &Catalog,
+    names: &[String],
+    arch: super::Arch,
+    key: &str,
+) -> Result<Vec<InstanceType>, ScenarioError> {
+    if names.is_empty() {
+        return Err(ScenarioError::invalid(
+            key,
+            "needs at least one instance type",
+        ));
+    }
+    let types = names
+        .iter()
+        .map(|t| {
+            catalog
+                .get(t)
+                .cloned()
+                .map_err(|m| ScenarioError::invalid(key, m))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let want = if arch == super::Arch::Arm64 {
+        "arm64"
+    } else {
+        "x86_64"
+    };
+    if let Some(t) = types.iter().find(|t| t.arch != want) {
+        return Err(ScenarioError::invalid(
+            key,
+            format!("{} is {}, the task is {want}", t.instance_type, t.arch),
+        ));
+    }
+    Ok(types)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! cluster configuration `cluster` runs.
 
 use super::{
-    Arch, DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR, NetworkMode, Platform, PlatformKind, PlatformSpec,
+    DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR, NetworkMode, Platform, PlatformKind, PlatformSpec,
     Provider, ProviderShare, TaskFacts, ec2, positive_or,
 };
 use crate::error::ScenarioError;
@@ -51,49 +51,9 @@ pub(super) fn compile(
         unreachable!("called for its own kind only")
     };
     let key = |k: &str| format!("platform.{k}");
-    let catalog = match instance_catalog {
-        Some(f) => ec2::Catalog::with_overrides(&task.base_dir.join(f))
-            .map_err(|m| ScenarioError::invalid(key("instance_catalog"), m))?,
-        None => {
-            if region != "us-east-1" {
-                return Err(ScenarioError::invalid(
-                    "region",
-                    format!(
-                        "capsim's EC2 prices are for us-east-1 only (karpenter price table, {}); for {region} give platform.instance_catalog with your prices",
-                        ec2::PRICES_AS_OF
-                    ),
-                ));
-            }
-            ec2::Catalog::embedded()
-        }
-    };
-    if instance_types.is_empty() {
-        return Err(ScenarioError::invalid(
-            key("instance_types"),
-            "needs at least one instance type",
-        ));
-    }
-    let types = instance_types
-        .iter()
-        .map(|t| {
-            catalog
-                .get(t)
-                .cloned()
-                .map_err(|m| ScenarioError::invalid(key("instance_types"), m))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let arch = task.arch.unwrap_or_default();
-    let want = if arch == Arch::Arm64 {
-        "arm64"
-    } else {
-        "x86_64"
-    };
-    if let Some(t) = types.iter().find(|t| t.arch != want) {
-        return Err(ScenarioError::invalid(
-            key("instance_types"),
-            format!("{} is {}, the task is {want}", t.instance_type, t.arch),
-        ));
-    }
+    let catalog = ec2::catalog_for(instance_catalog, &task.base_dir, region)?;
+    let types = ec2::lookup(&catalog, instance_types, arch, &key("instance_types"))?;
     if !(1..=6).contains(availability_zones) {
         return Err(ScenarioError::invalid(
             key("availability_zones"),
@@ -229,6 +189,7 @@ pub(super) fn compile(
             .clone()
             .unwrap_or(DistSpec::Constant { value: 3.0 })
             .compile(&key("task_start_s"))?,
+        system: None,
     };
     let request = crate::placement::Request {
         resources: crate::placement::Resources {
@@ -306,5 +267,6 @@ pub(super) fn compile(
             cluster,
             task: request,
         }),
+        eks: None,
     })
 }

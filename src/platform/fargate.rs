@@ -172,57 +172,20 @@ pub(super) fn compile(
             format!("expected MB/s > 0, got {pull_mbps}"),
         ));
     }
-    let os_arch = match (os, arch) {
-        (Os::Windows, _) => "windows_x86",
-        (Os::Linux, Arch::X86_64) => "linux_x86",
-        (Os::Linux, Arch::Arm64) => "linux_arm64",
-    };
-    let mut sources = Vec::new();
-    let od = pricing::fargate_rate(region, os_arch, "on_demand");
-    let vcpu_h = vcpu_hour_usd.or(od.as_ref().map(|r| r.vcpu_hour));
-    let gb_h = gb_hour_usd.or(od.as_ref().map(|r| r.gb_hour));
-    let (Some(vcpu_h), Some(gb_h)) = (vcpu_h, gb_h) else {
-        return Err(ScenarioError::invalid(
-            "region",
-            format!(
-                "capsim has no Fargate {os_arch} price for {region}; set platform.vcpu_hour_usd and platform.gb_hour_usd (regions with prices: {})",
-                known_regions(os_arch, "on_demand")
-            ),
-        ));
-    };
-    if let Some(r) = od.clone() {
-        sources.push(r);
-    }
-    let storage_h = storage_gb_hour_usd
-        .or(od.as_ref().map(|r| r.storage_gb_hour))
-        .unwrap_or(0.000111);
-    let vcpu = task.cpu_units as f64 / 1024.0;
-    let gb = task.memory_mib as f64 / 1024.0;
-    let license = if windows {
-        pricing::FARGATE_WINDOWS_LICENSE_VCPU_HOUR * vcpu
-    } else {
-        0.0
-    };
-    let spot_hour = if uses_spot {
-        let sp = pricing::fargate_rate(region, os_arch, "spot");
-        let sv = spot_vcpu_hour_usd.or(sp.as_ref().map(|r| r.vcpu_hour));
-        let sg = spot_gb_hour_usd.or(sp.as_ref().map(|r| r.gb_hour));
-        let (Some(sv), Some(sg)) = (sv, sg) else {
-            return Err(ScenarioError::invalid(
-                "region",
-                format!(
-                    "capsim has no Fargate Spot {os_arch} price for {region}; set platform.spot_vcpu_hour_usd and platform.spot_gb_hour_usd (regions with Spot prices: {})",
-                    known_regions(os_arch, "spot")
-                ),
-            ));
-        };
-        if let Some(r) = sp {
-            sources.push(r);
-        }
-        Some(vcpu * sv + gb * sg)
-    } else {
-        None
-    };
+    let prices = task_prices(
+        region,
+        os,
+        arch,
+        (task.cpu_units, task.memory_mib, task.ephemeral_gb),
+        &Overrides {
+            vcpu: *vcpu_hour_usd,
+            gb: *gb_hour_usd,
+            spot_vcpu: *spot_vcpu_hour_usd,
+            spot_gb: *spot_gb_hour_usd,
+            storage: *storage_gb_hour_usd,
+        },
+        uses_spot,
+    )?;
     let provisioning = provisioning_s
         .clone()
         .unwrap_or(DistSpec::Lognormal {
@@ -247,13 +210,92 @@ pub(super) fn compile(
         provisioning_s: Some(provisioning),
         pull_s: Some(pull),
         app_start_s: Some(app),
-        prices: Some(TaskPrices {
-            on_demand_hour: vcpu * vcpu_h + gb * gb_h + license,
-            spot_hour,
-            storage_hour: (task.ephemeral_gb - FARGATE_FREE_STORAGE_GB).max(0.0) * storage_h,
-            sources,
-        }),
+        prices: Some(prices),
         ec2: None,
+        eks: None,
+    })
+}
+
+/// Price overrides of a scenario (USD per hour; `None`: the catalog's).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Overrides {
+    pub vcpu: Option<f64>,
+    pub gb: Option<f64>,
+    pub spot_vcpu: Option<f64>,
+    pub spot_gb: Option<f64>,
+    pub storage: Option<f64>,
+}
+
+/// What one task (or EKS Fargate pod) of `size` = (CPU units, MiB,
+/// ephemeral GB) costs per hour: vCPU × rate + GB × rate (+ the Windows
+/// licence per vCPU), Spot likewise, storage above the free 20 GB — from
+/// the embedded catalog of `region` unless overridden.
+pub(super) fn task_prices(
+    region: &str,
+    os: Os,
+    arch: Arch,
+    size: (u32, u32, f64),
+    o: &Overrides,
+    uses_spot: bool,
+) -> Result<TaskPrices, ScenarioError> {
+    let windows = os == Os::Windows;
+    let os_arch = match (os, arch) {
+        (Os::Windows, _) => "windows_x86",
+        (Os::Linux, Arch::X86_64) => "linux_x86",
+        (Os::Linux, Arch::Arm64) => "linux_arm64",
+    };
+    let mut sources = Vec::new();
+    let od = pricing::fargate_rate(region, os_arch, "on_demand");
+    let vcpu_h = o.vcpu.or(od.as_ref().map(|r| r.vcpu_hour));
+    let gb_h = o.gb.or(od.as_ref().map(|r| r.gb_hour));
+    let (Some(vcpu_h), Some(gb_h)) = (vcpu_h, gb_h) else {
+        return Err(ScenarioError::invalid(
+            "region",
+            format!(
+                "capsim has no Fargate {os_arch} price for {region}; set platform.vcpu_hour_usd and platform.gb_hour_usd (regions with prices: {})",
+                known_regions(os_arch, "on_demand")
+            ),
+        ));
+    };
+    if let Some(r) = od.clone() {
+        sources.push(r);
+    }
+    let storage_h = o
+        .storage
+        .or(od.as_ref().map(|r| r.storage_gb_hour))
+        .unwrap_or(0.000111);
+    let vcpu = size.0 as f64 / 1024.0;
+    let gb = size.1 as f64 / 1024.0;
+    let license = if windows {
+        pricing::FARGATE_WINDOWS_LICENSE_VCPU_HOUR * vcpu
+    } else {
+        0.0
+    };
+    let spot_hour = if uses_spot {
+        let sp = pricing::fargate_rate(region, os_arch, "spot");
+        let sv = o.spot_vcpu.or(sp.as_ref().map(|r| r.vcpu_hour));
+        let sg = o.spot_gb.or(sp.as_ref().map(|r| r.gb_hour));
+        let (Some(sv), Some(sg)) = (sv, sg) else {
+            return Err(ScenarioError::invalid(
+                "region",
+                format!(
+                    "capsim has no Fargate Spot {os_arch} price for {region}; set platform.spot_vcpu_hour_usd and platform.spot_gb_hour_usd (regions with Spot prices: {})",
+                    known_regions(os_arch, "spot")
+                ),
+            ));
+        };
+        if let Some(r) = sp {
+            sources.push(r);
+        }
+        Some(vcpu * sv + gb * sg)
+    } else {
+        None
+    };
+    Ok(TaskPrices {
+        on_demand_hour: vcpu * vcpu_h + gb * gb_h + license,
+        spot_hour,
+        storage_hour: (size.2 - FARGATE_FREE_STORAGE_GB).max(0.0) * storage_h,
+        sources,
     })
 }
 

@@ -14,6 +14,7 @@
 
 pub mod ec2;
 mod ecs_ec2;
+pub mod eks;
 pub mod fargate;
 pub mod taskdef;
 
@@ -265,6 +266,80 @@ pub enum PlatformSpec {
         #[serde(default)]
         app_start_s: Option<DistSpec>,
     },
+    /// Amazon EKS: pods on managed node groups (Cluster Autoscaler) or on
+    /// Fargate, the control-plane fee, kube-scheduler, the HPA (`[hpa]`).
+    /// See `eks.rs` for every field's default and source.
+    Eks {
+        /// `node_groups` (default) or `fargate`.
+        #[serde(default)]
+        compute: eks::Compute,
+        /// `standard` ($0.10 per cluster-hour) or `extended` ($0.60).
+        #[serde(default)]
+        support: eks::Support,
+        /// Managed node groups. Default: one `default` group of m5.large,
+        /// on-demand, 2 to 10 nodes.
+        #[serde(default = "eks::default_node_groups")]
+        node_groups: Vec<eks::NodeGroupSpec>,
+        /// A CSV adding or overriding instance types.
+        #[serde(default)]
+        instance_catalog: Option<String>,
+        /// Availability zones of the cluster's subnets. Default 3.
+        #[serde(default = "default_azs")]
+        availability_zones: u32,
+        /// kubelet `--max-pods` for every node. Default: the VPC CNI's.
+        #[serde(default)]
+        max_pods: Option<u32>,
+        /// VPC CNI prefix delegation (more pods per node, capped at 110/250).
+        #[serde(default)]
+        prefix_delegation: bool,
+        /// Share of the nominal memory the kubelet sees as capacity.
+        /// Default 7985/8192 (what the OS reports, as on ECS; aws.md §2.7).
+        #[serde(default = "default_registered_fraction")]
+        memory_capacity_fraction: f64,
+        /// aws-node and kube-proxy on every node. Default true.
+        #[serde(default = "default_true")]
+        system_daemonsets: bool,
+        /// More DaemonSets: `{ name, cpu_millicores, memory_mib }`.
+        #[serde(default)]
+        daemonsets: Vec<eks::DaemonSetSpec>,
+        /// CoreDNS replicas (100m / 70 MiB each). Default 2.
+        #[serde(default = "eks::default_coredns")]
+        coredns_replicas: u32,
+        /// kube-scheduler's resource score: `least_allocated` (default) or `most_allocated`.
+        #[serde(default)]
+        scheduler_scoring: eks::Scoring,
+        /// Cluster Autoscaler flags.
+        #[serde(default)]
+        cluster_autoscaler: eks::CaSpec,
+        /// EC2 launch to node Ready (s). Default lognormal mean 60, p99 120 (an assumption).
+        #[serde(default)]
+        node_boot_s: Option<DistSpec>,
+        /// Spot price as a discount off on-demand. Default 0.6 (an assumption).
+        #[serde(default = "default_spot_discount")]
+        spot_discount: f64,
+        /// Spot interruptions per Spot instance-hour. Default 7e-5 (an assumption).
+        #[serde(default)]
+        spot_interruptions_per_hour: Option<f64>,
+        /// Fargate: pod to Fargate capacity ready (s). Default lognormal mean
+        /// 40, p99 60 (aws.md §1.5: 30–45 s, a third-party report).
+        #[serde(default)]
+        provisioning_s: Option<DistSpec>,
+        /// Compressed image size (MB). Default 250.
+        #[serde(default = "default_image_mb")]
+        image_mb: f64,
+        /// Image pull throughput (MB/s). Default 10.
+        #[serde(default = "default_pull_mbps")]
+        pull_mbps: f64,
+        /// Image pull time (s) as a distribution, instead.
+        #[serde(default)]
+        pull_s: Option<DistSpec>,
+        /// Nodes: placed pod to containers started, image cached (s). Default constant 3.
+        #[serde(default)]
+        container_start_s: Option<DistSpec>,
+        /// Containers started to the application answering its readiness probe (s). Default constant 5.
+        #[serde(default)]
+        app_start_s: Option<DistSpec>,
+    },
 }
 
 /// A daemon service's task (a log or monitoring agent).
@@ -378,6 +453,8 @@ pub struct Platform {
     pub prices: Option<TaskPrices>,
     /// The cluster and what a task asks of an instance (EC2 only).
     pub ec2: Option<crate::cluster::Ec2Setup>,
+    /// EKS: the control-plane fee and the pod's settings (`None` on ECS).
+    pub eks: Option<eks::EksFacts>,
 }
 
 /// What compiling a platform needs to know about the task.
@@ -398,6 +475,14 @@ pub struct TaskFacts {
     pub arch: Option<Arch>,
     /// OS from the task definition.
     pub os: Option<Os>,
+    /// Kubernetes: the pod's CPU limit (CPU units), if any.
+    pub cpu_limit_units: Option<u32>,
+    /// Kubernetes: the pod's memory limit (MiB), if any.
+    pub memory_limit_mib: Option<u32>,
+    /// Kubernetes: `nodeSelector`.
+    pub node_selector: Vec<(String, String)>,
+    /// Kubernetes: topology spread constraints (max skew, key, hard).
+    pub topology_spread: Vec<(u32, crate::placement::TopologyKey, bool)>,
 }
 
 fn positive_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
@@ -417,6 +502,7 @@ impl PlatformSpec {
             PlatformSpec::Ideal {} => "ideal",
             PlatformSpec::Fargate { .. } => "fargate",
             PlatformSpec::EcsEc2 { .. } => "ecs_ec2",
+            PlatformSpec::Eks { .. } => "eks",
         }
     }
 
@@ -438,9 +524,11 @@ impl PlatformSpec {
                 app_start_s: None,
                 prices: None,
                 ec2: None,
+                eks: None,
             }),
             PlatformSpec::Fargate { .. } => fargate::compile(self, task, region),
             PlatformSpec::EcsEc2 { .. } => ecs_ec2::compile(self, task, region),
+            PlatformSpec::Eks { .. } => eks::compile(self, task, region),
         }
     }
 }

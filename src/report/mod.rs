@@ -103,6 +103,10 @@ pub struct Tasks {
     pub oom_killed: u64,
     /// Tasks stopped by a Spot interruption.
     pub spot_interrupted: u64,
+    /// Stopped because the node autoscaler removed their node (Kubernetes
+    /// evictions; 0 on ECS).
+    #[serde(default)]
+    pub evicted: u64,
     /// Task-minutes spent before the image pull started: waiting for a place
     /// on an instance (EC2) or provisioning (Fargate).
     pub pending_task_minutes: f64,
@@ -506,6 +510,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             launched: fleet.tasks().len() as u64,
             oom_killed: count(StopReason::OomKilled),
             spot_interrupted: count(StopReason::SpotInterrupted),
+            evicted: count(StopReason::Evicted),
             pending_task_minutes: fleet
                 .tasks()
                 .iter()

@@ -72,9 +72,12 @@ pub struct Scenario {
     /// The load balancer.
     #[serde(default)]
     pub load_balancer: LoadBalancerSpec,
-    /// Service Auto Scaling (none: the desired count stays fixed).
+    /// Service Auto Scaling (none: the desired count stays fixed). ECS only.
     #[serde(default)]
     pub autoscaling: Option<AutoscalingSpec>,
+    /// The Horizontal Pod Autoscaler (EKS only).
+    #[serde(default)]
+    pub hpa: Option<crate::k8s::spec::HpaSpec>,
     /// Directory relative paths in the scenario are resolved against (the
     /// scenario file's directory).
     #[serde(skip)]
@@ -94,12 +97,13 @@ pub struct Scenario {
 }
 
 /// Sections a service sharing a cluster may give itself (`[services.<name>.load]`, …).
-pub const SERVICE_SECTIONS: [&str; 8] = [
+pub const SERVICE_SECTIONS: [&str; 9] = [
     "load",
     "workload",
     "task",
     "service",
     "autoscaling",
+    "hpa",
     "slo",
     "load_balancer",
     "platform",
@@ -107,12 +111,13 @@ pub const SERVICE_SECTIONS: [&str; 8] = [
 
 /// `[platform]` keys that describe a service's tasks rather than the cluster,
 /// which a service sharing a cluster may set for itself.
-pub const SERVICE_PLATFORM_KEYS: [&str; 6] = [
+pub const SERVICE_PLATFORM_KEYS: [&str; 7] = [
     "network_mode",
     "image_mb",
     "pull_mbps",
     "pull_s",
     "task_start_s",
+    "container_start_s",
     "app_start_s",
 ];
 
@@ -352,10 +357,10 @@ fn merge_service(
             }
             continue;
         }
-        if section == "autoscaling" && value == toml::Value::Boolean(false) {
-            // `autoscaling = false`: no Service Auto Scaling for this service,
-            // whatever the top level has.
-            merged.remove("autoscaling");
+        if (section == "autoscaling" || section == "hpa") && value == toml::Value::Boolean(false) {
+            // `autoscaling = false` / `hpa = false`: no autoscaler for this
+            // service, whatever the top level has.
+            merged.remove(&section);
             continue;
         }
         merged.insert(section.clone(), value);
@@ -460,8 +465,10 @@ fn shared_from_table(
             })?;
             own.push(set.key.clone());
         }
-        if merged.get("autoscaling") == Some(&toml::Value::Boolean(false)) {
-            merged.remove("autoscaling");
+        for k in ["autoscaling", "hpa"] {
+            if merged.get(k) == Some(&toml::Value::Boolean(false)) {
+                merged.remove(k);
+            }
         }
         // The same service as the file alone has it: an error it shares was
         // written in the file, not given by --set.
@@ -558,8 +565,28 @@ pub struct Compiled {
     pub task: CompiledTask,
     /// Platform.
     pub platform: Platform,
+    /// Tasks (pods) at the start.
+    pub desired: u32,
+    /// Kubernetes: the pod's readiness, termination grace period, scheduling
+    /// constraints and the HPA (`None` on ECS).
+    pub pod: Option<PodCompiled>,
     /// Notes for the user (task definition fields that are not modelled, …).
     pub notes: Vec<String>,
+}
+
+/// A Kubernetes pod and its autoscaler, compiled.
+#[derive(Debug, Clone)]
+pub struct PodCompiled {
+    /// Readiness probe: initial delay, period, success threshold.
+    pub probe: (SimTime, SimTime, u32),
+    /// `terminationGracePeriodSeconds`.
+    pub grace: SimTime,
+    /// Constraints for kube-scheduler (node selector, hard topology spread).
+    pub constraints: Vec<crate::placement::Compiled>,
+    /// Soft topology spread, as placement strategies ranked first.
+    pub soft_spread: Vec<crate::placement::Strategy>,
+    /// The HPA.
+    pub hpa: Option<crate::k8s::spec::HpaConfig>,
 }
 
 /// Byte offset → (1-based line, 1-based column).
@@ -788,8 +815,37 @@ impl Scenario {
             self.workload.memory_base_mib,
             self.workload.memory_per_request_mib,
         )?;
-        let shape = task.shape;
+        let mut shape = task.shape;
         let def = task.definition.as_ref();
+        let deployment = task.manifest.as_ref().and_then(|m| m.deployment.as_ref());
+        let eks = matches!(self.platform, PlatformSpec::Eks { .. });
+        if !eks {
+            for (k, given) in [
+                ("task.manifest", task.manifest.is_some()),
+                ("task.cpu_limit", self.task.cpu_limit.is_some()),
+                ("task.memory_limit", self.task.memory_limit.is_some()),
+                ("hpa", self.hpa.is_some()),
+            ] {
+                if given {
+                    return Err(ScenarioError::invalid(
+                        k,
+                        format!(
+                            "is a Kubernetes setting: it needs platform.kind = \"eks\"{}",
+                            if k == "hpa" {
+                                "; on ECS, Service Auto Scaling is [autoscaling]"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+        } else if self.autoscaling.is_some() {
+            return Err(ScenarioError::invalid(
+                "autoscaling",
+                "Service Auto Scaling is ECS's; on EKS the Horizontal Pod Autoscaler is [hpa] (e.g. target_cpu_utilization = 60)",
+            ));
+        }
         let platform = self.platform.compile(
             &TaskFacts {
                 base_dir: self.base_dir.clone(),
@@ -805,10 +861,152 @@ impl Scenario {
                 ephemeral_gb: task.ephemeral_gb,
                 arch: def.and_then(|d| d.arch),
                 os: def.and_then(|d| d.os),
+                cpu_limit_units: task.cpu_limit_units,
+                // On EKS the memory request is also the limit unless one is
+                // given (an ECS task's memory is its hard limit): a modelling
+                // default that keeps OOM kills comparable across platforms.
+                memory_limit_mib: if task.manifest.is_some() {
+                    task.memory_limit_mib
+                } else {
+                    Some(task.memory_limit_mib.unwrap_or(shape.memory_mib))
+                },
+                node_selector: deployment
+                    .map(|d| d.node_selector.clone())
+                    .unwrap_or_default(),
+                topology_spread: Vec::new(),
             },
             &self.region,
         )?;
         let mut notes = Vec::new();
+        let mut pod = None;
+        if let Some(e) = &platform.eks {
+            // The pod processes on its CPU limit (else its request on a
+            // node, its Fargate size on Fargate); OOM at its memory limit.
+            shape.cpu_units = e.cpu_capacity_units;
+            shape.memory_limit_mib = e.memory_limit_mib.map_or(f64::INFINITY, f64::from);
+            if shape.memory_base_mib >= shape.memory_limit_mib {
+                return Err(ScenarioError::invalid(
+                    "workload.memory_base_mib",
+                    format!(
+                        "{} MiB leaves no room under the pod's {} MiB memory limit",
+                        shape.memory_base_mib, shape.memory_limit_mib
+                    ),
+                ));
+            }
+            if e.memory_limit_mib.is_none() {
+                notes.push(
+                    "the pod has no memory limit: it is never OOM-killed here (node-pressure eviction is not modelled)"
+                        .to_string(),
+                );
+            }
+            if task.cpu_limit_units.is_none() && e.fargate_size.is_none() {
+                notes.push(format!(
+                    "the pod has no CPU limit: capsim holds it to its request ({}m) — a modelling choice; a real pod may burst into its node's idle CPU, so p99 here is an upper bound when nodes have room",
+                    e.request.cpu
+                ));
+            }
+            if let Some((c, m)) = e.fargate_size {
+                notes.push(format!(
+                    "EKS Fargate runs the pod ({}m CPU, {} MiB requested) on a {} vCPU / {} GB Fargate size: requests + 256 MB, rounded up to a Fargate size (aws.md §1.6)",
+                    e.request.cpu,
+                    e.request.memory,
+                    c as f64 / 1024.0,
+                    m as f64 / 1024.0
+                ));
+            }
+            let hpa = match (
+                &self.hpa,
+                task.manifest.as_ref().and_then(|m| m.hpa.as_ref()),
+            ) {
+                (Some(h), _) => Some(h.compile()?),
+                (None, Some(h)) => Some(
+                    crate::k8s::spec::HpaSpec::from_manifest(h)
+                        .map_err(|m| ScenarioError::invalid("task.manifest", m))?
+                        .compile()
+                        .map_err(|e| match e {
+                            ScenarioError::Invalid { key, message, .. } => ScenarioError::invalid(
+                                "task.manifest",
+                                format!("its HorizontalPodAutoscaler: {key}: {message}"),
+                            ),
+                            other => other,
+                        })?,
+                ),
+                (None, None) => None,
+            };
+            let mut constraints = Vec::new();
+            let mut soft_spread = Vec::new();
+            let mut probe = (0, 10 * crate::time::SECOND, 1);
+            let mut grace = 30 * crate::time::SECOND;
+            if let Some(d) = deployment {
+                if !d.node_selector.is_empty() {
+                    constraints.push(crate::placement::Compiled::NodeSelector(
+                        d.node_selector.clone(),
+                    ));
+                }
+                for t in &d.topology_spread {
+                    let key = match t.topology_key.as_str() {
+                        "topology.kubernetes.io/zone" => crate::placement::TopologyKey::Zone,
+                        "kubernetes.io/hostname" => crate::placement::TopologyKey::Hostname,
+                        other => {
+                            return Err(ScenarioError::invalid(
+                                "task.manifest",
+                                format!(
+                                    "topologySpreadConstraints on `{other}` are not modelled (topology.kubernetes.io/zone and kubernetes.io/hostname are)"
+                                ),
+                            ));
+                        }
+                    };
+                    match t.when_unsatisfiable {
+                        crate::k8s::manifest::WhenUnsatisfiable::DoNotSchedule => {
+                            constraints.push(crate::placement::Compiled::TopologySpread {
+                                max_skew: t.max_skew,
+                                key,
+                            })
+                        }
+                        crate::k8s::manifest::WhenUnsatisfiable::ScheduleAnyway => soft_spread
+                            .push(crate::placement::Strategy::Spread(match key {
+                                crate::placement::TopologyKey::Zone => {
+                                    crate::placement::SpreadField::AvailabilityZone
+                                }
+                                crate::placement::TopologyKey::Hostname => {
+                                    crate::placement::SpreadField::InstanceId
+                                }
+                            })),
+                    }
+                }
+                if let Some(p) = &d.readiness {
+                    probe = (
+                        p.initial_delay_s as SimTime * crate::time::SECOND,
+                        p.period_s.max(1) as SimTime * crate::time::SECOND,
+                        p.success_threshold.max(1),
+                    );
+                }
+                grace = d.termination_grace_period_s as SimTime * crate::time::SECOND;
+            }
+            pod = Some(PodCompiled {
+                probe,
+                grace,
+                constraints,
+                soft_spread,
+                hpa,
+            });
+        }
+        if let Some(m) = &task.manifest {
+            notes.extend(m.notes.iter().map(|n| format!("manifest: {n}")));
+        }
+        let desired = match (self.service.desired, deployment.and_then(|d| d.replicas)) {
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) if pod.as_ref().is_some_and(|p| p.hpa.is_some()) => {
+                // A Deployment without replicas has 1; the HPA takes it to its minimum.
+                1
+            }
+            (None, None) => {
+                return Err(ScenarioError::invalid(
+                    "service.desired",
+                    "missing: the number of tasks (pods) at the start",
+                ));
+            }
+        };
         if let Some(d) = def {
             if platform.kind == PlatformKind::Fargate {
                 if !d.compatibilities.is_empty()
@@ -875,6 +1073,15 @@ impl Scenario {
             c.compile()
                 .map_err(|m| ScenarioError::invalid("service.placement_constraints", m))?;
         }
+        if eks
+            && (!self.service.placement_constraints.is_empty()
+                || self.service.placement_strategy != crate::placement::default_strategies())
+        {
+            return Err(ScenarioError::invalid(
+                "service.placement_strategy",
+                "ECS placement strategies and constraints do not apply to EKS: kube-scheduler places pods (platform.scheduler_scoring; nodeSelector and topologySpreadConstraints in the manifest)",
+            ));
+        }
         if platform.kind != PlatformKind::Ec2
             && (!self.service.placement_constraints.is_empty()
                 || self.service.placement_strategy != crate::placement::default_strategies())
@@ -897,6 +1104,8 @@ impl Scenario {
             shape,
             task,
             platform,
+            desired,
+            pod,
             notes,
         })
     }

@@ -35,6 +35,23 @@ pub struct TaskSpec {
     /// ephemeral storage and the runtime platform.
     #[serde(default)]
     pub definition: Option<String>,
+    /// EKS: a Kubernetes YAML (Deployment, HorizontalPodAutoscaler),
+    /// relative to the scenario file; it supplies the pod's requests and
+    /// limits, replicas, readiness probe, grace period, node selector,
+    /// topology spread, and the HPA unless `[hpa]` is given.
+    #[serde(default)]
+    pub manifest: Option<String>,
+    /// EKS: which Deployment of the manifest (by name) when it has several.
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// EKS: the pod's CPU limit (CPU units). Default none: the pod is held
+    /// to its request (a modelling choice, see the README).
+    #[serde(default)]
+    pub cpu_limit: Option<u32>,
+    /// EKS: the pod's memory limit (MiB): above it the pod is OOM-killed.
+    /// Default: `memory` (the request), as an ECS task's hard limit.
+    #[serde(default)]
+    pub memory_limit: Option<u32>,
     /// CPU in ECS CPU units (1024 = one vCPU). Required without a definition.
     #[serde(default)]
     pub cpu: Option<u32>,
@@ -88,8 +105,10 @@ fn default_max_percent() -> u32 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
-    /// Desired task count at the start (autoscaling changes it).
-    pub desired: u32,
+    /// Desired task count at the start (autoscaling changes it). On EKS
+    /// with a manifest: default its `spec.replicas`.
+    #[serde(default)]
+    pub desired: Option<u32>,
     /// Load-balancing algorithm. Default `round_robin`.
     #[serde(default)]
     pub routing: Routing,
@@ -254,6 +273,12 @@ pub struct CompiledTask {
     pub ephemeral_gb: f64,
     /// The task definition, if one was given.
     pub definition: Option<TaskDefinition>,
+    /// The Kubernetes manifest, if one was given.
+    pub manifest: Option<crate::k8s::manifest::Manifest>,
+    /// Kubernetes: the pod's CPU limit (CPU units).
+    pub cpu_limit_units: Option<u32>,
+    /// Kubernetes: the pod's memory limit (MiB).
+    pub memory_limit_mib: Option<u32>,
 }
 
 fn pick(key: &str, spec: Option<u32>, def: Option<u32>, what: &str) -> Result<u32, ScenarioError> {
@@ -288,13 +313,64 @@ impl TaskSpec {
                 })?)
             }
         };
+        if definition.is_some() && self.manifest.is_some() {
+            return Err(ScenarioError::invalid(
+                "task.manifest",
+                "give an ECS task definition or a Kubernetes manifest, not both",
+            ));
+        }
+        let manifest = match &self.manifest {
+            None => None,
+            Some(file) => {
+                let path = base_dir.join(file);
+                let text = read_manifest(&path).map_err(|m| {
+                    ScenarioError::invalid("task.manifest", format!("{}: {m}", path.display()))
+                })?;
+                Some(
+                    crate::k8s::manifest::parse(
+                        &text,
+                        &path.display().to_string(),
+                        self.deployment.as_deref(),
+                    )
+                    .map_err(|m| ScenarioError::invalid("task.manifest", m))?,
+                )
+            }
+        };
+        if self.deployment.is_some() && manifest.is_none() {
+            return Err(ScenarioError::invalid(
+                "task.deployment",
+                "names a Deployment of task.manifest, which is not given",
+            ));
+        }
+        let pod = manifest.as_ref().and_then(|m| m.deployment.as_ref());
+        // Millicores to CPU units (1000m = 1024 units), rounded up.
+        let units = |m: u32| ((m as u64 * 1024).div_ceil(1000)).min(u32::MAX as u64) as u32;
+        let pod_req = pod.map(|d| d.pod_requests());
+        let pod_lim = pod.map(|d| d.pod_limits());
         let def = definition.as_ref();
-        let cpu = pick("task.cpu", self.cpu, def.and_then(|d| d.cpu_units), "cpu")?;
+        let cpu = pick(
+            "task.cpu",
+            self.cpu,
+            def.and_then(|d| d.cpu_units)
+                .or(pod_req.and_then(|q| q.cpu_millicores).map(units)),
+            "cpu",
+        )?;
         let memory = pick(
             "task.memory",
             self.memory,
-            def.and_then(|d| d.memory_mib),
+            def.and_then(|d| d.memory_mib)
+                .or(pod_req.and_then(|q| q.memory_mib)),
             "memory",
+        )?;
+        let cpu_limit_units = pick_opt(
+            "task.cpu_limit",
+            self.cpu_limit,
+            pod_lim.and_then(|q| q.cpu_millicores).map(units),
+        )?;
+        let memory_limit_mib = pick_opt(
+            "task.memory_limit",
+            self.memory_limit,
+            pod_lim.and_then(|q| q.memory_mib),
         )?;
         if cpu == 0 {
             return Err(ScenarioError::invalid(
@@ -354,6 +430,38 @@ impl TaskSpec {
             memory_reserved_mib: def.and_then(|d| d.memory_reserved_mib()).unwrap_or(memory) as f64,
             ephemeral_gb,
             definition,
+            manifest,
+            cpu_limit_units,
+            memory_limit_mib,
         })
+    }
+}
+
+/// Largest manifest read (a Deployment and an HPA are a few kB).
+const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// Reads a manifest: a regular file of at most 16 MiB of UTF-8.
+fn read_manifest(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(format!(
+            "{} bytes: manifests of more than {MAX_MANIFEST_BYTES} bytes are refused",
+            meta.len()
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))
+}
+
+/// An optional value given in the scenario or in a file, not both differently.
+fn pick_opt(key: &str, spec: Option<u32>, file: Option<u32>) -> Result<Option<u32>, ScenarioError> {
+    match (spec, file) {
+        (Some(a), Some(b)) if a != b => Err(ScenarioError::invalid(
+            key,
+            format!("{a} disagrees with the manifest's {b}; give it in one place"),
+        )),
+        (a, b) => Ok(a.or(b)),
     }
 }
