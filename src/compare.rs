@@ -38,6 +38,12 @@ pub fn notes(platform: &str) -> &'static str {
         "ecs-ec2" => {
             "You run the instances (AMI patching, the ASG, the capacity provider); billed per instance second whatever the packing (see idle cost); new instances take a boot, tasks on an instance that has the image start in seconds; placement strategies and daemons are yours to tune."
         }
+        "eks-nodegroup" => {
+            "EKS control plane $0.10 per cluster-hour ($73/month, shared by every Deployment of the cluster); managed node groups you patch and upgrade (two m5.large by default, up to 10, Cluster Autoscaler); aws-node and kube-proxy on every node and two CoreDNS pods take CPU and pod slots (max pods per node from the VPC CNI); pods are scheduled by kube-scheduler and scaled by the HPA (here: the scenario's target tracking as an HPA at the same target)."
+        }
+        "eks-fargate" => {
+            "EKS control plane $0.10 per cluster-hour; each pod on its own Fargate capacity sized up from its requests + 256 MB (it can cost more than the same ECS Fargate task); no nodes, no DaemonSets, no image cache, no Spot; x86 Linux only; the HPA scales pods (the scenario's target tracking as an HPA)."
+        }
         _ => "",
     }
 }
@@ -61,8 +67,19 @@ fn platform_overrides(platform: &str) -> Result<Vec<(&'static str, toml::Value)>
             ])
         }
         "ecs-ec2" => Ok(vec![kind("ecs_ec2")]),
-        "eks-nodegroup" | "eks-karpenter" | "eks-fargate" => Err(format!(
-            "{platform} is not modelled yet (EKS comes with its own issue)"
+        "eks-nodegroup" => Ok(vec![
+            kind("eks"),
+            (
+                "platform.compute",
+                toml::Value::String("node_groups".into()),
+            ),
+        ]),
+        "eks-fargate" => Ok(vec![
+            kind("eks"),
+            ("platform.compute", toml::Value::String("fargate".into())),
+        ]),
+        "eks-karpenter" => Err(format!(
+            "{platform} is not modelled yet (Karpenter comes with its own issue)"
         )),
         other => Err(format!(
             "unknown platform \"{other}\"; known: {}",
@@ -79,6 +96,99 @@ fn keep_field(kind: &str, field: &str) -> bool {
         "ideal" => field == "kind",
         _ => common.contains(&field),
     }
+}
+
+/// Moves a scenario between ECS and EKS: the autoscaler is translated (a
+/// target-tracking policy becomes an HPA at the same target on the same
+/// metric — CPU or memory utilization, requests per target per minute as
+/// requests per pod per second — with the same min and max, and back), and
+/// an EKS pod from a manifest becomes an ECS task of its requests.
+fn translate_orchestrator(
+    table: &mut toml::Table,
+    base: &Scenario,
+    to_eks: bool,
+) -> Result<(), String> {
+    let c = base.compile().map_err(|e| e.to_string())?;
+    if to_eks {
+        let Some(toml::Value::Table(a)) = table.remove("autoscaling") else {
+            return Ok(());
+        };
+        let spec: crate::scaling::AutoscalingSpec = toml::Value::Table(a)
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
+        let tt = spec.target_tracking_policies();
+        let Some(p) = tt.first() else {
+            return Err(
+                "its [autoscaling] has no target-tracking policy to run as an HPA on EKS (step scaling has no HPA equivalent)".into(),
+            );
+        };
+        use crate::metrics::cloudwatch::Metric;
+        let metric = match p.predefined_metric {
+            Metric::EcsServiceAverageCpuUtilization => format!(
+                "{{ type = \"Resource\", resource = \"cpu\", average_utilization = {} }}",
+                p.target_value
+            ),
+            Metric::EcsServiceAverageMemoryUtilization => format!(
+                "{{ type = \"Resource\", resource = \"memory\", average_utilization = {} }}",
+                p.target_value
+            ),
+            Metric::AlbRequestCountPerTarget => format!(
+                "{{ type = \"Pods\", metric = \"requests_per_second\", average_value = {} }}",
+                p.target_value / 60.0
+            ),
+        };
+        let hpa: toml::Table = toml::from_str(&format!(
+            "min_replicas = {}\nmax_replicas = {}\nmetrics = [{metric}]\n",
+            spec.min_capacity.max(1),
+            spec.max_capacity.max(1)
+        ))
+        .map_err(|e| e.to_string())?;
+        table.insert("hpa".into(), toml::Value::Table(hpa));
+        return Ok(());
+    }
+    // EKS → ECS: the pod becomes a task of its requests.
+    if let Some(toml::Value::Table(t)) = table.get_mut("task") {
+        for k in ["manifest", "deployment", "cpu_limit", "memory_limit"] {
+            t.remove(k);
+        }
+        t.insert(
+            "cpu".into(),
+            toml::Value::Integer(c.task.shape.cpu_units as i64),
+        );
+        t.insert(
+            "memory".into(),
+            toml::Value::Integer(c.task.shape.memory_mib as i64),
+        );
+    }
+    if let Some(toml::Value::Table(s)) = table.get_mut("service") {
+        s.insert("desired".into(), toml::Value::Integer(c.desired as i64));
+    }
+    table.remove("hpa");
+    if let Some(h) = c.pod.as_ref().and_then(|p| p.hpa.as_ref()) {
+        use crate::k8s::hpa::ResourceName;
+        use crate::k8s::spec::Target;
+        let (metric, target) = match h.targets.first() {
+            Some(Target::Utilization(ResourceName::Cpu, v)) => {
+                ("ECSServiceAverageCPUUtilization", *v)
+            }
+            Some(Target::Utilization(ResourceName::Memory, v)) => {
+                ("ECSServiceAverageMemoryUtilization", *v)
+            }
+            Some(Target::Pods(_, v)) => ("ALBRequestCountPerTarget", v * 60.0),
+            _ => {
+                return Err(
+                    "its HPA targets an average value, which ECS target tracking has no equivalent for".into(),
+                );
+            }
+        };
+        let a: toml::Table = toml::from_str(&format!(
+            "min_capacity = {}\nmax_capacity = {}\npredefined_metric = \"{metric}\"\ntarget_value = {target}\n",
+            h.scaling.min_replicas, h.scaling.max_replicas
+        ))
+        .map_err(|e| e.to_string())?;
+        table.insert("autoscaling".into(), toml::Value::Table(a));
+    }
+    Ok(())
 }
 
 /// The scenario for one platform.
@@ -104,16 +214,27 @@ pub fn scenario_for(
         toml::Value::String(k) => k.clone(),
         _ => unreachable!("kind is a string"),
     };
+    let from = table
+        .get("platform")
+        .and_then(|p| p.get("kind"))
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
     if let Some(toml::Value::Table(p)) = table.get_mut("platform") {
-        let from = p
-            .get("kind")
-            .and_then(|k| k.as_str())
-            .unwrap_or("")
-            .to_string();
         if from != kind {
             p.retain(|k, _| keep_field(&kind, k));
         }
         p.remove("capacity_provider_strategy");
+    }
+    if kind != "ecs_ec2"
+        && let Some(toml::Value::Table(svc)) = table.get_mut("service")
+    {
+        // ECS placement belongs to ECS on EC2 (kube-scheduler places pods).
+        svc.remove("placement_strategy");
+        svc.remove("placement_constraints");
+    }
+    if (from == "eks") != (kind == "eks") {
+        translate_orchestrator(&mut table, base, kind == "eks").map_err(wrap)?;
     }
     let mut keys: Vec<String> = extra
         .iter()

@@ -62,7 +62,8 @@ pub struct Scenario {
     pub workload: WorkloadSpec,
     /// Task size and concurrency.
     pub task: TaskSpec,
-    /// Fleet and routing.
+    /// Fleet and routing (optional when a manifest gives the replicas).
+    #[serde(default)]
     pub service: ServiceSpec,
     /// Where tasks run.
     pub platform: PlatformSpec,
@@ -508,11 +509,18 @@ fn shared_from_table(
             }
             Err(e) => return Err(e),
         };
-        if sc.platform.kind() != "ecs_ec2" {
+        let on_nodes = match &sc.platform {
+            PlatformSpec::EcsEc2 { .. } => true,
+            PlatformSpec::Eks { compute, .. } => {
+                *compute == crate::platform::eks::Compute::NodeGroups
+            }
+            _ => false,
+        };
+        if !on_nodes {
             return Err(invalid(
                 "platform.kind".into(),
                 format!(
-                    "services share a cluster on ECS on EC2 only (\"ecs_ec2\"), got \"{}\"; on Fargate services share nothing: run them one by one",
+                    "services share a cluster of instances: ECS on EC2 (\"ecs_ec2\") or EKS node groups (\"eks\" with compute = \"node_groups\"), got \"{}\"; on Fargate services share no capacity (EKS Fargate services would share only the control-plane fee, not modelled): run them one by one",
                     sc.platform.kind()
                 ),
             ));

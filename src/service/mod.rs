@@ -137,6 +137,12 @@ pub struct ServiceSpec {
     pub placement_constraints: Vec<crate::placement::Constraint>,
 }
 
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        toml::from_str("").expect("every field of [service] has a default")
+    }
+}
+
 fn default_true() -> bool {
     true
 }
