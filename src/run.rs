@@ -210,6 +210,12 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             "assumption",
         ));
     }
+    if let (Some(e), Some(pod)) = (&p.eks, &c.pod) {
+        if let Some(ec2) = &p.ec2 {
+            ec2_assumptions(&mut a, &ec2.cluster);
+        }
+        eks_assumptions(&mut a, scenario, c, e, pod);
+    }
     let lb = &scenario.load_balancer;
     a.push(row(
         "health check",
@@ -279,27 +285,266 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
     let vcpu = c.shape.cpu_units as f64 / 1024.0;
     RunContext {
         capacity_rps_per_task: (mean_cpu_s > 0.0).then(|| vcpu / mean_cpu_s),
-        cpu_target_pct: scenario.autoscaling.as_ref().and_then(|s| {
-            s.target_tracking_policies()
-                .iter()
-                .find(|t| t.predefined_metric == Metric::EcsServiceAverageCpuUtilization)
-                .map(|t| t.target_value)
-        }),
+        cpu_target_pct: scenario
+            .autoscaling
+            .as_ref()
+            .and_then(|s| {
+                s.target_tracking_policies()
+                    .iter()
+                    .find(|t| t.predefined_metric == Metric::EcsServiceAverageCpuUtilization)
+                    .map(|t| t.target_value)
+            })
+            .or_else(|| {
+                // The HPA's CPU target is a share of the request, the chart's
+                // capacity line of the CPU the pod may use.
+                let h = c.pod.as_ref()?.hpa.as_ref()?;
+                h.targets.iter().find_map(|t| match t {
+                    crate::k8s::spec::Target::Utilization(
+                        crate::k8s::hpa::ResourceName::Cpu,
+                        v,
+                    ) => Some(v * c.task.shape.cpu_units as f64 / c.shape.cpu_units.max(1) as f64),
+                    _ => None,
+                })
+            }),
         assumptions: a,
     }
+}
+
+/// EKS's facts: the control-plane fee, the pod and how it becomes ready,
+/// the nodes (allocatable, max pods, DaemonSets, CoreDNS), the Cluster
+/// Autoscaler and the HPA, with their sources.
+fn eks_assumptions(
+    a: &mut Vec<Assumption>,
+    scenario: &Scenario,
+    c: &Compiled,
+    e: &crate::platform::eks::EksFacts,
+    pod: &crate::scenario::PodCompiled,
+) {
+    use crate::time::SECOND;
+    a.push(row(
+        "EKS control plane",
+        format!(
+            "${}/cluster-hour ({:?} support), split evenly between the Deployments of the cluster",
+            e.fee_hour, e.support
+        ),
+        "aws.md §4.1: $0.10 standard, $0.60 extended support",
+    ));
+    a.push(row(
+        "pod",
+        format!(
+            "requests {}m CPU / {} MiB; may use {} CPU units; memory limit {}",
+            e.request.cpu,
+            e.request.memory,
+            e.cpu_capacity_units,
+            e.memory_limit_mib
+                .map_or("none (never OOM-killed)".into(), |m| format!("{m} MiB"))
+        ),
+        if c.task.manifest.is_some() {
+            "manifest (Kubernetes effective requests: init containers and sidecars counted)"
+        } else {
+            "scenario [task]: cpu in CPU units = request (1024 = 1000m); memory = request, and the limit unless memory_limit is set"
+        },
+    ));
+    if e.fargate_size.is_none() && c.task.cpu_limit_units.is_none() {
+        a.push(row(
+            "CPU without a limit",
+            "the pod is held to its request",
+            "modelling choice: a real pod may burst into idle node CPU (lower p99, utilization above 100 %)",
+        ));
+    }
+    if let Some((cpu, mem)) = e.fargate_size {
+        a.push(row(
+            "EKS Fargate size",
+            format!("{} vCPU / {} GB per pod", cpu as f64 / 1024.0, mem as f64 / 1024.0),
+            "requests + 256 MB rounded up to a Fargate size (EKS user guide, fargate-pod-configuration; aws.md §1.6)",
+        ));
+    }
+    a.push(row(
+        "readiness probe",
+        format!(
+            "first at {} s, every {} s, {} success(es); the first probe after the application is up passes",
+            pod.probe.0 / SECOND,
+            pod.probe.1 / SECOND,
+            pod.probe.2
+        ),
+        if c.task.manifest.is_some() {
+            "manifest"
+        } else {
+            "Kubernetes defaults (initialDelaySeconds 0, periodSeconds 10, successThreshold 1)"
+        },
+    ));
+    a.push(row(
+        "termination grace period",
+        format!(
+            "{} s: a deleted pod leaves the endpoints at once and stops when its requests are done or the grace period ends",
+            pod.grace / SECOND
+        ),
+        if c.task.manifest.is_some() { "manifest" } else { "Kubernetes default 30 s" },
+    ));
+    if let crate::platform::PlatformSpec::Eks {
+        node_boot_s,
+        provisioning_s,
+        image_mb,
+        pull_mbps,
+        pull_s,
+        container_start_s,
+        app_start_s,
+        ..
+    } = &scenario.platform
+    {
+        if e.fargate_size.is_some() {
+            a.push(delay_row(
+                "Fargate node for the pod (s)",
+                provisioning_s,
+                "lognormal mean 40, p99 60",
+                "assumption: aws.md §1.5 reports 30–45 s for the Fargate node (third party)",
+            ));
+            a.push(pull_row(
+                "image pull (s), every pod",
+                pull_s,
+                *image_mb,
+                *pull_mbps,
+                "",
+            ));
+        } else {
+            a.push(delay_row(
+                "node boot to Ready (s)",
+                node_boot_s,
+                "lognormal mean 60, p99 120",
+                "assumption near the 45–65 s EKS node starts of aws.md §3.3",
+            ));
+            a.push(pull_row(
+                "image pull (s), once per node",
+                pull_s,
+                *image_mb,
+                *pull_mbps,
+                "; skipped where the node has the image",
+            ));
+            a.push(delay_row(
+                "container start (s)",
+                container_start_s,
+                "constant 3",
+                "aws.md §1.5: 1–5 s with the image cached",
+            ));
+        }
+        a.push(delay_row(
+            "application start until it answers the probe (s)",
+            app_start_s,
+            "constant 5",
+            "assumption",
+        ));
+    }
+    if let Some(cl) = p_cluster(c) {
+        for t in cl.types() {
+            let cap = cl.capacity(t);
+            a.push(row(
+                format!("node allocatable ({})", t.instance_type),
+                format!("{}m CPU, {} MiB, {} pods", cap.cpu, cap.memory, cap.slots),
+                "capacity − kube-reserved (CPU 6/1/0.5/0.25 % per core; memory 11 × max pods + 255 MiB) − 100 MiB eviction; max pods from the VPC CNI (aws.md §4.2, §4.3)",
+            ));
+        }
+        for (name, r) in &cl.daemons {
+            a.push(row(
+                format!("DaemonSet {name}"),
+                format!(
+                    "{}m CPU, {} MiB, one pod slot on every node",
+                    r.cpu, r.memory
+                ),
+                match name.as_str() {
+                    "aws-node" => "aws.md §4.4: 25m per container, two containers",
+                    "kube-proxy" => "aws.md §4.4: 100m, unverified",
+                    _ => "scenario",
+                },
+            ));
+        }
+        if let Some((n, r)) = cl.system {
+            a.push(row(
+                "CoreDNS",
+                format!("{n} pods of {}m / {} MiB, placed like pods; the Cluster Autoscaler keeps their nodes", r.cpu, r.memory),
+                "aws.md §4.4: 2 replicas; requests from the CoreDNS add-on manifest (assumption)",
+            ));
+        }
+        if let crate::cluster::NodeScaler::ClusterAutoscaler(ca) = &cl.scaler {
+            a.push(row(
+                "Cluster Autoscaler",
+                format!(
+                    "scan every {} s, expander {:?}; scale-down below {:.0} % utilization for {} s, {} s after a scale-up, up to {} empty nodes at once",
+                    ca.scan_interval / SECOND,
+                    ca.expander,
+                    ca.utilization_threshold * 100.0,
+                    ca.unneeded_time / SECOND,
+                    ca.delay_after_add / SECOND,
+                    ca.max_empty_bulk_delete
+                ),
+                "kubernetes/autoscaler FAQ and flags (aws.md §5.2, §9.5)",
+            ));
+        }
+    }
+    if let Some(h) = &pod.hpa {
+        a.push(row(
+            "HPA",
+            format!(
+                "{}; min {} / max {}; sync every {} s; tolerance {}; {}",
+                h.targets
+                    .iter()
+                    .map(crate::k8s::spec::Target::describe)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                h.scaling.min_replicas,
+                h.scaling.max_replicas,
+                h.sync_period / SECOND,
+                h.calc.tolerance_up,
+                match &h.scaling.behavior {
+                    None => format!(
+                        "no behavior: scale-up at most max(2 × current, 4) per sync, scale-down stabilized {} s",
+                        h.scaling.downscale_stabilization / SECOND
+                    ),
+                    Some(b) => format!(
+                        "behavior: up stabilization {} s, {} policies; down stabilization {} s, {} policies",
+                        b.scale_up.stabilization_window / SECOND,
+                        b.scale_up.policies.len(),
+                        b.scale_down.stabilization_window / SECOND,
+                        b.scale_down.policies.len()
+                    ),
+                }
+            ),
+            "Kubernetes HPA (replica_calculator.go, horizontal.go, v2 defaults; aws.md §5.1, §9.5)",
+        ));
+        a.push(row(
+            "metrics-server",
+            format!(
+                "a sample every {} s over that window, seen by the HPA {} s after it ends",
+                h.resolution / SECOND,
+                h.delay / SECOND
+            ),
+            "resolution: shipped manifests (15 s; aws.md §5.1 notes the FAQ's 60 s); delay: assumption",
+        ));
+    }
+}
+
+fn p_cluster(c: &Compiled) -> Option<&crate::cluster::ClusterConfig> {
+    c.platform.ec2.as_ref().map(|e| &e.cluster)
 }
 
 /// The EC2 cluster's facts: instance prices with their sources, what the
 /// agent registers, billing, Spot and managed-scaling settings.
 fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
+    let k8s = c.kubernetes();
     for t in c.types() {
         let cap = c.capacity(t);
         a.push(row(
             format!("EC2 price ({}, on-demand Linux)", t.instance_type),
-            format!(
-                "${}/h; {} vCPU, {} MiB; registers {} CPU units, {} MiB",
-                t.od_usd_per_hour, t.vcpu, t.memory_mib, cap.cpu, cap.memory
-            ),
+            if k8s {
+                format!(
+                    "${}/h; {} vCPU, {} MiB",
+                    t.od_usd_per_hour, t.vcpu, t.memory_mib
+                )
+            } else {
+                format!(
+                    "${}/h; {} vCPU, {} MiB; registers {} CPU units, {} MiB",
+                    t.od_usd_per_hour, t.vcpu, t.memory_mib, cap.cpu, cap.memory
+                )
+            },
             // The catalog row's own source (the embedded rows carry their
             // dates; a user's catalog says what it says).
             t.source.clone(),
@@ -329,23 +574,46 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
         ));
     }
     for g in &c.groups {
-        a.push(row(
-            if c.kubernetes() {
-                format!("node group {}", g.name)
-            } else {
-                "Auto Scaling group".into()
-            },
-            format!(
-                "min {} / max {} / {} at the start; on-demand base {}, {} % on-demand above it; {} zones",
-                g.min_size,
-                g.max_size,
-                g.initial,
-                g.od_base,
-                g.od_pct,
-                g.zones.len()
-            ),
-            "scenario",
-        ));
+        a.push(if k8s {
+            row(
+                format!("node group {}", g.name),
+                format!(
+                    "{}; min {} / max {} / {} at the start; {} zones{}",
+                    if g.od_pct == 0 { "SPOT (the cheapest type)" } else { "ON_DEMAND (the first type)" },
+                    g.min_size,
+                    g.max_size,
+                    g.initial,
+                    g.zones.len(),
+                    if g.labels.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; labels {}",
+                            g.labels
+                                .iter()
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                ),
+                "scenario",
+            )
+        } else {
+            row(
+                "Auto Scaling group",
+                format!(
+                    "min {} / max {} / {} at the start; on-demand base {}, {} % on-demand above it; {} zones",
+                    g.min_size,
+                    g.max_size,
+                    g.initial,
+                    g.od_base,
+                    g.od_pct,
+                    g.zones.len()
+                ),
+                "scenario",
+            )
+        });
     }
     if c.groups
         .iter()
@@ -377,7 +645,7 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
             "CapacityProviderReservation as ECS documents it (aws.md §2.6)",
         ));
     }
-    for (name, r) in &c.daemons {
+    for (name, r) in c.daemons.iter().filter(|_| !k8s) {
         a.push(row(
             format!("daemon {name}"),
             format!("{} CPU units, {} MiB on every instance", r.cpu, r.memory),

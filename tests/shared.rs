@@ -321,7 +321,10 @@ fn bad_shared_scenarios_name_the_key() {
         &format!("{fargate}[services.a.service]\ndesired = 2\n"),
         &[],
     );
-    assert!(e.contains("ECS on EC2 only"), "{e}");
+    assert!(
+        e.contains("share a cluster of instances") && e.contains("ecs_ec2"),
+        "{e}"
+    );
 
     // A service's own section is named where it is written.
     let e = err(&base.replace("rps = 1", "rps = -1"), &[]);

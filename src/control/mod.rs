@@ -438,6 +438,7 @@ impl ControlPlane {
                 launched: now,
                 pull_start: now,
                 running: now,
+                node: None,
             };
             self.lag
                 .update(now, self.fleet.serving.get(), Some(instant));
@@ -665,10 +666,15 @@ impl ControlPlane {
                 self.fleet.set_stage(id, Stage::Serving, now);
                 data.add_task(id, cx);
                 let t = self.fleet.task(id);
+                let node = t.node.and_then(|n| {
+                    let i = &cx.cluster.as_deref()?.cluster().instances[n as usize];
+                    Some((i.launched, i.registered.unwrap_or(i.launched)))
+                });
                 let times = TaskTimes {
                     launched: t.launched,
                     pull_start: t.pull_start.unwrap_or(now),
                     running: t.running.unwrap_or(now),
+                    node,
                 };
                 self.lag.update(now, self.fleet.serving.get(), Some(times));
                 if self.fleet.task(id).interrupted {

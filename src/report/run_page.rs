@@ -348,14 +348,35 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         ],
     ];
     let st = &sc.stages_s;
+    let k8s = s.platform == "eks";
+    let label = |ecs: &'static str, kube: &'static str| if k8s { kube } else { ecs };
     let stage_rows: Vec<Vec<String>> = [
-        ("metric period", st.metric_period),
-        ("publication delay", st.publication_delay),
-        ("alarm evaluation", st.alarm_evaluation),
-        ("cooldown and other waits", st.cooldown),
-        ("provisioning", st.provisioning),
+        (label("metric period", "metrics window"), st.metric_period),
+        (
+            label("publication delay", "metrics delay"),
+            st.publication_delay,
+        ),
+        (label("alarm evaluation", "HPA sync"), st.alarm_evaluation),
+        (
+            label(
+                "cooldown and other waits",
+                "stabilization, rate limits and other waits",
+            ),
+            st.cooldown,
+        ),
+        (
+            label("provisioning", "Pending (scheduling, Fargate capacity)"),
+            st.provisioning,
+        ),
+        ("node provisioning", st.node_provisioning),
         ("image pull", st.image_pull),
-        ("health check", st.health_check),
+        (
+            label(
+                "health check",
+                "container start, readiness, ALB health check",
+            ),
+            st.health_check,
+        ),
     ]
     .iter()
     .map(|(k, v)| vec![k.to_string(), format!("{v:.1}")])

@@ -14,9 +14,15 @@
 //! intervals, clipped to the episode: metric period (until the end of the
 //! newest datapoint the first scale-out alarm saw), publication delay,
 //! alarm evaluation (until that alarm's evaluation), cooldown and other waits
-//! (until the closing task was launched), provisioning, image pull, and
-//! health check (container start, application start, first health check).
-//! They add up to the lag exactly.
+//! (until the closing task was launched), provisioning (Fargate capacity,
+//! or waiting for a place on a node), node provisioning (when the task's
+//! node was launched after it: from that launch until the node was ready),
+//! image pull, and health check (container start, application start or
+//! readiness, first health check). They add up to the lag exactly.
+//!
+//! On Kubernetes the same boundaries are the HPA's: the metrics window, the
+//! sample's delay, the wait for the HPA's sync, stabilization and rate
+//! limits, Pending, node provisioning, image pull, readiness.
 
 use crate::time::{MINUTE, SimTime};
 use serde::{Deserialize, Serialize};
@@ -33,8 +39,11 @@ pub struct Stages {
     /// Waiting on cooldowns, limits or later decisions until the task that
     /// closed the episode was launched.
     pub cooldown: f64,
-    /// PROVISIONING.
+    /// PROVISIONING (Fargate), or PENDING waiting for a place on a node.
     pub provisioning: f64,
+    /// The node the task went to booting, when it was launched for it.
+    #[serde(default)]
+    pub node_provisioning: f64,
     /// PENDING (image pull).
     pub image_pull: f64,
     /// RUNNING until healthy in the target group.
@@ -48,6 +57,7 @@ impl Stages {
         self.alarm_evaluation += o.alarm_evaluation * w;
         self.cooldown += o.cooldown * w;
         self.provisioning += o.provisioning * w;
+        self.node_provisioning += o.node_provisioning * w;
         self.image_pull += o.image_pull * w;
         self.health_check += o.health_check * w;
     }
@@ -59,6 +69,7 @@ impl Stages {
             + self.alarm_evaluation
             + self.cooldown
             + self.provisioning
+            + self.node_provisioning
             + self.image_pull
             + self.health_check
     }
@@ -84,6 +95,9 @@ pub struct TaskTimes {
     pub pull_start: SimTime,
     /// RUNNING.
     pub running: SimTime,
+    /// Its node's launch and readiness, when the node was launched after
+    /// the task (the task waited for it).
+    pub node: Option<(SimTime, SimTime)>,
 }
 
 /// One under-provisioning episode.
@@ -190,6 +204,10 @@ impl LagTracker {
                 Some(a) => (a.datapoint_end, a.published, a.evaluated),
                 None => (start, start, start),
             };
+            let (node_launched, node_ready) = match task.node {
+                Some((l, r)) if l >= task.launched => (l, r),
+                _ => (task.launched, task.launched),
+            };
             // Consecutive boundaries, each clipped into [previous, end].
             let mut b = [
                 start,
@@ -197,6 +215,8 @@ impl LagTracker {
                 published,
                 evaluated,
                 task.launched,
+                node_launched,
+                node_ready,
                 task.pull_start,
                 task.running,
                 end,
@@ -210,9 +230,10 @@ impl LagTracker {
                 publication_delay: d(1),
                 alarm_evaluation: d(2),
                 cooldown: d(3),
-                provisioning: d(4),
-                image_pull: d(5),
-                health_check: d(6),
+                provisioning: d(4) + d(6),
+                node_provisioning: d(5),
+                image_pull: d(7),
+                health_check: d(8),
             };
             "capacity"
         } else {
@@ -279,6 +300,7 @@ mod tests {
             launched: 5 * MINUTE,
             pull_start: 5 * MINUTE + 20 * SECOND,
             running: 5 * MINUTE + 45 * SECOND,
+            node: None,
         };
         l.update(6 * MINUTE, 3, Some(task)); // not enough yet
         assert!(l.episodes().is_empty());
@@ -292,6 +314,35 @@ mod tests {
         assert!((e.stages.provisioning - 20.0).abs() < 1e-9);
         assert!((e.stages.image_pull - 25.0).abs() < 1e-9);
         assert!((e.stages.health_check - 25.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_node_launched_for_the_task_is_its_own_stage() {
+        let mut l = LagTracker::new(vec![1, 2, 2, 2, 2]);
+        l.update(MINUTE, 1, None);
+        let task = TaskTimes {
+            launched: MINUTE + 10 * SECOND,
+            // Pending 15 s, the node boots 60 s, placed 5 s after it is ready.
+            node: Some((MINUTE + 25 * SECOND, MINUTE + 85 * SECOND)),
+            pull_start: MINUTE + 90 * SECOND,
+            running: MINUTE + 120 * SECOND,
+        };
+        l.update(MINUTE + 150 * SECOND, 2, Some(task));
+        let e = &l.episodes()[0];
+        assert!((e.stages.provisioning - 20.0).abs() < 1e-9);
+        assert!((e.stages.node_provisioning - 60.0).abs() < 1e-9);
+        assert!((e.stages.total() - e.lag_s).abs() < 1e-9);
+        // A node up before the task counts nothing.
+        let mut l = LagTracker::new(vec![1, 2]);
+        l.update(0, 1, None);
+        let t = TaskTimes {
+            node: Some((0, 5 * SECOND)),
+            launched: 10 * SECOND,
+            pull_start: 12 * SECOND,
+            running: 20 * SECOND,
+        };
+        l.update(30 * SECOND, 2, Some(t));
+        assert_eq!(l.episodes()[0].stages.node_provisioning, 0.0);
     }
 
     #[test]
