@@ -1,7 +1,8 @@
 //! Engine throughput on M/M/c (c = 16, ρ = 0.9): the model of
 //! `scenarios/mmc.toml`. Reported as events per second (criterion's
 //! elements/s), and as requests per second in a second group; then services
-//! sharing an EC2 cluster against one EC2 service alone.
+//! sharing an EC2 cluster against one EC2 service alone; then the same
+//! service on EKS node groups against ECS on EC2.
 
 use capsim::Scenario;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -77,10 +78,35 @@ fn shared(c: &mut Criterion) {
     g.finish();
 }
 
+/// The EKS node-group path against ECS on EC2 on the same service:
+/// `scenarios/eks-web-api.toml` (HPA at 70 %, Cluster Autoscaler,
+/// m5.xlarge) and `scenarios/ec2-web-api.toml` (target tracking at 70 %,
+/// managed scaling, m5.xlarge), 2 h each, in events per second. Each side's
+/// events include its own control plane (metrics-server scrapes, HPA syncs
+/// and CA scans on EKS; CloudWatch minutes and managed scaling on ECS).
+fn eks(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = ["duration=\"2h\"".to_string()];
+    let load = |f: &str| {
+        Scenario::load(&root.join("scenarios").join(f), &set).expect("a shipped scenario")
+    };
+    let ecs = load("ec2-web-api.toml");
+    let eks = load("eks-web-api.toml");
+    let ecs_events = capsim::run(&ecs).unwrap().summary.engine.events;
+    let eks_events = capsim::run(&eks).unwrap().summary.engine.events;
+    let mut g = c.benchmark_group("web_api_2h");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(ecs_events));
+    g.bench_function("ecs_ec2", |b| b.iter(|| capsim::run(&ecs).unwrap()));
+    g.throughput(Throughput::Elements(eks_events));
+    g.bench_function("eks_node_groups", |b| b.iter(|| capsim::run(&eks).unwrap()));
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No plots: criterion's plotting backend needs system fonts.
     config = Criterion::default().without_plots();
-    targets = bench, shared
+    targets = bench, shared, eks
 }
 criterion_main!(benches);

@@ -304,7 +304,7 @@ pub(super) fn compile(
             "Windows pods on EKS are not modelled (Linux only)",
         ));
     }
-    if !(image_mb.is_finite() && *image_mb >= 0.0) || !(pull_mbps.is_finite() && *pull_mbps > 0.0) {
+    if !(image_mb.is_finite() && *image_mb >= 0.0 && pull_mbps.is_finite() && *pull_mbps > 0.0) {
         return Err(ScenarioError::invalid(
             key("pull_mbps"),
             "expected image_mb ≥ 0 and pull_mbps > 0",
@@ -654,7 +654,7 @@ pub(super) fn compile(
                 });
             request.cpu + ds.cpu <= cap.cpu
                 && request.memory + ds.memory <= cap.memory
-                && 1 + ds.slots <= cap.slots
+                && ds.slots < cap.slots
         })
     });
     if !fits_somewhere {

@@ -333,7 +333,7 @@ mod tests {
         assert!((e.stages.node_provisioning - 60.0).abs() < 1e-9);
         assert!((e.stages.total() - e.lag_s).abs() < 1e-9);
         // A node up before the task counts nothing.
-        let mut l = LagTracker::new(vec![1, 2]);
+        let mut l = LagTracker::new(vec![2, 2]);
         l.update(0, 1, None);
         let t = TaskTimes {
             node: Some((0, 5 * SECOND)),
