@@ -308,10 +308,7 @@ fn shared_cluster_run_writes_each_service_and_the_cluster() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        text.contains("3 services sharing one ECS-on-EC2 cluster"),
-        "{text}"
-    );
+    assert!(text.contains("3 services sharing one cluster"), "{text}");
     for name in ["web", "search", "accounts"] {
         assert!(text.contains(&format!("service    {name}:")), "{text}");
         let s: serde_json::Value = serde_json::from_str(

@@ -445,3 +445,80 @@ fn compare_runs_ecs_eks_and_fargate_side_by_side() {
         "operational notes on the page"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
+        /// Whatever the node groups, pods, load and autoscaler settings:
+        /// every request is accounted for, no node is over-allocated
+        /// (`Node::allocate` asserts it), node groups stay within their
+        /// bounds, reserved shares stay ≤ 100 %, and the bill is the sum of
+        /// its parts.
+        #[test]
+        fn random_eks_clusters_hold_their_invariants(
+            groups in prop::collection::vec(
+                (prop::sample::select(vec!["m5.large", "m5.xlarge", "c5.xlarge", "m6i.2xlarge"]), any::<bool>(), 0u32..3, 1u32..5),
+                1..3,
+            ),
+            (cpu, mem, desired) in (prop::sample::select(vec![256u32, 512, 1024, 1536]), prop::sample::select(vec![512u32, 1024, 2048, 3072]), 1u32..6),
+            (low, high, target, warm) in (0u32..40, 20u32..200, 30u32..90, any::<bool>()),
+            (expander, most, limit, coredns) in (0usize..3, any::<bool>(), any::<bool>(), any::<bool>()),
+            seed in 0u64..1000,
+        ) {
+            let mut platform = format!(
+                "spot_interruptions_per_hour = 4\nscheduler_scoring = \"{}\"\n[platform.cluster_autoscaler]\nexpander = \"{}\"\nscale_down_unneeded_time = \"2m\"\nscale_down_delay_after_add = \"2m\"\n",
+                if most { "most_allocated" } else { "least_allocated" },
+                ["least-waste", "most-pods", "random"][expander],
+            );
+            let mut max_total = 0;
+            for (i, (t, spot, min, extra)) in groups.iter().enumerate() {
+                max_total += min + extra;
+                platform.push_str(&format!(
+                    "[[platform.node_groups]]\nname = \"g{i}\"\ninstance_types = [\"{t}\"]\ncapacity_type = \"{}\"\nmin_size = {min}\nmax_size = {}\nlabels = {{ pool = \"p{i}\" }}\n",
+                    if *spot { "SPOT" } else { "ON_DEMAND" },
+                    min + extra,
+                ));
+            }
+            let mut s = eks(
+                "prop",
+                "40m",
+                &format!("kind = \"step\"\nrps = {low}\nat = \"15m\"\nto_rps = {high}\nuntil = \"30m\""),
+                &platform,
+                &format!("[hpa]\nmin_replicas = 1\nmax_replicas = 16\ntarget_cpu_utilization = {target}\n[service]\ndesired = {desired}\nstart = \"{}\"", if warm { "warm" } else { "cold" }),
+            )
+            .replace("[service]\ndesired = 2\n", "")
+            .replace("seed = 3", &format!("seed = {seed}"))
+            .replace("cpu = 1024\nmemory = 2048", &format!("cpu = {cpu}\nmemory = {mem}"));
+            if limit {
+                // Limits above the requests: the pod may use twice its CPU.
+                s = s.replace("concurrency = 16", &format!("concurrency = 16\ncpu_limit = {}\nmemory_limit = {}", 2 * cpu, 2 * mem));
+            }
+            if coredns {
+                s = s.replace("scheduler_scoring", "coredns_replicas = 3\nscheduler_scoring");
+            }
+            let sc = match capsim::Scenario::from_toml_str(&s, &common::root(), Path::new("<prop>"), &[]) {
+                Ok(sc) => sc,
+                Err(e) => { prop_assert!(false, "{e}\n{s}"); unreachable!() }
+            };
+            // A pod too large for every group is refused at compile: fine.
+            let Ok(c) = sc.compile() else { return Ok(()); };
+            let out = capsim::run_compiled(&sc, &c).unwrap();
+            common::assert_conserved(&out);
+            let n = out.summary.nodes.as_ref().unwrap();
+            prop_assert!(n.max <= max_total, "{} nodes > {max_total}", n.max);
+            let cl = out.summary.cluster.as_ref().unwrap();
+            prop_assert!(cl.cpu_allocated_mean.unwrap_or(0.0) <= 1.0 + 1e-9);
+            prop_assert!(cl.memory_allocated_mean.unwrap_or(0.0) <= 1.0 + 1e-9);
+            let cost = &out.summary.cost_usd;
+            let parts = cost.compute + cost.spot + cost.storage + cost.load_balancer + cost.instances + cost.control_plane;
+            prop_assert!((cost.total - parts).abs() < 1e-9);
+            prop_assert!((cost.control_plane - 0.10 * 40.0 / 60.0).abs() < 1e-9);
+            for m in &out.minutes {
+                prop_assert!(m.desired >= 1 && m.desired <= 16, "replicas {}", m.desired);
+            }
+        }
+    }
+}

@@ -39,6 +39,25 @@ const KEYS: &[&str] = &[
     "platform.instance_types",
     "platform.max_size",
     "platform.target_capacity",
+    "platform.compute",
+    "platform.support",
+    "platform.max_pods",
+    "platform.prefix_delegation",
+    "platform.coredns_replicas",
+    "platform.node_groups",
+    "platform.cluster_autoscaler.expander",
+    "platform.cluster_autoscaler.scan_interval",
+    "platform.cluster_autoscaler.scale_down_utilization_threshold",
+    "task.cpu_limit",
+    "task.memory_limit",
+    "task.manifest",
+    "hpa.target_cpu_utilization",
+    "hpa.min_replicas",
+    "hpa.max_replicas",
+    "hpa.tolerance",
+    "hpa.metric_resolution",
+    "hpa.sync_period",
+    "hpa.behavior",
     "autoscaling.target_value",
     "autoscaling.min_capacity",
     "autoscaling.max_capacity",
@@ -80,18 +99,26 @@ const VALUES: &[&str] = &[
     "cold",
     "[\"m5.large\"]",
     "[\"nope.huge\"]",
+    "eks",
+    "node_groups",
+    "extended",
+    "random",
+    "\"app.yaml\"",
+    "[{ name = \"a\", min_size = 0, max_size = 1 }]",
+    "{ scale_up = { select_policy = \"Disabled\" } }",
     "{ dist = \"constant\", value = 0 }",
     "{ dist = \"lognormal\", mean = 1, p99 = 1000 }",
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 240, failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn random_overrides_never_panic(
-        scenario in prop::sample::select(vec!["quickstart.toml", "ec2-web-api.toml", "fargate-spot-web-api.toml", "fargate-step-scaling.toml", "mmc.toml", "shared-cluster.toml"]),
+        scenario in prop::sample::select(vec!["quickstart.toml", "ec2-web-api.toml", "fargate-spot-web-api.toml", "fargate-step-scaling.toml", "mmc.toml", "shared-cluster.toml", "eks-web-api.toml", "eks-fargate-web-api.toml", "eks/manifest.toml"]),
         overrides in prop::collection::vec((prop::sample::select(KEYS), prop::sample::select(VALUES)), 1..4),
     ) {
         let path = common::root().join("scenarios").join(scenario);
+        let scenario = std::path::Path::new(scenario).file_name().unwrap().to_str().unwrap();
         let mut set: Vec<String> = overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
         // Keep whatever runs short.
         set.push("duration=3m".into());

@@ -178,7 +178,11 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
             ]
             .into_iter()
             .chain(m.iter().any(|r| r.instances.is_some()).then(|| Line {
-                name: "EC2 instances".into(),
+                name: if out.summary.platform == "eks" {
+                    "nodes".into()
+                } else {
+                    "EC2 instances".into()
+                },
                 points: series(m, unit, |r| r.instances.map(f64::from), false),
                 color: PALETTE[3],
                 dashed: false,
@@ -292,8 +296,18 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         vec![
             "cost".into(),
             format!(
-                "${:.2} (compute ${:.2}, instances ${:.2}, spot ${:.2}, storage ${:.2}, load balancer ${:.2})",
-                c.total, c.compute, c.instances, c.spot, c.storage, c.load_balancer
+                "${:.2} (compute ${:.2}, instances ${:.2}, spot ${:.2}, storage ${:.2}, load balancer ${:.2}{})",
+                c.total,
+                c.compute,
+                c.instances,
+                c.spot,
+                c.storage,
+                c.load_balancer,
+                if c.control_plane > 0.0 {
+                    format!(", EKS control plane ${:.2}", c.control_plane)
+                } else {
+                    String::new()
+                }
             ),
         ],
         vec![

@@ -220,7 +220,7 @@ pub fn shared_table(s: &SharedSummary) -> String {
     let c = &s.cost_usd;
     let _ = writeln!(
         t,
-        "scenario   {} (seed {}, {} services sharing one ECS-on-EC2 cluster, {:.0} s simulated)",
+        "scenario   {} (seed {}, {} services sharing one cluster, {:.0} s simulated)",
         s.scenario,
         s.seed,
         s.services.len(),
