@@ -1,6 +1,8 @@
-//! An ECS cluster on EC2: the container instances of one Auto Scaling group,
-//! what the ECS agent registers on each, which tasks sit where, and the
-//! capacity provider's managed scaling.
+//! A cluster of EC2 instances — ECS container instances of one Auto Scaling
+//! group, or EKS nodes of managed node groups: what each registers, which
+//! tasks or pods sit where, their billing, and the integrals the reports
+//! read. `config.rs`: what a cluster is made of (groups, node model, node
+//! scaler); `managed.rs`: ECS capacity-provider managed scaling.
 //!
 //! Facts (shared/reference/aws.md §2.6, §2.7, §3):
 //! - registered CPU = vCPU × 1024; registered memory = what the OS reports
@@ -19,215 +21,19 @@
 //! - instances bill per second with a 60-second minimum (Linux), on-demand
 //!   or Spot; Spot instances get a 2-minute warning.
 
+mod config;
+mod managed;
+
+pub use config::{ClusterConfig, Ec2Setup, GroupConfig, MaxPods, NodeModel, NodeScaler};
+pub use managed::{Managed, Reservation, SCALE_IN_DATAPOINTS};
+
 use crate::engine::TaskId;
 use crate::placement::{self, Compiled, Node, NodeAttrs, Request, Resources, Strategy};
-use crate::platform::ec2::InstanceType;
 use crate::pricing::{self, Bucket, ClassId, Ledger};
 use crate::rng::Stream;
-use crate::time::{MINUTE, SimTime};
-use crate::workload::Dist;
+use crate::time::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;
-
-/// Managed scaling settings of the capacity provider.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Managed {
-    /// `targetCapacity` (%).
-    pub target: u32,
-    /// `minimumScalingStepSize`.
-    pub min_step: u32,
-    /// `maximumScalingStepSize`.
-    pub max_step: u32,
-    /// `instanceWarmupPeriod`.
-    pub warmup: SimTime,
-    /// Managed termination protection: only empty instances are scaled in.
-    pub termination_protection: bool,
-}
-
-/// Datapoints below target before managed scaling scales in (aws.md §2.6).
-pub const SCALE_IN_DATAPOINTS: u32 = 15;
-
-/// What grows and shrinks the cluster's node groups.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NodeScaler {
-    /// Nothing: the groups keep their size (Spot reclaims are replaced).
-    Fixed,
-    /// ECS capacity-provider managed scaling of the one Auto Scaling group.
-    EcsManaged(Managed),
-    /// The Kubernetes Cluster Autoscaler over managed node groups
-    /// (`crate::k8s::cluster_autoscaler`).
-    ClusterAutoscaler(crate::k8s::cluster_autoscaler::CaConfig),
-}
-
-/// How many pods a Kubernetes node may hold (the kubelet's `maxPods`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MaxPods {
-    /// VPC CNI secondary-IP mode: ENIs × (IPv4 per ENI − 1) + 2 (aws.md §4.2).
-    Standard,
-    /// VPC CNI prefix delegation, capped at 110 or 250 (aws.md §4.2).
-    PrefixDelegation,
-    /// A fixed value (`--max-pods`).
-    Fixed(u32),
-}
-
-/// What a node registers: ECS container instance or Kubernetes node.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NodeModel {
-    /// An ECS container instance: CPU units (1024 per vCPU), the memory the
-    /// agent registers, one ENI per awsvpc task.
-    Ecs {
-        /// ENI trunking.
-        trunking: bool,
-        /// `ECS_RESERVED_MEMORY` (MiB).
-        reserved_memory: u32,
-        /// Registered share of the instance memory.
-        registered_fraction: f64,
-    },
-    /// A Kubernetes node on the EKS-optimized AMI: millicores, allocatable
-    /// after kube-reserved and the eviction threshold, max pods as slots.
-    Kubernetes {
-        /// Max pods.
-        max_pods: MaxPods,
-        /// Share of the nominal memory the kubelet sees as capacity.
-        memory_fraction: f64,
-    },
-}
-
-/// One Auto Scaling group (an ECS capacity provider's, or an EKS managed
-/// node group).
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupConfig {
-    /// Name (`eks.amazonaws.com/nodegroup`).
-    pub name: String,
-    /// Instance types, in priority order.
-    pub types: Vec<InstanceType>,
-    /// Minimum size.
-    pub min_size: u32,
-    /// Maximum size.
-    pub max_size: u32,
-    /// Instances at the start.
-    pub initial: u32,
-    /// On-demand base.
-    pub od_base: u32,
-    /// On-demand % above base (100: no Spot; 0: all Spot).
-    pub od_pct: u32,
-    /// Zones it spreads over (indexes into the cluster's zones).
-    pub zones: Vec<usize>,
-    /// Node labels (Kubernetes).
-    pub labels: Vec<(String, String)>,
-}
-
-/// A cluster's configuration.
-#[derive(Debug, Clone)]
-pub struct ClusterConfig {
-    /// The Auto Scaling groups (ECS: one).
-    pub groups: Vec<GroupConfig>,
-    /// Availability zone names.
-    pub azs: Vec<String>,
-    /// Spot discount off on-demand.
-    pub spot_discount: f64,
-    /// Spot interruptions per instance-hour.
-    pub spot_rate: f64,
-    /// Drain tasks at a Spot warning.
-    pub spot_draining: bool,
-    /// Launch to registered (s).
-    pub boot_s: Dist,
-    /// What scales the groups.
-    pub scaler: NodeScaler,
-    /// Daemon tasks or DaemonSet pods (name, resources), one per instance.
-    pub daemons: Vec<(String, Resources)>,
-    /// What a node registers.
-    pub model: NodeModel,
-    /// Placed task to containers started (s).
-    pub task_start_s: Dist,
-    /// Kubernetes system pods placed like replicas (CoreDNS): how many,
-    /// and what each requests.
-    pub system: Option<(u32, Resources)>,
-}
-
-impl ClusterConfig {
-    /// What a node of type `t` offers: on ECS what the agent registers
-    /// (CPU units, memory, awsvpc ENIs), on Kubernetes the allocatable
-    /// (millicores, MiB, max pods).
-    pub fn capacity(&self, t: &InstanceType) -> Resources {
-        match &self.model {
-            NodeModel::Ecs {
-                trunking,
-                reserved_memory,
-                registered_fraction,
-            } => {
-                let memory = ((t.memory_mib as f64 * registered_fraction).floor() as u32)
-                    .saturating_sub(*reserved_memory);
-                // Only awsvpc tasks ask for an ENI (bridge and host tasks ask for
-                // none), so the limit holds whatever the tasks' network modes.
-                let slots = if *trunking {
-                    t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
-                } else {
-                    t.awsvpc_tasks
-                };
-                Resources {
-                    cpu: t.vcpu * 1024,
-                    memory,
-                    slots,
-                }
-            }
-            NodeModel::Kubernetes {
-                max_pods,
-                memory_fraction,
-            } => {
-                let pods = self.max_pods(t, *max_pods);
-                let memory = (t.memory_mib as f64 * memory_fraction).floor() as u32;
-                crate::k8s::node::allocatable(t.vcpu, memory, pods)
-            }
-        }
-    }
-
-    fn max_pods(&self, t: &InstanceType, m: MaxPods) -> u32 {
-        match m {
-            MaxPods::Standard => crate::k8s::node::max_pods_standard(t.max_enis, t.ipv4_per_eni),
-            MaxPods::PrefixDelegation => {
-                crate::k8s::node::max_pods_prefix_delegation(t.max_enis, t.ipv4_per_eni, t.vcpu)
-            }
-            MaxPods::Fixed(n) => n,
-        }
-    }
-
-    /// Price per hour of type `t` (Spot: discounted).
-    pub fn price(&self, t: &InstanceType, spot: bool) -> f64 {
-        if spot {
-            t.od_usd_per_hour * (1.0 - self.spot_discount)
-        } else {
-            t.od_usd_per_hour
-        }
-    }
-
-    /// ECS managed scaling, if that is what scales the cluster.
-    pub fn managed(&self) -> Option<&Managed> {
-        match &self.scaler {
-            NodeScaler::EcsManaged(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    /// Whether the cluster runs Kubernetes nodes.
-    pub fn kubernetes(&self) -> bool {
-        matches!(self.model, NodeModel::Kubernetes { .. })
-    }
-
-    /// Every instance type of every group, in group order.
-    pub fn types(&self) -> impl Iterator<Item = &InstanceType> {
-        self.groups.iter().flat_map(|g| g.types.iter())
-    }
-}
-
-/// The cluster and what one task of the service asks of an instance.
-#[derive(Debug, Clone)]
-pub struct Ec2Setup {
-    /// The cluster.
-    pub cluster: ClusterConfig,
-    /// A task's request (group 0).
-    pub task: Request,
-}
 
 /// Group ids of daemon tasks (service groups count up from 0).
 pub fn daemon_group(k: usize) -> u32 {
@@ -280,17 +86,6 @@ impl Instance {
     pub fn alive(&self) -> bool {
         self.terminated.is_none()
     }
-}
-
-/// One managed-scaling evaluation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reservation {
-    /// Instances needed.
-    pub m: u32,
-    /// Instances running.
-    pub n: u32,
-    /// `CapacityProviderReservation` (%), `None` with no instance and nothing pending.
-    pub value: Option<f64>,
 }
 
 /// The cluster.
@@ -756,226 +551,13 @@ impl Cluster {
         node.ports.clear();
         self.refresh();
     }
-
-    /// How many tasks of `req` an empty instance of the smallest type holds
-    /// (after daemons): tasks that exceed it cannot make the group grow
-    /// (aws.md §2.6), and sizing on it never under-counts.
-    fn per_instance(&self, req: &Request) -> u32 {
-        let Some(t) = self.cfg.groups[0]
-            .types
-            .iter()
-            .min_by_key(|t| (t.vcpu, t.memory_mib))
-        else {
-            return 0;
-        };
-        let mut free = self.cfg.capacity(t);
-        for (_, d) in &self.cfg.daemons {
-            free.cpu = free.cpu.saturating_sub(d.cpu);
-            free.memory = free.memory.saturating_sub(d.memory);
-        }
-        let by = |need: u32, have: u32| have.checked_div(need).unwrap_or(u32::MAX);
-        let ports = if req.ports.is_empty() { u32::MAX } else { 1 };
-        by(req.resources.cpu, free.cpu)
-            .min(by(req.resources.memory, free.memory))
-            .min(by(req.resources.slots, free.slots))
-            .min(ports)
-    }
-
-    /// `CapacityProviderReservation` with `pending` tasks waiting for capacity.
-    pub fn reservation(&self, pending: &[Request]) -> Reservation {
-        let n = self.alive();
-        let groupable: Vec<&Request> = pending
-            .iter()
-            .filter(|r| self.per_instance(r) > 0)
-            .collect();
-        let m = if !groupable.is_empty() {
-            if n == 0 {
-                // The first scale-out from an empty group goes to two instances.
-                2
-            } else {
-                // Pending tasks with identical requirements share instances.
-                let mut groups: BTreeMap<(u32, u32, u32, Vec<u16>), u32> = BTreeMap::new();
-                for r in &groupable {
-                    *groups
-                        .entry((
-                            r.resources.cpu,
-                            r.resources.memory,
-                            r.resources.slots,
-                            r.ports.clone(),
-                        ))
-                        .or_insert(0) += 1;
-                }
-                let extra: u32 = groups
-                    .iter()
-                    .map(|((cpu, mem, slots, ports), count)| {
-                        let per = self.per_instance(&Request {
-                            resources: Resources {
-                                cpu: *cpu,
-                                memory: *mem,
-                                slots: *slots,
-                            },
-                            ports: ports.clone(),
-                            group: 0,
-                        });
-                        count.div_ceil(per)
-                    })
-                    .sum();
-                n + extra
-            }
-        } else {
-            self.instances
-                .iter()
-                .filter(|i| i.alive() && !i.tasks.is_empty())
-                .count() as u32
-        };
-        if groupable.is_empty() && !pending.is_empty() && n > 0 {
-            // Tasks that cannot make the group grow hold the reservation at
-            // the target: neither scale-out nor scale-in.
-            let target = self.cfg.managed().map_or(100, |m| m.target);
-            return Reservation {
-                m: n,
-                n,
-                value: Some(target as f64),
-            };
-        }
-        Reservation {
-            m,
-            n,
-            value: if n == 0 {
-                (m > 0).then_some(200.0)
-            } else {
-                Some(m as f64 / n as f64 * 100.0)
-            },
-        }
-    }
-
-    /// Managed scaling's decision for this minute: instances to launch (> 0)
-    /// or empty instances to terminate (< 0), with the reason.
-    pub fn managed_decision(&mut self, now: SimTime, r: &Reservation) -> (i64, String) {
-        let Some(m) = self.cfg.managed().cloned() else {
-            return (0, String::new());
-        };
-        let Some(value) = r.value else {
-            self.low_datapoints = 0;
-            return (0, "no instance and nothing pending".into());
-        };
-        let target = m.target as f64;
-        if value > target {
-            self.low_datapoints = 0;
-            let young = self
-                .instances
-                .iter()
-                .any(|i| i.alive() && !i.warm && now < i.launched + m.warmup);
-            if young {
-                return (
-                    0,
-                    format!(
-                        "suppressed: an instance is within the {} s warm-up",
-                        m.warmup / 1_000_000
-                    ),
-                );
-            }
-            let desired = if r.n == 0 {
-                r.m
-            } else {
-                (r.m as f64 * 100.0 / target).ceil() as u32
-            };
-            let step = desired.saturating_sub(r.n).clamp(m.min_step, m.max_step);
-            let room = self.cfg.groups[0].max_size.saturating_sub(r.n);
-            let launch = step.min(room);
-            if launch == 0 {
-                return (
-                    0,
-                    format!("suppressed: at max_size {}", self.cfg.groups[0].max_size),
-                );
-            }
-            (
-                launch as i64,
-                format!(
-                    "scale out: reservation {value:.0} % > target {target} % (M = {}, N = {})",
-                    r.m, r.n
-                ),
-            )
-        } else if value < target {
-            self.low_datapoints += 1;
-            if self.low_datapoints < SCALE_IN_DATAPOINTS {
-                return (
-                    0,
-                    format!(
-                        "no action: {} of {SCALE_IN_DATAPOINTS} datapoints below target",
-                        self.low_datapoints
-                    ),
-                );
-            }
-            let desired =
-                ((r.m as f64 * 100.0 / target).ceil() as u32).max(self.cfg.groups[0].min_size);
-            let surplus = r.n.saturating_sub(desired);
-            // At most half the group per step (AWS containers blog, faster scale-in).
-            let limit = (r.n / 2).max(1);
-            let candidates = self
-                .instances
-                .iter()
-                .filter(|i| {
-                    i.alive()
-                        && i.registered.is_some()
-                        && (!m.termination_protection || i.tasks.is_empty())
-                })
-                .filter(|i| {
-                    i.empty_since
-                        .is_some_and(|e| now >= e + SCALE_IN_DATAPOINTS as SimTime * MINUTE)
-                        || !m.termination_protection
-                })
-                .count() as u32;
-            let k = surplus.min(limit).min(candidates);
-            if k == 0 {
-                return (
-                    0,
-                    format!(
-                        "no action: reservation {value:.0} % below target but no instance may go"
-                    ),
-                );
-            }
-            self.low_datapoints = 0;
-            (
-                -(k as i64),
-                format!(
-                    "scale in: reservation {value:.0} % < target {target} % for {SCALE_IN_DATAPOINTS} minutes (M = {}, N = {})",
-                    r.m, r.n
-                ),
-            )
-        } else {
-            self.low_datapoints = 0;
-            (0, format!("at target: reservation {value:.0} %"))
-        }
-    }
-
-    /// The instances managed scaling terminates: empty ones, empty longest first
-    /// (or, without termination protection, the least loaded).
-    pub fn scale_in_victims(&self, k: usize) -> Vec<u32> {
-        let protection = self.cfg.managed().is_some_and(|m| m.termination_protection);
-        let mut v: Vec<(bool, usize, SimTime, u32)> = self
-            .instances
-            .iter()
-            .filter(|i| i.alive() && i.registered.is_some())
-            .filter(|i| !protection || i.tasks.is_empty())
-            .map(|i| {
-                (
-                    !i.tasks.is_empty(),
-                    i.tasks.len(),
-                    i.empty_since.unwrap_or(SimTime::MAX),
-                    i.id,
-                )
-            })
-            .collect();
-        v.sort();
-        v.into_iter().take(k).map(|x| x.3).collect()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::platform::ec2::Catalog;
+    use crate::workload::Dist;
 
     fn cfg(types: &[&str]) -> ClusterConfig {
         let c = Catalog::embedded();

@@ -1,0 +1,424 @@
+//! Checking a scenario's values and compiling it into what a run needs
+//! (`Compiled`): the load's rate function, the workload's distributions,
+//! the task (or pod) shape, the platform, and on EKS the pod's readiness,
+//! grace period, scheduling constraints and HPA.
+
+use super::locate::{locate, relocate};
+use super::{MAX_DURATION, Scenario};
+use crate::error::{Error, ScenarioError};
+use crate::load::RateFn;
+use crate::platform::{Platform, PlatformKind, PlatformSpec, TaskFacts};
+use crate::service::{CompiledTask, SchedulingStrategy, TaskShape};
+use crate::time::{Duration, SimTime};
+use crate::workload::Dist;
+
+/// A scenario checked and compiled into what the engine needs.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// End of the run (µs).
+    pub end: SimTime,
+    /// Offered rate over time.
+    pub rate: RateFn,
+    /// CPU demand per request (ms).
+    pub cpu: Dist,
+    /// I/O wait per request (ms).
+    pub io: Option<Dist>,
+    /// Request timeout (µs).
+    pub timeout: Option<SimTime>,
+    /// Task shape.
+    pub shape: TaskShape,
+    /// The compiled `[task]` (memory reserved, storage, task definition).
+    pub task: CompiledTask,
+    /// Platform.
+    pub platform: Platform,
+    /// Tasks (pods) at the start.
+    pub desired: u32,
+    /// Kubernetes: the pod's readiness, termination grace period, scheduling
+    /// constraints and the HPA (`None` on ECS).
+    pub pod: Option<PodCompiled>,
+    /// Notes for the user (task definition fields that are not modelled, …).
+    pub notes: Vec<String>,
+}
+
+/// A Kubernetes pod and its autoscaler, compiled.
+#[derive(Debug, Clone)]
+pub struct PodCompiled {
+    /// Readiness probe: initial delay, period, success threshold.
+    pub probe: (SimTime, SimTime, u32),
+    /// `terminationGracePeriodSeconds`.
+    pub grace: SimTime,
+    /// Constraints for kube-scheduler (node selector, hard topology spread).
+    pub constraints: Vec<crate::placement::Compiled>,
+    /// Soft topology spread, as placement strategies ranked first.
+    pub soft_spread: Vec<crate::placement::Strategy>,
+    /// The HPA.
+    pub hpa: Option<crate::k8s::spec::HpaConfig>,
+}
+
+impl Scenario {
+    /// Checks every section and compiles what the engine needs (reads trace
+    /// files). Loading only checks the shape of the TOML; this checks values.
+    pub fn compile(&self) -> Result<Compiled, Error> {
+        self.compile_inner().map_err(|problem| {
+            let problem = match (problem, &self.source) {
+                (ScenarioError::Invalid { key, message, .. }, Some((text, overridden))) => {
+                    locate(text, overridden, relocate(&self.own_sections, key), message)
+                }
+                (other, _) => other,
+            };
+            Error::Scenario {
+                file: self.origin.clone(),
+                problem,
+            }
+        })
+    }
+
+    fn compile_inner(&self) -> Result<Compiled, ScenarioError> {
+        if self.name.trim().is_empty() {
+            return Err(ScenarioError::invalid("name", "must not be empty"));
+        }
+        if self.duration.0 == 0 {
+            return Err(ScenarioError::invalid(
+                "duration",
+                "must be longer than 0, e.g. \"1h\"",
+            ));
+        }
+        if self.duration.0 > MAX_DURATION {
+            return Err(ScenarioError::invalid(
+                "duration",
+                format!(
+                    "capsim simulates at most {} (one report row per minute), got {}",
+                    Duration(MAX_DURATION),
+                    self.duration
+                ),
+            ));
+        }
+        if self.region.trim().is_empty() {
+            return Err(ScenarioError::invalid(
+                "region",
+                "must not be empty, e.g. \"us-east-1\"",
+            ));
+        }
+        if let Some(p) = self.slo.p99_ms
+            && !(p.is_finite() && p > 0.0)
+        {
+            return Err(ScenarioError::invalid(
+                "slo.p99_ms",
+                format!("expected milliseconds > 0, got {p}"),
+            ));
+        }
+        let end = self.duration.0;
+        let rate = self.load.compile(&self.base_dir, end)?;
+        let cpu = self.workload.cpu_ms.compile("workload.cpu_ms")?;
+        let io = self
+            .workload
+            .io_ms
+            .as_ref()
+            .map(|d| d.compile("workload.io_ms"))
+            .transpose()?;
+        if self.workload.timeout.is_some_and(|t| t.0 == 0) {
+            return Err(ScenarioError::invalid(
+                "workload.timeout",
+                "must be longer than 0 (leave it out for no timeout)",
+            ));
+        }
+        let task = self.task.compile(
+            &self.base_dir,
+            self.workload.memory_base_mib,
+            self.workload.memory_per_request_mib,
+        )?;
+        let mut shape = task.shape;
+        let def = task.definition.as_ref();
+        let deployment = task.manifest.as_ref().and_then(|m| m.deployment.as_ref());
+        let eks = matches!(self.platform, PlatformSpec::Eks { .. });
+        if !eks {
+            for (k, given) in [
+                ("task.manifest", task.manifest.is_some()),
+                ("task.cpu_limit", self.task.cpu_limit.is_some()),
+                ("task.memory_limit", self.task.memory_limit.is_some()),
+                ("hpa", self.hpa.is_some()),
+            ] {
+                if given {
+                    return Err(ScenarioError::invalid(
+                        k,
+                        format!(
+                            "is a Kubernetes setting: it needs platform.kind = \"eks\"{}",
+                            if k == "hpa" {
+                                "; on ECS, Service Auto Scaling is [autoscaling]"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ));
+                }
+            }
+        } else if self.autoscaling.is_some() {
+            return Err(ScenarioError::invalid(
+                "autoscaling",
+                "Service Auto Scaling is ECS's; on EKS the Horizontal Pod Autoscaler is [hpa] (e.g. target_cpu_utilization = 60)",
+            ));
+        }
+        let platform = self.platform.compile(
+            &TaskFacts {
+                base_dir: self.base_dir.clone(),
+                network_mode: def.and_then(|d| d.network_mode.clone()),
+                host_ports: (
+                    def.map(|d| d.exclusive_host_ports("host"))
+                        .unwrap_or_default(),
+                    def.map(|d| d.exclusive_host_ports("bridge"))
+                        .unwrap_or_default(),
+                ),
+                cpu_units: shape.cpu_units,
+                memory_mib: shape.memory_mib,
+                ephemeral_gb: task.ephemeral_gb,
+                arch: def.and_then(|d| d.arch),
+                os: def.and_then(|d| d.os),
+                cpu_limit_units: task.cpu_limit_units,
+                // On EKS the memory request is also the limit unless one is
+                // given (an ECS task's memory is its hard limit): a modelling
+                // default that keeps OOM kills comparable across platforms.
+                memory_limit_mib: if task.manifest.is_some() {
+                    task.memory_limit_mib
+                } else {
+                    Some(task.memory_limit_mib.unwrap_or(shape.memory_mib))
+                },
+                node_selector: deployment
+                    .map(|d| d.node_selector.clone())
+                    .unwrap_or_default(),
+                topology_spread: Vec::new(),
+            },
+            &self.region,
+        )?;
+        let mut notes = Vec::new();
+        let mut pod = None;
+        if let Some(e) = &platform.eks {
+            // The pod processes on its CPU limit (else its request on a
+            // node, its Fargate size on Fargate); OOM at its memory limit.
+            shape.cpu_units = e.cpu_capacity_units;
+            shape.memory_limit_mib = e.memory_limit_mib.map_or(f64::INFINITY, f64::from);
+            if shape.memory_base_mib >= shape.memory_limit_mib {
+                return Err(ScenarioError::invalid(
+                    "workload.memory_base_mib",
+                    format!(
+                        "{} MiB leaves no room under the pod's {} MiB memory limit",
+                        shape.memory_base_mib, shape.memory_limit_mib
+                    ),
+                ));
+            }
+            if e.memory_limit_mib.is_none() {
+                notes.push(
+                    "the pod has no memory limit: it is never OOM-killed here (node-pressure eviction is not modelled)"
+                        .to_string(),
+                );
+            }
+            if task.cpu_limit_units.is_none() && e.fargate_size.is_none() {
+                notes.push(format!(
+                    "the pod has no CPU limit: capsim holds it to its request ({}m) — a modelling choice; a real pod may burst into its node's idle CPU, so p99 here is an upper bound when nodes have room",
+                    e.request.cpu
+                ));
+            }
+            if let Some((c, m)) = e.fargate_size {
+                notes.push(format!(
+                    "EKS Fargate runs the pod ({}m CPU, {} MiB requested) on a {} vCPU / {} GB Fargate size: requests + 256 MB, rounded up to a Fargate size (aws.md §1.6)",
+                    e.request.cpu,
+                    e.request.memory,
+                    c as f64 / 1024.0,
+                    m as f64 / 1024.0
+                ));
+            }
+            let hpa = match (
+                &self.hpa,
+                task.manifest.as_ref().and_then(|m| m.hpa.as_ref()),
+            ) {
+                (Some(h), _) => Some(h.compile()?),
+                (None, Some(h)) => Some(
+                    crate::k8s::spec::HpaSpec::from_manifest(h)
+                        .map_err(|m| ScenarioError::invalid("task.manifest", m))?
+                        .compile()
+                        .map_err(|e| match e {
+                            ScenarioError::Invalid { key, message, .. } => ScenarioError::invalid(
+                                "task.manifest",
+                                format!("its HorizontalPodAutoscaler: {key}: {message}"),
+                            ),
+                            other => other,
+                        })?,
+                ),
+                (None, None) => None,
+            };
+            let mut constraints = Vec::new();
+            let mut soft_spread = Vec::new();
+            let mut probe = (0, 10 * crate::time::SECOND, 1);
+            let mut grace = 30 * crate::time::SECOND;
+            if let Some(d) = deployment {
+                if !d.node_selector.is_empty() {
+                    constraints.push(crate::placement::Compiled::NodeSelector(
+                        d.node_selector.clone(),
+                    ));
+                }
+                for t in &d.topology_spread {
+                    let key = match t.topology_key.as_str() {
+                        "topology.kubernetes.io/zone" => crate::placement::TopologyKey::Zone,
+                        "kubernetes.io/hostname" => crate::placement::TopologyKey::Hostname,
+                        other => {
+                            return Err(ScenarioError::invalid(
+                                "task.manifest",
+                                format!(
+                                    "topologySpreadConstraints on `{other}` are not modelled (topology.kubernetes.io/zone and kubernetes.io/hostname are)"
+                                ),
+                            ));
+                        }
+                    };
+                    match t.when_unsatisfiable {
+                        crate::k8s::manifest::WhenUnsatisfiable::DoNotSchedule => {
+                            constraints.push(crate::placement::Compiled::TopologySpread {
+                                max_skew: t.max_skew,
+                                key,
+                            })
+                        }
+                        crate::k8s::manifest::WhenUnsatisfiable::ScheduleAnyway => soft_spread
+                            .push(crate::placement::Strategy::Spread(match key {
+                                crate::placement::TopologyKey::Zone => {
+                                    crate::placement::SpreadField::AvailabilityZone
+                                }
+                                crate::placement::TopologyKey::Hostname => {
+                                    crate::placement::SpreadField::InstanceId
+                                }
+                            })),
+                    }
+                }
+                if let Some(p) = &d.readiness {
+                    probe = (
+                        p.initial_delay_s as SimTime * crate::time::SECOND,
+                        p.period_s.max(1) as SimTime * crate::time::SECOND,
+                        p.success_threshold.max(1),
+                    );
+                }
+                grace = d.termination_grace_period_s as SimTime * crate::time::SECOND;
+            }
+            pod = Some(PodCompiled {
+                probe,
+                grace,
+                constraints,
+                soft_spread,
+                hpa,
+            });
+        }
+        if let Some(m) = &task.manifest {
+            notes.extend(m.notes.iter().map(|n| format!("manifest: {n}")));
+        }
+        let desired = match (self.service.desired, deployment.and_then(|d| d.replicas)) {
+            (Some(n), _) | (None, Some(n)) => n,
+            (None, None) if pod.as_ref().is_some_and(|p| p.hpa.is_some()) => {
+                // A Deployment without replicas has 1; the HPA takes it to its minimum.
+                1
+            }
+            (None, None) => {
+                return Err(ScenarioError::invalid(
+                    "service.desired",
+                    "missing: the number of tasks (pods) at the start",
+                ));
+            }
+        };
+        if let Some(d) = def {
+            if platform.kind == PlatformKind::Fargate {
+                if !d.compatibilities.is_empty()
+                    && !d.compatibilities.iter().any(|c| c == "FARGATE")
+                {
+                    return Err(ScenarioError::invalid(
+                        "task.definition",
+                        format!(
+                            "{}: requiresCompatibilities {:?} does not include FARGATE",
+                            d.file.display(),
+                            d.compatibilities
+                        ),
+                    ));
+                }
+                if d.network_mode.as_deref().is_some_and(|m| m != "awsvpc") {
+                    return Err(ScenarioError::invalid(
+                        "task.definition",
+                        format!(
+                            "{}: Fargate tasks need networkMode \"awsvpc\", got {:?}",
+                            d.file.display(),
+                            d.network_mode.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+            }
+            if !d.ignored.is_empty() {
+                notes.push(format!(
+                    "{}: fields not modelled, ignored: {}",
+                    d.file.display(),
+                    d.ignored.join(", ")
+                ));
+            }
+        }
+        if self.service.scheduling_strategy == SchedulingStrategy::Daemon
+            && platform.kind != PlatformKind::Ideal
+        {
+            return Err(ScenarioError::invalid(
+                "service.scheduling_strategy",
+                format!(
+                    "the daemon strategy runs one task per container instance and belongs to ECS on EC2; {} has no instances — use \"replica\"",
+                    self.platform.kind()
+                ),
+            ));
+        }
+        if self.service.maximum_percent < 100 {
+            return Err(ScenarioError::invalid(
+                "service.maximum_percent",
+                format!(
+                    "must be at least 100 for a replica service, got {}",
+                    self.service.maximum_percent
+                ),
+            ));
+        }
+        if self.service.minimum_healthy_percent > 100 {
+            return Err(ScenarioError::invalid(
+                "service.minimum_healthy_percent",
+                format!(
+                    "must be at most 100, got {}",
+                    self.service.minimum_healthy_percent
+                ),
+            ));
+        }
+        for c in &self.service.placement_constraints {
+            c.compile()
+                .map_err(|m| ScenarioError::invalid("service.placement_constraints", m))?;
+        }
+        if eks
+            && (!self.service.placement_constraints.is_empty()
+                || self.service.placement_strategy != crate::placement::default_strategies())
+        {
+            return Err(ScenarioError::invalid(
+                "service.placement_strategy",
+                "ECS placement strategies and constraints do not apply to EKS: kube-scheduler places pods (platform.scheduler_scoring; nodeSelector and topologySpreadConstraints in the manifest)",
+            ));
+        }
+        if platform.kind != PlatformKind::Ec2
+            && (!self.service.placement_constraints.is_empty()
+                || self.service.placement_strategy != crate::placement::default_strategies())
+        {
+            return Err(ScenarioError::invalid(
+                "service.placement_strategy",
+                "placement strategies and constraints apply to ECS on EC2 only (Fargate spreads tasks over zones itself)",
+            ));
+        }
+        self.load_balancer.validate()?;
+        if let Some(a) = &self.autoscaling {
+            a.validate()?;
+        }
+        Ok(Compiled {
+            end,
+            rate,
+            cpu,
+            io,
+            timeout: self.workload.timeout.map(|d| d.0),
+            shape,
+            task,
+            platform,
+            desired,
+            pod,
+            notes,
+        })
+    }
+}
