@@ -344,7 +344,7 @@ fn real_main() -> Result<()> {
                         .map(|sc| sc.compile())
                         .collect::<Result<Vec<_>, _>>()?;
                     println!(
-                        "{}: ok — \"{}\", {} services sharing one ECS-on-EC2 cluster",
+                        "{}: ok — \"{}\", {} services sharing one cluster",
                         scenario.display(),
                         shared.name,
                         shared.services.len()

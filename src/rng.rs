@@ -38,6 +38,8 @@ pub enum Component {
     Placement,
     /// Instance boot times.
     InstanceBoot,
+    /// Phases of periodic controllers (the HPA's sync against metrics-server's scrapes).
+    ControllerPhase,
 }
 
 impl Component {
@@ -55,6 +57,7 @@ impl Component {
             Component::SpotInterruptions => "spot-interruptions",
             Component::Placement => "placement",
             Component::InstanceBoot => "instance-boot",
+            Component::ControllerPhase => "controller-phase",
         }
     }
 }

@@ -359,20 +359,23 @@ fn eks_assumptions(
             "requests + 256 MB rounded up to a Fargate size (EKS user guide, fargate-pod-configuration; aws.md §1.6)",
         ));
     }
-    a.push(row(
-        "readiness probe",
-        format!(
-            "first at {} s, every {} s, {} success(es); the first probe after the application is up passes",
-            pod.probe.0 / SECOND,
-            pod.probe.1 / SECOND,
-            pod.probe.2
+    a.push(match pod.probe {
+        Some((initial, period, success)) => row(
+            "readiness probe",
+            format!(
+                "first at {} s, every {} s, {} success(es); the first probe after the application is up passes",
+                initial / SECOND,
+                period / SECOND,
+                success
+            ),
+            "manifest",
         ),
-        if c.task.manifest.is_some() {
-            "manifest"
-        } else {
-            "Kubernetes defaults (initialDelaySeconds 0, periodSeconds 10, successThreshold 1)"
-        },
-    ));
+        None => row(
+            "readiness probe",
+            "none: Ready when the containers start; the ALB's first passing check after the application is up makes it serve",
+            "Kubernetes: ready defaults to true once the container is started without a probe (ContainerStatus.ready)",
+        ),
+    });
     a.push(row(
         "termination grace period",
         format!(
@@ -460,8 +463,8 @@ fn eks_assumptions(
         if let Some((n, r)) = cl.system {
             a.push(row(
                 "CoreDNS",
-                format!("{n} pods of {}m / {} MiB, placed like pods; the Cluster Autoscaler keeps their nodes", r.cpu, r.memory),
-                "aws.md §4.4: 2 replicas; requests from the CoreDNS add-on manifest (assumption)",
+                format!("{n} pods of {}m / {} MiB, spread over nodes, moved when their node goes", r.cpu, r.memory),
+                "aws.md §4.4: 2 replicas; requests from the CoreDNS add-on manifest (assumption); PodDisruptionBudget maxUnavailable 1 (EKS user guide, managing-coredns)",
             ));
         }
         if let crate::cluster::NodeScaler::ClusterAutoscaler(ca) = &cl.scaler {
@@ -913,9 +916,7 @@ fn build_sim(
             .as_ref()
             .map_or(0.0, |e| e.fee_hour / services as f64),
         k8s: c.pod.as_ref().map(|p| PodSettings {
-            probe_initial_delay: p.probe.0,
-            probe_period: p.probe.1,
-            probe_success_threshold: p.probe.2,
+            probe: p.probe,
             requests: PodRequests {
                 cpu_m: c
                     .platform

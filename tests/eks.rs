@@ -171,8 +171,8 @@ fn task_rows(out: &RunOutput) -> &[TaskRow] {
 /// first (after a metrics window and its sync), the new pods are Pending,
 /// the Cluster Autoscaler adds nodes within one scan, the nodes become Ready
 /// after their boot (60 s), then each pod pulls its image (25 s), starts
-/// (3 s), passes its readiness probe (app up at 5 s, probed every 10 s) and
-/// its first ALB health check (within 30 s).
+/// (3 s) — Ready at once, no readiness probe — and passes its first ALB
+/// health check after the application is up (5 s; within the 30 s interval).
 #[test]
 fn a_surge_goes_through_hpa_pending_nodes_and_readiness_in_order() {
     let s = eks(
@@ -293,6 +293,97 @@ max_size = 10
     common::assert_conserved(&out);
 }
 
+/// An OOM-killed container restarts in its pod (Kubernetes pod lifecycle,
+/// "Container restarts"): no replacement pod is created, the pod stops
+/// serving for at least the 10 s back-off, and the restarts are counted.
+#[test]
+fn an_oom_killed_container_restarts_in_its_pod() {
+    let s = eks(
+        "oom",
+        "30m",
+        "kind = \"constant\"\nrps = 60",
+        "[[platform.node_groups]]\nname = \"ng\"\ninstance_types = [\"m5.xlarge\"]",
+        "",
+    )
+    .replace(
+        "cpu_ms = { dist = \"constant\", value = 50 }",
+        "cpu_ms = { dist = \"constant\", value = 50 }\nio_ms = { dist = \"exponential\", mean = 400 }\nmemory_base_mib = 400\nmemory_per_request_mib = 100",
+    );
+    let out = common::run(&s);
+    common::assert_conserved(&out);
+    let t = &out.summary.tasks;
+    assert!(t.oom_killed > 0, "{t:?}");
+    assert_eq!(t.launched, 2, "restarts in place create no pod: {t:?}");
+    assert!(out.summary.requests.failed > 0);
+    // While a container restarts its pod does not serve.
+    assert!(out.minutes.iter().any(|m| m.serving < 2.0 - 1e-9));
+}
+
+/// A node that is not Ready within `max_node_provision_time` is deleted and
+/// its group backs off for 5 minutes before the Cluster Autoscaler tries it
+/// again (kubernetes/autoscaler FAQ).
+#[test]
+fn a_node_that_never_becomes_ready_is_given_up() {
+    let s = eks(
+        "slow",
+        "1h",
+        "kind = \"constant\"\nrps = 10",
+        "[platform.cluster_autoscaler]\nmax_node_provision_time = \"5m\"\n[[platform.node_groups]]\nname = \"ng\"\ninstance_types = [\"m5.xlarge\"]\nmin_size = 1",
+        "",
+    )
+    .replace("value = 60 }", "value = 900 }")
+    .replace("desired = 2", "desired = 6");
+    let out = common::run(&s);
+    let ca = decisions(&out, "cluster-autoscaler");
+    let up: Vec<f64> = ca
+        .iter()
+        .filter(|d| d.action == "nodes_out")
+        .map(|d| d.time_s)
+        .collect();
+    let gave_up: Vec<f64> = ca
+        .iter()
+        .filter(|d| d.reason.contains("max-node-provision-time"))
+        .map(|d| d.time_s)
+        .collect();
+    assert!(!gave_up.is_empty(), "{ca:?}");
+    assert!(
+        gave_up[0] >= up[0] + 300.0 && gave_up[0] <= up[0] + 310.0,
+        "{up:?} {gave_up:?}"
+    );
+    // The next scale-up waits for the 5-minute back-off.
+    let next = up.iter().find(|t| **t > gave_up[0]).expect("tried again");
+    assert!(*next >= gave_up[0] + 300.0, "{next} vs {}", gave_up[0]);
+}
+
+/// CoreDNS has the PodDisruptionBudget the EKS add-on ships: a node holding
+/// one CoreDNS pod can be scaled down (its pod moves); without the budget
+/// (`coredns_pdb = false`, with `skip-nodes-with-system-pods`) it cannot.
+#[test]
+fn coredns_nodes_scale_down_under_its_disruption_budget() {
+    let run = |pdb: bool| {
+        let s = eks(
+            "dns",
+            "1h",
+            "kind = \"constant\"\nrps = 5",
+            &format!(
+                "[platform.cluster_autoscaler]\ncoredns_pdb = {pdb}\n[[platform.node_groups]]\nname = \"ng\"\ninstance_types = [\"m5.xlarge\"]\nmin_size = 1\ndesired_size = 4"
+            ),
+            "",
+        );
+        common::run(&s)
+    };
+    let with = run(true);
+    let without = run(false);
+    let nodes = |o: &RunOutput| o.minutes.last().unwrap().instances.unwrap();
+    assert_eq!(nodes(&with), 1, "every other node removed");
+    assert!(
+        nodes(&without) >= 2,
+        "the CoreDNS nodes stay: {}",
+        nodes(&without)
+    );
+    assert!(with.summary.cost_usd.instances < without.summary.cost_usd.instances);
+}
+
 #[test]
 fn deployments_share_one_cluster_and_split_its_fee() {
     let text = r#"
@@ -358,7 +449,7 @@ fn the_manifest_supplies_the_pod_and_the_hpa() {
     assert_eq!((e.request.cpu, e.request.memory), (1000, 1088));
     let pod = c.pod.as_ref().unwrap();
     assert_eq!(pod.grace, 45 * 1_000_000);
-    assert_eq!(pod.probe.1, 5 * 1_000_000);
+    assert_eq!(pod.probe.map(|p| p.1), Some(5 * 1_000_000));
     let h = pod.hpa.as_ref().unwrap();
     assert_eq!((h.scaling.min_replicas, h.scaling.max_replicas), (3, 20));
     assert_eq!(c.desired, 3);

@@ -72,6 +72,9 @@ pub struct Instance {
     pub warm: bool,
     /// System pods (CoreDNS) on it (Kubernetes).
     pub system_pods: u32,
+    /// Tasks on it that are leaving (terminating), as in `tasks`.
+    #[serde(skip)]
+    pub leaving: Vec<(u32, TaskId)>,
     /// Its Auto Scaling group (node group), by index.
     #[serde(skip)]
     pub group: usize,
@@ -387,6 +390,7 @@ impl Cluster {
             self.cfg.capacity(t),
         );
         node.accepting = false;
+        node.registered = false;
         self.nodes.push(node);
         self.instances.push(Instance {
             id,
@@ -402,6 +406,7 @@ impl Cluster {
             empty_since: None,
             warm: false,
             system_pods: 0,
+            leaving: Vec::new(),
             group,
             type_idx,
             class,
@@ -438,6 +443,7 @@ impl Cluster {
             }
         }
         self.nodes[i].accepting = !self.instances[i].draining;
+        self.nodes[i].registered = true;
         self.refresh();
     }
 
@@ -470,6 +476,21 @@ impl Cluster {
             return;
         }
         self.nodes[id as usize].release(req);
+        if self.instances[id as usize]
+            .leaving
+            .contains(&(req.group, task))
+        {
+            self.instances[id as usize]
+                .leaving
+                .retain(|t| *t != (req.group, task));
+            let n = &mut self.nodes[id as usize];
+            if let Some(c) = n.leaving.get_mut(&req.group) {
+                *c -= 1;
+                if *c == 0 {
+                    n.leaving.remove(&req.group);
+                }
+            }
+        }
         let inst = &mut self.instances[id as usize];
         inst.tasks.retain(|t| *t != (req.group, task));
         if inst.tasks.is_empty() && inst.registered.is_some() {
@@ -521,6 +542,20 @@ impl Cluster {
         n
     }
 
+    /// A task on instance `id` is leaving (terminating): topology spread
+    /// stops counting it; it holds its resources until released.
+    pub fn mark_leaving(&mut self, id: u32, group: u32, task: TaskId) {
+        let inst = &mut self.instances[id as usize];
+        if inst.terminated.is_some()
+            || !inst.tasks.contains(&(group, task))
+            || inst.leaving.contains(&(group, task))
+        {
+            return;
+        }
+        inst.leaving.push((group, task));
+        *self.nodes[id as usize].leaving.entry(group).or_insert(0) += 1;
+    }
+
     /// Stops new placements on an instance.
     pub fn drain(&mut self, id: u32) {
         self.instances[id as usize].draining = true;
@@ -549,6 +584,7 @@ impl Cluster {
         node.used = Resources::default();
         node.groups.clear();
         node.ports.clear();
+        node.leaving.clear();
         self.refresh();
     }
 }

@@ -233,7 +233,7 @@ impl ClusterControl {
                     self.queue.schedule(now + every, ClusterEvent::CaScan);
                 }
             }
-            ClusterEvent::ForceTerminate(i) => self.terminate(i, StopReason::ScaleIn, now),
+            ClusterEvent::ForceTerminate(i) => self.terminate(i, StopReason::Evicted, now),
         }
     }
 
@@ -393,6 +393,12 @@ impl ClusterControl {
         for id in actions.remove {
             self.remove_node(id, now);
         }
+        for id in actions.give_up {
+            // Never became Ready: the Cluster Autoscaler deletes it.
+            let g = self.cluster.instances[id as usize].group;
+            self.asg_desired[g] = self.asg_desired[g].saturating_sub(1);
+            self.terminate(id, StopReason::ScaleIn, now);
+        }
     }
 
     /// Scale-down of one node: cordoned and drained (its pods are told to
@@ -432,6 +438,13 @@ impl ClusterControl {
                 Some(node) => self.outbox.push((svc, ControlEvent::Placed(task, node))),
                 None => self.pending.push((svc, task)),
             }
+        }
+    }
+
+    /// A task of service `svc` is leaving (terminating) but still holds its place.
+    pub fn mark_leaving(&mut self, svc: usize, task: TaskId) {
+        if let Some(node) = self.node_of(svc, task) {
+            self.cluster.mark_leaving(node, svc as u32, task);
         }
     }
 

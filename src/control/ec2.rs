@@ -80,6 +80,14 @@ impl ControlPlane {
         pull + from_secs_f64(start.sample(&mut self.rng.app))
     }
 
+    /// A container start with the image already there: on a node the
+    /// cluster's start time, on Fargate none (the start is in the pull).
+    pub(super) fn container_start(&mut self, _id: TaskId) -> SimTime {
+        self.cfg.platform.ec2.as_ref().map_or(0, |e| {
+            from_secs_f64(e.cluster.task_start_s.sample(&mut self.rng.app))
+        })
+    }
+
     /// The task's instance now has the image.
     pub(super) fn mark_image_cached<E>(&mut self, id: TaskId, cx: &mut Ctx<'_, E>) {
         if let (Some(node), true) = (self.fleet.task(id).node, self.on_ec2()) {
@@ -111,7 +119,10 @@ impl ControlPlane {
             return;
         }
         if why == StopReason::Evicted {
-            self.fleet.evict(id);
+            // A pod already leaving (a scale-in) keeps its own reason.
+            if stage < Stage::Draining {
+                self.fleet.evict(id);
+            }
         } else {
             self.fleet.interrupt(id, cx.now());
         }

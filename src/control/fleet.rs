@@ -70,6 +70,12 @@ pub struct TaskRecord {
     /// Evicted: its node is being removed by the node autoscaler.
     #[serde(skip)]
     pub evicted: bool,
+    /// Kubernetes: containers restarted after an OOM kill.
+    #[serde(skip)]
+    pub oom_restarts: u32,
+    /// Kubernetes: the next restart back-off step (10 s × 2^step).
+    #[serde(skip)]
+    pub backoff_step: u32,
     /// The container instance it is placed on (EC2).
     #[serde(rename = "instance")]
     pub node: Option<u32>,
@@ -187,6 +193,8 @@ impl Fleet {
             stop_reason: None,
             interrupted: false,
             evicted: false,
+            oom_restarts: 0,
+            backoff_step: 0,
             node: None,
             interrupted_at: None,
             warm: false,
@@ -246,6 +254,23 @@ impl Fleet {
         let t = &mut self.tasks[id as usize];
         t.interrupted = true;
         t.interrupted_at.get_or_insert(now);
+    }
+
+    /// Kubernetes: the task's container was OOM-killed and will restart in
+    /// place: back to waiting for its container (not running, not ready).
+    pub fn restart(&mut self, id: TaskId, now: SimTime, backoff_step: u32) {
+        let t = &mut self.tasks[id as usize];
+        let (was_running, was_serving) = (t.is_running(), t.stage == Stage::Serving);
+        t.stage = Stage::Pulling;
+        t.ready = None;
+        t.oom_restarts += 1;
+        t.backoff_step = backoff_step;
+        if was_running {
+            self.running.change(now, -1);
+        }
+        if was_serving {
+            self.serving.change(now, -1);
+        }
     }
 
     /// Marks an eviction (its node is leaving).

@@ -8,31 +8,54 @@
 //! ALB target healthy → serving; deleted: endpoint removed, then stopped
 //! when its requests are done or its termination grace period runs out.
 
-use super::{ControlPlane, Stage, StopReason};
+use super::{ControlEvent, ControlPlane, Stage, StopReason};
 use crate::engine::{Ctx, DataPlane, TaskId};
 use crate::k8s::hpa::{PodPhase, ReadyCondition};
 use crate::k8s::hpa_controller::{PodView, Scrape, Usage};
 use crate::k8s::replicaset::{PodRank, deletion_order};
 use crate::scaling::lag::AlarmMark;
-use crate::time::SimTime;
+use crate::time::{MINUTE, SECOND, SimTime};
 
 impl ControlPlane {
     /// When a pod whose containers started at `running` with its
-    /// application up `app` later becomes Ready: the kubelet probes first
-    /// at `initialDelaySeconds`, then every `periodSeconds`; the first probe
-    /// after the application is up passes, and `successThreshold`
+    /// application up `app` later becomes Ready: without a readiness probe
+    /// at once ("ready defaults to true once the container is started",
+    /// Kubernetes `ContainerStatus.ready`); with one, the kubelet probes
+    /// first at `initialDelaySeconds`, then every `periodSeconds`; the first
+    /// probe after the application is up passes, and `successThreshold`
     /// consecutive passes make it Ready. `None` on ECS.
     pub(super) fn readiness_time(&self, running: SimTime, app: SimTime) -> Option<SimTime> {
         let k = self.cfg.k8s.as_ref()?;
-        let first = running + k.probe_initial_delay;
+        let Some((initial, period, success)) = k.probe else {
+            return Some(running);
+        };
+        let first = running + initial;
         let up = running + app;
-        let period = k.probe_period.max(1);
+        let period = period.max(1);
         let passes = if up <= first {
             first
         } else {
             first + (up - first).div_ceil(period) * period
         };
-        Some(passes + (k.probe_success_threshold.max(1) as SimTime - 1) * period)
+        Some(passes + (success.max(1) as SimTime - 1) * period)
+    }
+
+    /// An OOM-killed container restarts in its pod (the pod keeps its node
+    /// and its place, stops serving, and is not Ready) after the kubelet's
+    /// back-off: 10 s, doubling with each restart up to 300 s, reset once
+    /// the container has run 10 minutes (Kubernetes pod lifecycle,
+    /// "Container restarts"). The data plane already failed its requests.
+    pub(super) fn restart_container<E>(&mut self, id: TaskId, cx: &mut Ctx<'_, E>) {
+        let now = cx.now();
+        let t = self.fleet.task(id);
+        let ran_long = t.running.is_some_and(|r| now >= r + 10 * MINUTE);
+        let k = if ran_long { 0 } else { t.backoff_step };
+        let delay = (10 * SECOND)
+            .saturating_mul(1 << k.min(5))
+            .min(300 * SECOND);
+        self.fleet.restart(id, now, k + 1);
+        self.lag.update(now, self.fleet.serving.get(), None);
+        cx.schedule_control(now + delay, ControlEvent::Restart(id));
     }
 
     /// The ReplicaSet controller: pods not being deleted are brought to the

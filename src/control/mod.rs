@@ -65,6 +65,8 @@ pub enum ControlEvent {
     MetricsScrape,
     /// Kubernetes: the HPA controller syncs.
     HpaSync,
+    /// Kubernetes: an OOM-killed container's back-off ended; it starts again.
+    Restart(TaskId),
     /// The shared cluster placed a waiting task on an instance.
     Placed(TaskId, u32),
     /// The task's instance drains: a Spot warning (`SpotInterrupted`) or
@@ -150,12 +152,9 @@ pub struct ControlConfig {
 /// How a Kubernetes pod becomes ready, and the HPA scaling its Deployment.
 #[derive(Debug, Clone)]
 pub struct PodSettings {
-    /// Readiness probe `initialDelaySeconds`.
-    pub probe_initial_delay: SimTime,
-    /// Readiness probe `periodSeconds`.
-    pub probe_period: SimTime,
-    /// Readiness probe `successThreshold`.
-    pub probe_success_threshold: u32,
+    /// Readiness probe: `initialDelaySeconds`, `periodSeconds`,
+    /// `successThreshold` (`None`: no probe — Ready when the containers start).
+    pub probe: Option<(SimTime, SimTime, u32)>,
     /// The pod's requests (for Utilization metrics).
     pub requests: crate::k8s::hpa_controller::PodRequests,
     /// The HPA, if any.
@@ -334,8 +333,12 @@ impl ControlPlane {
             if res < end {
                 cx.schedule_control(res, ControlEvent::MetricsScrape);
             }
-            if sync < end {
-                cx.schedule_control(sync, ControlEvent::HpaSync);
+            // The HPA controller's sync has its own phase against
+            // metrics-server's scrapes: the first one at a uniformly random
+            // instant of the first period.
+            let first = stream(self.cfg.seed, Component::ControllerPhase).random_range(1..=sync);
+            if first < end {
+                cx.schedule_control(first, ControlEvent::HpaSync);
             }
         }
         if self.cfg.warm_start {
@@ -483,6 +486,10 @@ impl ControlPlane {
     fn drain<D: DataPlane>(&mut self, id: TaskId, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
         let now = cx.now();
         self.fleet.set_stage(id, Stage::Draining, now);
+        if self.on_ec2() {
+            let svc = self.cfg.service;
+            ec2::cluster(cx).mark_leaving(svc, id);
+        }
         cx.schedule_control(
             now + self.cfg.drain_deadline,
             ControlEvent::DeregistrationEnd(id),
@@ -603,6 +610,14 @@ impl ControlPlane {
                 self.decisions.push(row);
                 self.set_desired(new, data, cx);
             }
+            ControlEvent::Restart(id) => {
+                if self.fleet.task(id).stage != Stage::Pulling {
+                    return;
+                }
+                // The image is on the node: only the container starts.
+                let start = self.container_start(id);
+                cx.schedule_control(now + start, ControlEvent::Running(id));
+            }
             ControlEvent::PullStart(id) => {
                 if self.fleet.task(id).stage != Stage::Provisioning {
                     return;
@@ -628,22 +643,23 @@ impl ControlPlane {
                 // load-balancer-healthcheck), the first one after the
                 // application is up, at a random phase of the interval.
                 let app = draw_secs(&self.cfg.platform.app_start_s, &mut self.rng.app);
-                if let Some(ready) = self.readiness_time(now, app) {
-                    cx.schedule_control(ready, ControlEvent::Ready(id));
-                    return;
-                }
                 let phase = self.health_phase();
-                cx.schedule_control(now + app + phase, ControlEvent::Healthy(id));
+                match self.readiness_time(now, app) {
+                    Some(ready) => {
+                        // Ready: the load balancer controller registers the
+                        // pod's IP; the target serves after its first passing
+                        // check once the application is up.
+                        cx.schedule_control(ready, ControlEvent::Ready(id));
+                        let checked = ready.max(now + app) + phase;
+                        cx.schedule_control(checked, ControlEvent::Healthy(id));
+                    }
+                    None => cx.schedule_control(now + app + phase, ControlEvent::Healthy(id)),
+                }
             }
             ControlEvent::Ready(id) => {
-                if self.fleet.task(id).stage != Stage::Starting {
-                    return;
+                if self.fleet.task(id).stage == Stage::Starting {
+                    self.fleet.set_ready(id, now);
                 }
-                // Endpoint ready: the load balancer controller registers the
-                // pod's IP; the target serves after its first passing check.
-                self.fleet.set_ready(id, now);
-                let phase = self.health_phase();
-                cx.schedule_control(now + phase, ControlEvent::Healthy(id));
             }
             ControlEvent::MetricsScrape => {
                 self.metrics_scrape(data, cx);
@@ -724,6 +740,12 @@ impl ControlPlane {
     ) {
         match notice {
             Notice::OomKilled(id) => {
+                // Kubernetes restarts the container in its pod; ECS (and a
+                // pod already terminating) stops the task and replaces it.
+                if self.cfg.k8s.is_some() && self.fleet.task(id).stage < Stage::Draining {
+                    self.restart_container(id, cx);
+                    return;
+                }
                 self.stop(id, StopReason::OomKilled, data, cx);
                 self.reconcile(data, cx);
             }

@@ -68,8 +68,14 @@ pub struct CaConfig {
     pub max_empty_bulk_delete: u32,
     /// `--max-node-provision-time` (15 min).
     pub max_node_provision_time: SimTime,
-    /// `--skip-nodes-with-system-pods` (true).
+    /// `--skip-nodes-with-system-pods` (true): kube-system pods without a
+    /// PodDisruptionBudget block their node's removal.
     pub skip_nodes_with_system_pods: bool,
+    /// Whether CoreDNS has a PodDisruptionBudget (maxUnavailable 1): the
+    /// EKS add-on ships one (v1.9.3-eksbuild.6 / v1.10.1-eksbuild.3 on; EKS
+    /// user guide, managing-coredns), so its pods move like others, one
+    /// node's worth at a time.
+    pub system_pdb: bool,
     /// Longest graceful termination of a drained node's pods (600 s).
     pub max_graceful_termination: SimTime,
     /// Whether scale-down is enabled (`--scale-down-enabled`, true).
@@ -88,6 +94,7 @@ impl Default for CaConfig {
             max_empty_bulk_delete: 10,
             max_node_provision_time: 15 * MINUTE,
             skip_nodes_with_system_pods: true,
+            system_pdb: true,
             max_graceful_termination: 600 * SECOND,
             scale_down: true,
         }
@@ -110,6 +117,9 @@ pub struct ScanActions {
     pub launch: Vec<(usize, u32)>,
     /// Nodes to remove (drain, then terminate).
     pub remove: Vec<u32>,
+    /// Nodes that did not become Ready within `max_node_provision_time`:
+    /// deleted, and their group backs off.
+    pub give_up: Vec<u32>,
     /// Decision-log rows.
     pub rows: Vec<Decision>,
 }
@@ -122,7 +132,13 @@ pub struct ClusterAutoscaler {
     last_scale_up: Option<SimTime>,
     /// The last "cannot help" message, not repeated every scan.
     last_stuck: String,
+    /// Until when each node group is backed off after a failed scale-up.
+    backoff_until: Vec<SimTime>,
 }
+
+/// `--initial-node-group-backoff-duration`: a node group whose node did not
+/// come up is not scaled up again for 5 minutes (kubernetes/autoscaler FAQ).
+pub const NODE_GROUP_BACKOFF: SimTime = 5 * MINUTE;
 
 fn add(a: Resources, b: Resources) -> Resources {
     Resources {
@@ -207,6 +223,7 @@ impl ClusterAutoscaler {
             unneeded_since: Vec::new(),
             last_scale_up: None,
             last_stuck: String::new(),
+            backoff_until: Vec::new(),
         }
     }
 
@@ -244,6 +261,7 @@ impl ClusterAutoscaler {
         rng: &mut Stream,
     ) -> ScanActions {
         let mut out = ScanActions::default();
+        self.give_up_slow_nodes(now, cluster, &mut out);
         let scaled_up = self.scale_up(now, cluster, pending, rng, &mut out);
         if scaled_up {
             self.last_scale_up = Some(now);
@@ -252,6 +270,37 @@ impl ClusterAutoscaler {
             self.scale_down(now, cluster, services, &mut out);
         }
         out
+    }
+
+    /// Nodes launched longer than `max_node_provision_time` ago and still
+    /// not Ready are deleted, and their group backs off.
+    fn give_up_slow_nodes(&mut self, now: SimTime, cluster: &Cluster, out: &mut ScanActions) {
+        if self.backoff_until.len() < cluster.cfg.groups.len() {
+            self.backoff_until.resize(cluster.cfg.groups.len(), 0);
+        }
+        for i in &cluster.instances {
+            if i.alive()
+                && i.registered.is_none()
+                && !i.warm
+                && now >= i.launched + self.cfg.max_node_provision_time
+            {
+                out.give_up.push(i.id);
+                self.backoff_until[i.group] = now + NODE_GROUP_BACKOFF;
+                out.rows.push(self.row(
+                    now,
+                    cluster,
+                    "nodes_in",
+                    format!(
+                        "node-{} ({}) not Ready {:.0} s after its launch (max-node-provision-time): deleted; {} backs off for {} s",
+                        i.id,
+                        cluster.cfg.groups[i.group].name,
+                        (now - i.launched) as f64 / SECOND as f64,
+                        cluster.cfg.groups[i.group].name,
+                        NODE_GROUP_BACKOFF / SECOND
+                    ),
+                ));
+            }
+        }
     }
 
     fn scale_up(
@@ -318,7 +367,7 @@ impl ClusterAutoscaler {
                 .max_size
                 .saturating_sub(size)
                 .min(estimator::MAX_NODES_PER_SCALEUP);
-            if room == 0 {
+            if room == 0 || self.backoff_until.get(g).is_some_and(|b| now < *b) {
                 continue;
             }
             let eligible: Vec<usize> = rest
@@ -421,6 +470,14 @@ impl ClusterAutoscaler {
         let mut sim: Vec<placement::Node> = cluster.nodes.clone();
         let mut removing: Vec<u32> = Vec::new();
         let mut candidates: Vec<(bool, u32)> = Vec::new();
+        let mut noop = crate::rng::stream(0, crate::rng::Component::Placement);
+        // CoreDNS's PodDisruptionBudget lets one of its pods go at a time.
+        let mut system_moving = false;
+        let system_request = cluster.cfg.system.map(|(_, r)| Request {
+            resources: r,
+            ports: Vec::new(),
+            group: crate::cluster::SYSTEM_GROUP,
+        });
         for inst in &cluster.instances {
             let id = inst.id as usize;
             let node = &cluster.nodes[id];
@@ -431,7 +488,12 @@ impl ClusterAutoscaler {
             }
             let util = (node.used.cpu as f64 / node.capacity.cpu.max(1) as f64)
                 .max(node.used.memory as f64 / node.capacity.memory.max(1) as f64);
-            let system_blocked = self.cfg.skip_nodes_with_system_pods && inst.system_pods > 0;
+            let system_blocked = inst.system_pods > 0
+                && if self.cfg.system_pdb {
+                    inst.system_pods > 1 || system_moving
+                } else {
+                    self.cfg.skip_nodes_with_system_pods
+                };
             if util >= self.cfg.utilization_threshold || system_blocked {
                 self.unneeded_since[id] = None;
                 continue;
@@ -444,15 +506,22 @@ impl ClusterAutoscaler {
                 trial[*r as usize].accepting = false;
             }
             let mut movable = true;
-            for (g, _) in &inst.tasks {
-                let Some(s) = services.get(*g as usize) else {
+            let system = system_request
+                .iter()
+                .flat_map(|r| std::iter::repeat_n((r, &[][..]), inst.system_pods as usize));
+            let pods = inst.tasks.iter().map(|(g, _)| {
+                services
+                    .get(*g as usize)
+                    .map(|s| (&s.request, &s.constraints[..]))
+            });
+            for pod in pods.chain(system.map(Some)) {
+                let Some((request, constraints)) = pod else {
                     movable = false;
                     break;
                 };
-                let mut noop = crate::rng::stream(0, crate::rng::Component::Placement);
                 // First fit, like the simulator's check (no scoring).
-                match placement::place(&trial, &s.request, &s.constraints, &[], &mut noop) {
-                    Some(k) => trial[k].allocate(&s.request),
+                match placement::place(&trial, request, constraints, &[], &mut noop) {
+                    Some(k) => trial[k].allocate(request),
                     None => {
                         movable = false;
                         break;
@@ -471,9 +540,10 @@ impl ClusterAutoscaler {
             {
                 continue;
             }
-            candidates.push((inst.tasks.is_empty(), inst.id));
+            candidates.push((inst.tasks.is_empty() && inst.system_pods == 0, inst.id));
+            system_moving |= inst.system_pods > 0;
             // The pods' new places stay taken for the next candidates.
-            if !inst.tasks.is_empty() {
+            if !inst.tasks.is_empty() || inst.system_pods > 0 {
                 sim = trial;
                 sim[id].accepting = false;
                 removing.push(inst.id);

@@ -29,20 +29,14 @@ pub fn pod_size(
     // Millicores to CPU units, rounded up (1000m = 1024 units).
     let cpu = (cpu_millicores.unwrap_or(0) as u64 * 1024).div_ceil(1000);
     let mem = memory_mib.unwrap_or(0) as u64 + K8S_OVERHEAD_MIB as u64;
-    for &c in fargate::valid_cpu_units(false) {
-        if (c as u64) < cpu {
-            continue;
-        }
-        let mems = fargate::valid_memory_mib(c).expect("listed sizes have memory values");
-        if let Some(m) = mems.iter().find(|m| **m as u64 >= mem) {
-            return Ok((c, *m));
-        }
-    }
-    Err(format!(
-        "no Fargate size holds {}m vCPU and {} MiB (the requests plus {K8S_OVERHEAD_MIB} MiB for Kubernetes); the largest is 16 vCPU / 120 GB",
-        cpu_millicores.unwrap_or(0),
-        mem
-    ))
+    let fits = u32::try_from(cpu).ok().zip(u32::try_from(mem).ok());
+    fits.and_then(|(c, m)| fargate::round_up(c, m)).ok_or_else(|| {
+        format!(
+            "no Fargate size holds {}m vCPU and {} MiB (the requests plus {K8S_OVERHEAD_MIB} MiB for Kubernetes); the largest is 16 vCPU / 120 GB",
+            cpu_millicores.unwrap_or(0),
+            mem
+        )
+    })
 }
 
 #[cfg(test)]

@@ -82,6 +82,12 @@ pub struct Node {
     pub groups: BTreeMap<u32, u32>,
     /// Whether the node accepts new tasks (registered, not draining).
     pub accepting: bool,
+    /// Whether the node has registered (a node still booting is not one
+    /// kube-scheduler sees, for topology spread either).
+    pub registered: bool,
+    /// Tasks per group that are leaving (terminating): they hold their
+    /// resources but topology spread does not count them.
+    pub leaving: BTreeMap<u32, u32>,
 }
 
 impl Node {
@@ -95,6 +101,8 @@ impl Node {
             ports: Vec::new(),
             groups: BTreeMap::new(),
             accepting: true,
+            registered: true,
+            leaving: BTreeMap::new(),
         }
     }
 
@@ -286,16 +294,22 @@ fn allowed(nodes: &[Node], node: &Node, req: &Request, constraints: &[Compiled])
         Compiled::MemberOf(q) => q.matches(&node.attrs),
         Compiled::NodeSelector(sel) => selector_matches(node, sel),
         Compiled::TopologySpread { max_skew, key } => {
-            // Pods of the group per domain, over the domains of eligible nodes.
+            // Pods of the group per domain, over the domains of the
+            // registered nodes that pass the node filters; terminating pods
+            // are not counted (PodTopologySpread, kubernetes#87621).
             let mut per: BTreeMap<&str, u32> = BTreeMap::new();
             for n in nodes
                 .iter()
-                .filter(|n| n.capacity.cpu > 0 && eligible(n, constraints))
+                .filter(|n| n.registered && n.capacity.cpu > 0 && eligible(n, constraints))
             {
-                *per.entry(domain(n, *key)).or_insert(0) += n.count(req.group);
+                let count = n.count(req.group);
+                let leaving = n.leaving.get(&req.group).copied().unwrap_or(0);
+                *per.entry(domain(n, *key)).or_insert(0) += count - leaving.min(count);
             }
             let min = per.values().copied().min().unwrap_or(0);
             let here = per.get(domain(node, *key)).copied().unwrap_or(0);
+            // (A candidate is registered and passes the node filters, so its
+            // domain is in `per`.)
             here + 1 - min.min(here + 1) <= *max_skew
         }
     })
@@ -498,6 +512,46 @@ mod tests {
         );
         // Another group is not constrained by group 7.
         assert!(place(&nodes, &req(256, 256, 8), &c, &s, &mut rng).is_some());
+    }
+
+    #[test]
+    fn topology_spread_counts_registered_nodes_and_staying_pods() {
+        let host = |id: u32| {
+            let mut n = node(id, "a", "m5.large", 4096, 8000);
+            n.attrs
+                .labels
+                .insert("kubernetes.io/hostname".into(), format!("node-{id}"));
+            n
+        };
+        let mut nodes = vec![host(0), host(1), host(2)];
+        let r = req(256, 256, 4);
+        nodes[0].allocate(&r);
+        nodes[1].allocate(&r);
+        // Node 2 is booting: not a domain yet, so skew is measured on 0 and 1.
+        nodes[2].registered = false;
+        nodes[2].accepting = false;
+        let c = [Compiled::TopologySpread {
+            max_skew: 1,
+            key: TopologyKey::Hostname,
+        }];
+        let mut rng = stream(1, Component::Placement);
+        let i = place(&nodes, &r, &c, &[], &mut rng).expect("skew 1 allows a second pod");
+        nodes[i].allocate(&r);
+        // Now 2 and 1: the next must go to the other node.
+        let j = place(&nodes, &r, &c, &[], &mut rng).unwrap();
+        assert_ne!(i, j);
+        nodes[j].allocate(&r);
+        // 2 and 2: a registered empty node makes the minimum 0, so a third
+        // pod on either would skew by 3.
+        nodes[2].registered = true;
+        nodes[2].accepting = true;
+        assert_eq!(place(&nodes, &r, &c, &[], &mut rng), Some(2));
+        // A terminating pod is not counted: with one of node 0's pods leaving,
+        // node 0 counts 1.
+        nodes[0].leaving.insert(4, 1);
+        nodes[2].accepting = false;
+        nodes[2].registered = false;
+        assert_eq!(place(&nodes, &r, &c, &[], &mut rng), Some(0));
     }
 
     #[test]

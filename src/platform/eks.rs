@@ -219,9 +219,17 @@ pub struct CaSpec {
     /// `--max-node-provision-time`. Default 15 min.
     #[serde(default = "default_provision")]
     pub max_node_provision_time: Duration,
-    /// `--skip-nodes-with-system-pods`. Default true.
+    /// `--skip-nodes-with-system-pods`: kube-system pods without a
+    /// PodDisruptionBudget block their node's removal. Default true.
     #[serde(default = "yes")]
     pub skip_nodes_with_system_pods: bool,
+    /// CoreDNS has a PodDisruptionBudget (maxUnavailable 1), as the EKS
+    /// add-on ships it (v1.9.3-eksbuild.6 and v1.10.1-eksbuild.3 on): a
+    /// node holding one CoreDNS pod may be scaled down, one such node at a
+    /// time. `false`: CoreDNS blocks its node (with the flag above).
+    /// Default true.
+    #[serde(default = "yes")]
+    pub coredns_pdb: bool,
     /// `--max-graceful-termination-sec`. Default 600 s.
     #[serde(default = "default_ten_min")]
     pub max_graceful_termination: Duration,
@@ -592,6 +600,7 @@ pub(super) fn compile(
             max_empty_bulk_delete: ca.max_empty_bulk_delete.max(1),
             max_node_provision_time: ca.max_node_provision_time.0,
             skip_nodes_with_system_pods: ca.skip_nodes_with_system_pods,
+            system_pdb: ca.coredns_pdb,
             max_graceful_termination: ca.max_graceful_termination.0,
             scale_down: ca.scale_down_enabled,
         })

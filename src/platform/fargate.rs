@@ -45,6 +45,19 @@ pub fn valid_cpu_units(windows: bool) -> &'static [u32] {
     }
 }
 
+/// The smallest Linux Fargate size (CPU units, MiB) that holds `cpu_units`
+/// and `memory_mib`, if any (going up in CPU when no size of that CPU has
+/// enough memory).
+pub fn round_up(cpu_units: u32, memory_mib: u32) -> Option<(u32, u32)> {
+    valid_cpu_units(false)
+        .iter()
+        .filter(|c| **c >= cpu_units)
+        .find_map(|&c| {
+            let mems = valid_memory_mib(c)?;
+            mems.into_iter().find(|m| *m >= memory_mib).map(|m| (c, m))
+        })
+}
+
 /// Checks a size; the error names the valid values.
 pub fn check_size(cpu_units: u32, memory_mib: u32, windows: bool) -> Result<(), String> {
     let cpus = valid_cpu_units(windows);

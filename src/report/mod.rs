@@ -508,7 +508,14 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             mean: task_area as f64 / f.end as f64,
             task_hours: task_area as f64 / (3_600.0 * SECOND as f64),
             launched: fleet.tasks().len() as u64,
-            oom_killed: count(StopReason::OomKilled),
+            // Tasks stopped by an OOM kill, and Kubernetes containers
+            // restarted in place after one.
+            oom_killed: count(StopReason::OomKilled)
+                + fleet
+                    .tasks()
+                    .iter()
+                    .map(|t| t.oom_restarts as u64)
+                    .sum::<u64>(),
             spot_interrupted: count(StopReason::SpotInterrupted),
             evicted: count(StopReason::Evicted),
             pending_task_minutes: fleet

@@ -43,8 +43,9 @@ pub struct Compiled {
 /// A Kubernetes pod and its autoscaler, compiled.
 #[derive(Debug, Clone)]
 pub struct PodCompiled {
-    /// Readiness probe: initial delay, period, success threshold.
-    pub probe: (SimTime, SimTime, u32),
+    /// Readiness probe: initial delay, period, success threshold (`None`:
+    /// no probe, Ready as soon as the containers start).
+    pub probe: Option<(SimTime, SimTime, u32)>,
     /// `terminationGracePeriodSeconds`.
     pub grace: SimTime,
     /// Constraints for kube-scheduler (node selector, hard topology spread).
@@ -247,7 +248,7 @@ impl Scenario {
             };
             let mut constraints = Vec::new();
             let mut soft_spread = Vec::new();
-            let mut probe = (0, 10 * crate::time::SECOND, 1);
+            let mut probe = None;
             let mut grace = 30 * crate::time::SECOND;
             if let Some(d) = deployment {
                 if !d.node_selector.is_empty() {
@@ -287,11 +288,11 @@ impl Scenario {
                     }
                 }
                 if let Some(p) = &d.readiness {
-                    probe = (
+                    probe = Some((
                         p.initial_delay_s as SimTime * crate::time::SECOND,
                         p.period_s.max(1) as SimTime * crate::time::SECOND,
                         p.success_threshold.max(1),
-                    );
+                    ));
                 }
                 grace = d.termination_grace_period_s as SimTime * crate::time::SECOND;
             }
@@ -306,6 +307,7 @@ impl Scenario {
         if let Some(m) = &task.manifest {
             notes.extend(m.notes.iter().map(|n| format!("manifest: {n}")));
         }
+        notes.extend(self.extra_notes.iter().cloned());
         let desired = match (self.service.desired, deployment.and_then(|d| d.replicas)) {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) if pod.as_ref().is_some_and(|p| p.hpa.is_some()) => {

@@ -102,6 +102,10 @@ pub struct Scenario {
     /// get so that they name what is written in the file.
     #[serde(skip)]
     own_sections: Option<(String, Vec<String>)>,
+    /// Notes a tool that wrote this scenario adds to the run's (e.g. what a
+    /// `compare` translation between orchestrators could not carry over).
+    #[serde(skip)]
+    pub extra_notes: Vec<String>,
 }
 
 /// A scenario file: one service, or several sharing a cluster.
