@@ -1,0 +1,314 @@
+//! The `[autoscaling]` section as written: target-tracking, step-scaling
+//! and scheduled policies with their defaults (AWS's for ECS), and the
+//! checks of their values.
+
+use crate::error::ScenarioError;
+use crate::metrics::cloudwatch::Metric;
+use crate::time::Duration;
+use serde::{Deserialize, Serialize};
+
+fn default_cooldown() -> Duration {
+    Duration::from_secs(300)
+}
+
+fn default_metric_delay() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_metric() -> Metric {
+    Metric::EcsServiceAverageCpuUtilization
+}
+
+fn default_one() -> u32 {
+    1
+}
+
+/// A target-tracking policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetTrackingSpec {
+    /// Name in the decision log. Default `target-tracking-<n>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The metric. Default `ECSServiceAverageCPUUtilization`.
+    #[serde(default = "default_metric")]
+    pub predefined_metric: Metric,
+    /// Target value (percent for the utilisation metrics, requests per
+    /// target per minute for `ALBRequestCountPerTarget`).
+    pub target_value: f64,
+    /// Default 300 s (AWS default for ECS services).
+    #[serde(default = "default_cooldown")]
+    pub scale_out_cooldown: Duration,
+    /// Default 300 s (AWS default for ECS services).
+    #[serde(default = "default_cooldown")]
+    pub scale_in_cooldown: Duration,
+    /// Never remove capacity. Default false (AWS default).
+    #[serde(default)]
+    pub disable_scale_in: bool,
+}
+
+/// How a step-scaling alarm compares the metric with its threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparison {
+    /// `>=`
+    GreaterThanOrEqualToThreshold,
+    /// `>`
+    GreaterThanThreshold,
+    /// `<`
+    LessThanThreshold,
+    /// `<=`
+    LessThanOrEqualToThreshold,
+}
+
+impl Comparison {
+    pub(super) fn breaches(self, v: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::GreaterThanOrEqualToThreshold => v >= threshold,
+            Comparison::GreaterThanThreshold => v > threshold,
+            Comparison::LessThanThreshold => v < threshold,
+            Comparison::LessThanOrEqualToThreshold => v <= threshold,
+        }
+    }
+
+    pub(super) fn upward(self) -> bool {
+        matches!(
+            self,
+            Comparison::GreaterThanOrEqualToThreshold | Comparison::GreaterThanThreshold
+        )
+    }
+
+    pub(super) fn symbol(self) -> &'static str {
+        match self {
+            Comparison::GreaterThanOrEqualToThreshold => ">=",
+            Comparison::GreaterThanThreshold => ">",
+            Comparison::LessThanThreshold => "<",
+            Comparison::LessThanOrEqualToThreshold => "<=",
+        }
+    }
+}
+
+/// How a step adjustment changes capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdjustmentType {
+    /// Add (or remove) this many tasks.
+    ChangeInCapacity,
+    /// Add (or remove) this percentage of the current capacity.
+    PercentChangeInCapacity,
+    /// Set capacity to this.
+    ExactCapacity,
+}
+
+/// One step: applies when `lower ≤ metric − threshold < upper` (above the
+/// threshold) or `lower < metric − threshold ≤ upper` (below it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Lower bound relative to the threshold (none = −∞).
+    #[serde(default)]
+    pub lower: Option<f64>,
+    /// Upper bound relative to the threshold (none = +∞).
+    #[serde(default)]
+    pub upper: Option<f64>,
+    /// Adjustment (tasks, percent or exact count).
+    pub adjustment: f64,
+}
+
+/// A step-scaling policy with its CloudWatch alarm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepScalingSpec {
+    /// Name in the decision log. Default `step-<n>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The alarm's metric (1-minute Average). Default CPU utilisation.
+    #[serde(default = "default_metric")]
+    pub metric: Metric,
+    /// Alarm threshold.
+    pub threshold: f64,
+    /// Alarm comparison.
+    pub comparison: Comparison,
+    /// Datapoints the alarm looks at. Default 1.
+    #[serde(default = "default_one")]
+    pub evaluation_periods: u32,
+    /// Breaching datapoints needed among them. Default: all of them.
+    #[serde(default)]
+    pub datapoints_to_alarm: Option<u32>,
+    /// `ChangeInCapacity`, `PercentChangeInCapacity` or `ExactCapacity`.
+    pub adjustment_type: AdjustmentType,
+    /// The steps; no gaps, no overlaps.
+    pub steps: Vec<StepSpec>,
+    /// Smallest change for `PercentChangeInCapacity`.
+    #[serde(default)]
+    pub min_adjustment_magnitude: Option<u32>,
+    /// Default 300 s (as target tracking for ECS; the API has no default).
+    #[serde(default = "default_cooldown")]
+    pub cooldown: Duration,
+}
+
+/// A scheduled action: changes min/max capacity at `at` (and every `every`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledSpec {
+    /// Name in the decision log. Default `scheduled-<n>`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// When (offset from the start of the run).
+    pub at: Duration,
+    /// Repeat period (e.g. `"1d"`). Default: once.
+    #[serde(default)]
+    pub every: Option<Duration>,
+    /// New minimum capacity.
+    #[serde(default)]
+    pub min_capacity: Option<u32>,
+    /// New maximum capacity.
+    #[serde(default)]
+    pub max_capacity: Option<u32>,
+}
+
+/// The `[autoscaling]` section. The first target-tracking policy is written
+/// inline (`target_value`, `predefined_metric`, cooldowns, …) so that sweeps
+/// can address it as `autoscaling.target_value`; more go in
+/// `[[autoscaling.target_tracking]]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingSpec {
+    /// Minimum desired count.
+    pub min_capacity: u32,
+    /// Maximum desired count.
+    pub max_capacity: u32,
+    /// Metric of the inline target-tracking policy. Default CPU utilisation.
+    #[serde(default = "default_metric")]
+    pub predefined_metric: Metric,
+    /// Target of the inline policy (none: no inline policy).
+    #[serde(default)]
+    pub target_value: Option<f64>,
+    /// Inline policy's scale-out cooldown. Default 300 s.
+    #[serde(default = "default_cooldown")]
+    pub scale_out_cooldown: Duration,
+    /// Inline policy's scale-in cooldown. Default 300 s.
+    #[serde(default = "default_cooldown")]
+    pub scale_in_cooldown: Duration,
+    /// Inline policy never scales in. Default false.
+    #[serde(default)]
+    pub disable_scale_in: bool,
+    /// More target-tracking policies.
+    #[serde(default)]
+    pub target_tracking: Vec<TargetTrackingSpec>,
+    /// Step-scaling policies.
+    #[serde(default)]
+    pub step_scaling: Vec<StepScalingSpec>,
+    /// Scheduled actions.
+    #[serde(default)]
+    pub scheduled: Vec<ScheduledSpec>,
+    /// Delay between the end of a metric minute and its datapoint being
+    /// visible to alarms. Default 60 s — AWS documents 1-minute metrics but
+    /// no publication delay: an assumption.
+    #[serde(default = "default_metric_delay")]
+    pub metric_delay: Duration,
+}
+
+impl AutoscalingSpec {
+    /// Every target-tracking policy, the inline one first.
+    pub fn target_tracking_policies(&self) -> Vec<TargetTrackingSpec> {
+        let mut v = Vec::new();
+        if let Some(t) = self.target_value {
+            v.push(TargetTrackingSpec {
+                name: Some("target-tracking".into()),
+                predefined_metric: self.predefined_metric,
+                target_value: t,
+                scale_out_cooldown: self.scale_out_cooldown,
+                scale_in_cooldown: self.scale_in_cooldown,
+                disable_scale_in: self.disable_scale_in,
+            });
+        }
+        v.extend(self.target_tracking.iter().cloned());
+        v
+    }
+
+    /// Checks the section.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        if self.min_capacity > self.max_capacity {
+            return Err(ScenarioError::invalid(
+                "autoscaling.min_capacity",
+                format!(
+                    "must not exceed max_capacity ({}), got {}",
+                    self.max_capacity, self.min_capacity
+                ),
+            ));
+        }
+        for (i, p) in self.target_tracking_policies().iter().enumerate() {
+            let key = if i == 0 && self.target_value.is_some() {
+                "autoscaling.target_value".to_string()
+            } else {
+                "autoscaling.target_tracking.target_value".to_string()
+            };
+            let ok = p.target_value.is_finite()
+                && p.target_value > 0.0
+                && (p.predefined_metric == Metric::AlbRequestCountPerTarget
+                    || p.target_value <= 100.0);
+            if !ok {
+                return Err(ScenarioError::invalid(
+                    key,
+                    format!(
+                        "expected a target in (0, 100] percent (or > 0 requests per target), got {}",
+                        p.target_value
+                    ),
+                ));
+            }
+        }
+        for s in &self.step_scaling {
+            let key = "autoscaling.step_scaling";
+            if s.steps.is_empty() {
+                return Err(ScenarioError::invalid(
+                    key,
+                    "a step-scaling policy needs at least one step",
+                ));
+            }
+            if s.evaluation_periods == 0
+                || s.datapoints_to_alarm
+                    .is_some_and(|m| m == 0 || m > s.evaluation_periods)
+            {
+                return Err(ScenarioError::invalid(
+                    key,
+                    "datapoints_to_alarm must be between 1 and evaluation_periods (≥ 1)",
+                ));
+            }
+            let mut steps = s.steps.clone();
+            steps.sort_by(|a, b| {
+                a.lower
+                    .unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&b.lower.unwrap_or(f64::NEG_INFINITY))
+            });
+            for w in steps.windows(2) {
+                if w[0].upper != w[1].lower {
+                    return Err(ScenarioError::invalid(
+                        key,
+                        format!(
+                            "steps must not overlap or leave gaps: a step ends at {:?} and the next starts at {:?}",
+                            w[0].upper, w[1].lower
+                        ),
+                    ));
+                }
+            }
+        }
+        for s in &self.scheduled {
+            if s.every.is_some_and(|e| e.0 == 0) {
+                return Err(ScenarioError::invalid(
+                    "autoscaling.scheduled.every",
+                    "must be longer than 0",
+                ));
+            }
+            if let (Some(a), Some(b)) = (s.min_capacity, s.max_capacity)
+                && a > b
+            {
+                return Err(ScenarioError::invalid(
+                    "autoscaling.scheduled.min_capacity",
+                    "must not exceed max_capacity",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
