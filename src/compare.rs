@@ -129,11 +129,7 @@ fn translate_orchestrator(
         }
         let metrics: Vec<String> = tt
             .iter()
-            .map(|p| match p.predefined_metric {
-                Metric::EcsServiceAverageCpuUtilization => format!(
-                    "{{ type = \"Resource\", resource = \"cpu\", average_utilization = {} }}",
-                    p.target_value
-                ),
+            .map(|p| match p.predefined_metric.base() {
                 Metric::EcsServiceAverageMemoryUtilization => format!(
                     "{{ type = \"Resource\", resource = \"memory\", average_utilization = {} }}",
                     p.target_value
@@ -141,6 +137,10 @@ fn translate_orchestrator(
                 Metric::AlbRequestCountPerTarget => format!(
                     "{{ type = \"Pods\", metric = \"requests_per_second\", average_value = {} }}",
                     p.target_value / 60.0
+                ),
+                _ => format!(
+                    "{{ type = \"Resource\", resource = \"cpu\", average_utilization = {} }}",
+                    p.target_value
                 ),
             })
             .collect();

@@ -291,7 +291,7 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             .and_then(|s| {
                 s.target_tracking_policies()
                     .iter()
-                    .find(|t| t.predefined_metric == Metric::EcsServiceAverageCpuUtilization)
+                    .find(|t| t.predefined_metric.base() == Metric::EcsServiceAverageCpuUtilization)
                     .map(|t| t.target_value)
             })
             .or_else(|| {
@@ -569,8 +569,8 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
             format!(
                 "{registered_fraction:.4} of the instance's memory, minus ECS_RESERVED_MEMORY {reserved_memory} MiB"
             ),
-            if *registered_fraction == 7985.0 / 8192.0 {
-                "7985/8192: an m4.large registers 7985 MiB of 8 GiB (aws.md §2.7)"
+            if *registered_fraction == crate::platform::ECS_REGISTERED_FRACTION {
+                "7817/8192: an m6i.large on the ECS-optimized AL2 AMI registers 7817 MiB (aws/amazon-ecs-ami#597, 2025-12)"
             } else {
                 "scenario"
             },
@@ -637,15 +637,20 @@ fn ec2_assumptions(a: &mut Vec<Assumption>, c: &crate::cluster::ClusterConfig) {
         a.push(row(
             "managed scaling",
             format!(
-                "targetCapacity {} %, steps {}–{}, warm-up {} s, scale-in after {} one-minute datapoints below target; termination protection {}",
+                "targetCapacity {} %, steps {}–{}, warm-up {} s; the reservation seen {} s after it is computed; scale-out on 1 datapoint, scale-in after {} one-minute datapoints below target, then every minute, less than half the group per step; termination protection {}",
                 m.target,
                 m.min_step,
                 m.max_step,
                 m.warmup / crate::time::SECOND,
+                m.metric_delay / crate::time::SECOND,
                 crate::cluster::SCALE_IN_DATAPOINTS,
-                if m.termination_protection { "on" } else { "off" }
+                if m.termination_protection {
+                    "on (only instances without tasks go)"
+                } else {
+                    "off (the ASG's termination policy picks instances; their tasks are stopped and replaced)"
+                }
             ),
-            "CapacityProviderReservation as ECS documents it (aws.md §2.6)",
+            "CapacityProviderReservation as the ECS guide (cluster-auto-scaling) documents it; sized on the largest type (aws.md §2.6, §9.1); the reservation's delay is an assumption",
         ));
     }
     for (name, r) in c.daemons.iter().filter(|_| !k8s) {
@@ -676,11 +681,11 @@ pub fn needed_per_minute(
             let cores = rps * cpu_mean_ms / 1_000.0;
             let need = |x: f64| (x - 1e-9).ceil().max(0.0) as u32;
             let by_cpu_at = |pct: f64| need(cores / (vcpu * pct / 100.0));
-            let per_policy = targets.iter().map(|(metric, target)| match metric {
-                Metric::EcsServiceAverageCpuUtilization => by_cpu_at(*target),
+            let per_policy = targets.iter().map(|(metric, target)| match metric.base() {
                 Metric::AlbRequestCountPerTarget => need(rps * 60.0 / target),
                 // Memory use depends on latency; CPU at 100 % is the floor.
                 Metric::EcsServiceAverageMemoryUtilization => by_cpu_at(100.0),
+                _ => by_cpu_at(*target),
             });
             per_policy.max().unwrap_or_else(|| by_cpu_at(100.0))
         })
@@ -904,12 +909,18 @@ fn build_sim(
             .autoscaling
             .as_ref()
             .map_or(0, |a| a.metric_delay.0),
+        high_resolution_metric_delay: scenario
+            .autoscaling
+            .as_ref()
+            .map_or(0, |a| a.high_resolution_metric_delay.0),
         placement_strategies: scenario.service.placement_strategy.clone(),
         placement_constraints: compiled_constraints(scenario),
         drain_deadline: c
             .pod
             .as_ref()
             .map_or(lb.deregistration_delay.0, |p| p.grace),
+        drain_on_idle: c.pod.is_some() || lb.drain == crate::service::DrainMode::Idle,
+        stop_timeout: c.pod.is_none().then_some(c.stop_timeout),
         control_plane_hour: c
             .platform
             .eks

@@ -124,7 +124,7 @@ fn managed_scaling_from_an_empty_cluster() {
     // group; at 40 min the service shrinks to 2 tasks.
     let toml = ec2(
         "desired = 10\nstart = \"cold\"\nplacement_strategy = [{ type = \"binpack\", field = \"cpu\" }]",
-        "min_size = 0\nmax_size = 10\ndesired_capacity = 0\nnetwork_mode = \"bridge\"\ninstance_warmup_period = \"300s\"",
+        "min_size = 0\nmax_size = 10\ndesired_capacity = 0\nnetwork_mode = \"bridge\"\ninstance_warmup_period = \"300s\"\nmanaged_termination_protection = true\nmanaged_scaling_metric_delay = \"0s\"",
         "[autoscaling]\nmin_capacity = 0\nmax_capacity = 10\n[[autoscaling.scheduled]]\nat = \"40m\"\nmax_capacity = 2",
         "kind = \"constant\"\nrps = 20",
     )

@@ -624,6 +624,7 @@ mod tests {
                 max_step: 10_000,
                 warmup: 300 * 1_000_000,
                 termination_protection: true,
+                metric_delay: 0,
             }),
             daemons: vec![(
                 "agent".into(),

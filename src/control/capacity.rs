@@ -82,6 +82,9 @@ pub struct ClusterControl {
     system_pending: u32,
     /// Nodes being drained for removal: terminated once empty.
     removing: Vec<u32>,
+    /// `CapacityProviderReservation` values not yet superseded by a
+    /// published one: (computed at, value).
+    reservations: std::collections::VecDeque<(SimTime, crate::cluster::Reservation)>,
 }
 
 impl ClusterControl {
@@ -121,6 +124,7 @@ impl ClusterControl {
             },
             system_pending: 0,
             removing: Vec::new(),
+            reservations: std::collections::VecDeque::new(),
             services,
         }
     }
@@ -536,8 +540,22 @@ impl ClusterControl {
             .iter()
             .map(|(svc, _)| self.services[*svc].request.clone())
             .collect();
-        let r = self.cluster.reservation(&pending);
-        let (delta, reason) = self.cluster.managed_decision(now, &r);
+        let computed = self.cluster.reservation(&pending);
+        // The value the alarms see: the newest one published by now.
+        let delay = self.cluster.cfg.managed().map_or(0, |m| m.metric_delay);
+        self.reservations.push_back((now, computed));
+        while self.reservations.len() > 1 && self.reservations[1].0 + delay <= now {
+            self.reservations.pop_front();
+        }
+        let Some(r) = self
+            .reservations
+            .front()
+            .filter(|(t, _)| *t + delay <= now)
+            .map(|(_, r)| r.clone())
+        else {
+            return;
+        };
+        let (delta, reason) = self.cluster.managed_decision(now, &r, self.cluster.alive());
         let target = self.cluster.cfg.managed().map_or(100, |m| m.target);
         let old = self.asg_desired[0];
         if delta > 0 {
@@ -546,7 +564,9 @@ impl ClusterControl {
             }
             self.asg_desired[0] = old + delta as u32;
         } else if delta < 0 {
-            let victims = self.cluster.scale_in_victims((-delta) as usize);
+            let victims =
+                self.cluster
+                    .scale_in_victims((-delta) as usize, now, &mut self.placement_rng);
             for v in &victims {
                 self.terminate(*v, StopReason::ScaleIn, now);
             }

@@ -70,6 +70,12 @@ pub struct TaskRecord {
     /// Evicted: its node is being removed by the node autoscaler.
     #[serde(skip)]
     pub evicted: bool,
+    /// Draining with nothing in flight.
+    #[serde(skip)]
+    pub drained: bool,
+    /// ECS: SIGTERM sent (the deregistration delay ran out).
+    #[serde(skip)]
+    pub sigterm: bool,
     /// Kubernetes: containers restarted after an OOM kill.
     #[serde(skip)]
     pub oom_restarts: u32,
@@ -148,6 +154,11 @@ impl Gauge {
         self.total
     }
 
+    /// Total integral (count × µs) up to `now` (≥ the last change).
+    pub fn total_at(&self, now: SimTime) -> u128 {
+        self.total + self.n as u128 * now.saturating_sub(self.last) as u128
+    }
+
     /// Smallest value held for a positive time.
     pub fn min(&self) -> u32 {
         self.min.unwrap_or(self.n)
@@ -193,6 +204,8 @@ impl Fleet {
             stop_reason: None,
             interrupted: false,
             evicted: false,
+            drained: false,
+            sigterm: false,
             oom_restarts: 0,
             backoff_step: 0,
             node: None,
@@ -271,6 +284,16 @@ impl Fleet {
         if was_serving {
             self.serving.change(now, -1);
         }
+    }
+
+    /// A draining task has nothing in flight.
+    pub fn set_drained(&mut self, id: TaskId) {
+        self.tasks[id as usize].drained = true;
+    }
+
+    /// ECS sent the task SIGTERM.
+    pub fn sigterm(&mut self, id: TaskId) {
+        self.tasks[id as usize].sigterm = true;
     }
 
     /// Marks an eviction (its node is leaving).

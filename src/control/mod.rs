@@ -65,8 +65,12 @@ pub enum ControlEvent {
     MetricsScrape,
     /// Kubernetes: the HPA controller syncs.
     HpaSync,
+    /// The end of a 20-second period: the high-resolution datapoint.
+    HighResolutionTick,
     /// Kubernetes: an OOM-killed container's back-off ended; it starts again.
     Restart(TaskId),
+    /// ECS: `stopTimeout` after SIGTERM ran out: the task is killed.
+    StopTimeout(TaskId),
     /// The shared cluster placed a waiting task on an instance.
     Placed(TaskId, u32),
     /// The task's instance drains: a Spot warning (`SpotInterrupted`) or
@@ -134,6 +138,8 @@ pub struct ControlConfig {
     pub autoscaler: Option<AutoScaler>,
     /// CloudWatch publication delay.
     pub metric_delay: SimTime,
+    /// The same for the 20-second metrics.
+    pub high_resolution_metric_delay: SimTime,
     /// Tasks needed per minute (for the scaling lag).
     pub needed: Vec<u32>,
     /// Placement strategies of the service (EC2).
@@ -143,6 +149,13 @@ pub struct ControlConfig {
     /// Longest time a leaving task drains: the deregistration delay on ECS,
     /// the termination grace period on Kubernetes.
     pub drain_deadline: SimTime,
+    /// Whether draining ends as soon as nothing is in flight (ECS `idle`
+    /// drain, and Kubernetes pods, which exit on SIGTERM when done); else it
+    /// lasts the whole deadline.
+    pub drain_on_idle: bool,
+    /// ECS: from SIGTERM at the deadline to SIGKILL (`stopTimeout`); `None`:
+    /// stopped at the deadline (Kubernetes' grace period is the last word).
+    pub stop_timeout: Option<SimTime>,
     /// The service's share of the EKS control plane fee (USD per hour; 0 on ECS).
     pub control_plane_hour: f64,
     /// Kubernetes: the pod's readiness probe and the HPA (`None` on ECS).
@@ -181,6 +194,13 @@ pub struct ControlPlane {
     fleet: Fleet,
     desired: u32,
     cw: CloudWatch,
+    /// 20-second datapoints, when a policy reads them.
+    cw_hr: Option<CloudWatch>,
+    /// CPU busy time since the last 20-second datapoint.
+    hr_busy: u64,
+    /// Running and serving integrals, arrivals and in-flight area at the
+    /// last 20-second datapoint.
+    hr_mark: (u128, u128, u64, u128),
     lag: LagTracker,
     decisions: Vec<Decision>,
     ledger: Ledger,
@@ -236,6 +256,18 @@ impl ControlPlane {
             fleet: Fleet::new(),
             desired,
             cw: CloudWatch::new(cfg.metric_delay),
+            cw_hr: cfg
+                .autoscaler
+                .as_ref()
+                .filter(|a| a.high_resolution())
+                .map(|_| {
+                    CloudWatch::with_period(
+                        crate::metrics::cloudwatch::HIGH_RESOLUTION_PERIOD,
+                        cfg.high_resolution_metric_delay,
+                    )
+                }),
+            hr_busy: 0,
+            hr_mark: (0, 0, 0, 0),
             lag: LagTracker::new(cfg.needed.clone()),
             decisions: Vec::new(),
             ledger,
@@ -315,9 +347,15 @@ impl ControlPlane {
             cx.schedule_control(MINUTE, ControlEvent::MetricsTick);
         }
         if let Some(a) = &self.cfg.autoscaler {
-            let first = MINUTE + self.cfg.metric_delay;
-            if self.cfg.metric_delay > 0 && first < end {
+            // Alarms are evaluated once a period, as datapoints are seen:
+            // every minute, or every 20 s with high-resolution metrics.
+            let (period, delay) = self.evaluation_cadence();
+            let first = period + delay;
+            if delay > 0 && first < end {
                 cx.schedule_control(first, ControlEvent::Evaluate);
+            }
+            if self.cw_hr.is_some() && period < end {
+                cx.schedule_control(period, ControlEvent::HighResolutionTick);
             }
             for (i, s) in a.scheduled.iter().enumerate() {
                 if s.at < end {
@@ -583,7 +621,10 @@ impl ControlPlane {
         match event {
             ControlEvent::MetricsTick => {
                 self.close_minute(data, cx, now);
-                if self.cfg.autoscaler.is_some() && self.cfg.metric_delay == 0 {
+                if self.cfg.autoscaler.is_some()
+                    && self.cfg.metric_delay == 0
+                    && self.cw_hr.is_none()
+                {
                     self.evaluate(data, cx);
                 }
                 if now + MINUTE < self.cfg.end {
@@ -592,8 +633,19 @@ impl ControlPlane {
             }
             ControlEvent::Evaluate => {
                 self.evaluate(data, cx);
-                if now + MINUTE < self.cfg.end {
-                    cx.schedule_control(now + MINUTE, ControlEvent::Evaluate);
+                let (period, _) = self.evaluation_cadence();
+                if now + period < self.cfg.end {
+                    cx.schedule_control(now + period, ControlEvent::Evaluate);
+                }
+            }
+            ControlEvent::HighResolutionTick => {
+                self.close_high_resolution(data, cx, now);
+                if self.cfg.high_resolution_metric_delay == 0 {
+                    self.evaluate(data, cx);
+                }
+                let period = crate::metrics::cloudwatch::HIGH_RESOLUTION_PERIOD;
+                if now + period < self.cfg.end {
+                    cx.schedule_control(now + period, ControlEvent::HighResolutionTick);
                 }
             }
             ControlEvent::Scheduled(i) => {
@@ -727,7 +779,21 @@ impl ControlPlane {
             ControlEvent::Placed(id, node) => self.placed(id, node, cx),
             ControlEvent::InstanceDraining(id, why) => self.instance_draining(id, why, data, cx),
             ControlEvent::InstanceLost(id, reason) => self.instance_lost(id, reason, data, cx),
-            ControlEvent::DeregistrationEnd(id) => self.finish_draining(id, data, cx),
+            ControlEvent::DeregistrationEnd(id) => {
+                if self.fleet.task(id).stage != Stage::Draining {
+                    return;
+                }
+                match self.cfg.stop_timeout {
+                    // The delay ran out: ECS stops the task (SIGTERM): it
+                    // goes now if idle, else its requests have stopTimeout.
+                    Some(timeout) if !self.fleet.task(id).drained => {
+                        self.fleet.sigterm(id);
+                        cx.schedule_control(now + timeout, ControlEvent::StopTimeout(id));
+                    }
+                    _ => self.finish_draining(id, data, cx),
+                }
+            }
+            ControlEvent::StopTimeout(id) => self.finish_draining(id, data, cx),
         }
     }
 
@@ -749,8 +815,14 @@ impl ControlPlane {
                 self.stop(id, StopReason::OomKilled, data, cx);
                 self.reconcile(data, cx);
             }
-            // Deregistration completes as soon as nothing is in flight.
-            Notice::Drained(id) => self.finish_draining(id, data, cx),
+            // Nothing is in flight any more: with `idle` draining (and after
+            // SIGTERM) the task goes; otherwise it waits out the delay.
+            Notice::Drained(id) => {
+                self.fleet.set_drained(id);
+                if self.cfg.drain_on_idle || self.fleet.task(id).sigterm {
+                    self.finish_draining(id, data, cx);
+                }
+            }
         }
     }
 
@@ -800,7 +872,81 @@ impl ControlPlane {
     /// CPU busy time since the previous call, all tasks (and each task's,
     /// kept for the next metrics scrape).
     fn collect_busy<D: DataPlane>(&mut self, data: &mut D, now: SimTime) {
-        self.minute_busy += data.take_busy(now, &mut self.pod_busy);
+        let b = data.take_busy(now, &mut self.pod_busy);
+        self.minute_busy += b;
+        self.hr_busy += b;
+    }
+
+    /// How often alarms are evaluated, and when after a period's end:
+    /// every minute after the one-minute delay, or every 20 s after the
+    /// high-resolution delay when a policy reads 20-second metrics.
+    fn evaluation_cadence(&self) -> (SimTime, SimTime) {
+        if self.cw_hr.is_some() {
+            (
+                crate::metrics::cloudwatch::HIGH_RESOLUTION_PERIOD,
+                self.cfg.high_resolution_metric_delay,
+            )
+        } else {
+            (MINUTE, self.cfg.metric_delay)
+        }
+    }
+
+    /// A CloudWatch datapoint of the service over `len` µs: CPU used /
+    /// reserved, memory in use / reserved, requests per serving target.
+    fn datapoint(
+        &self,
+        busy: u64,
+        times: (u64, u64),
+        arrived: u64,
+        in_flight_area: u128,
+        len: SimTime,
+    ) -> Datapoint {
+        let (running_time, serving_time) = times;
+        let reserved = running_time.saturating_mul(self.cfg.cpu_units as u64);
+        let mem_used = self.cfg.memory_base_mib * running_time as f64
+            + self.cfg.memory_per_request_mib * in_flight_area as f64;
+        Datapoint {
+            cpu: (reserved > 0).then(|| busy as f64 / reserved as f64 * 100.0),
+            memory: (running_time > 0 && self.cfg.memory_reserved_mib > 0.0)
+                .then(|| mem_used / (self.cfg.memory_reserved_mib * running_time as f64) * 100.0),
+            requests_per_target: (serving_time > 0)
+                .then(|| arrived as f64 / (serving_time as f64 / MINUTE as f64)),
+            running: running_time as f64 / len.max(1) as f64,
+        }
+    }
+
+    /// Closes the 20-second period ending at `now`: its high-resolution datapoint.
+    fn close_high_resolution<D: DataPlane>(
+        &mut self,
+        data: &mut D,
+        cx: &mut Ctx<'_, D::Event>,
+        now: SimTime,
+    ) {
+        let period = crate::metrics::cloudwatch::HIGH_RESOLUTION_PERIOD;
+        if now == 0 || self.cw_hr.is_none() {
+            return;
+        }
+        self.collect_busy(data, now);
+        let busy = std::mem::take(&mut self.hr_busy);
+        let mark = (
+            self.fleet.running.total_at(now),
+            self.fleet.serving.total_at(now),
+            cx.rec.arrived,
+            cx.rec.in_flight_area_at(now),
+        );
+        let (r0, s0, a0, f0) = std::mem::replace(&mut self.hr_mark, mark);
+        let i = ((now - 1) / period) as usize;
+        let len = now - i as SimTime * period;
+        let dp = self.datapoint(
+            busy,
+            ((mark.0 - r0) as u64, (mark.1 - s0) as u64),
+            mark.2 - a0,
+            mark.3 - f0,
+            len,
+        );
+        if let Some(c) = self.cw_hr.as_mut() {
+            c.record(i, dp);
+        }
     }
 
     fn evaluate<D: DataPlane>(&mut self, data: &mut D, cx: &mut Ctx<'_, D::Event>) {
@@ -809,11 +955,11 @@ impl ControlPlane {
         let Some(a) = self.cfg.autoscaler.as_mut() else {
             return;
         };
-        let out = a.evaluate(now, &self.cw, running, self.desired);
+        let out = a.evaluate(now, &self.cw, self.cw_hr.as_ref(), running, self.desired);
         if let Some(dp_end) = out.out_alarm {
             self.lag.alarm(AlarmMark {
                 datapoint_end: dp_end,
-                published: dp_end + self.cfg.metric_delay,
+                published: dp_end + self.evaluation_cadence().1,
                 evaluated: now,
             });
         }
@@ -868,6 +1014,13 @@ impl ControlPlane {
                 .as_deref_mut()
                 .map_or(0.0, |c| c.minute_cost(svc, now));
         let reserved = running_time.saturating_mul(self.cfg.cpu_units as u64);
+        let dp = self.datapoint(
+            busy,
+            (running_time, serving_time),
+            arrived,
+            in_flight_area,
+            len,
+        );
         cx.rec.add_fleet(
             minute,
             FleetMinute {
@@ -880,20 +1033,7 @@ impl ControlPlane {
                 instances: cx.cluster.as_deref().map(ClusterControl::alive),
             },
         );
-        let mem_used = self.cfg.memory_base_mib * running_time as f64
-            + self.cfg.memory_per_request_mib * in_flight_area as f64;
-        self.cw.record(
-            minute,
-            Datapoint {
-                cpu: (reserved > 0).then(|| busy as f64 / reserved as f64 * 100.0),
-                memory: (running_time > 0 && self.cfg.memory_reserved_mib > 0.0).then(|| {
-                    mem_used / (self.cfg.memory_reserved_mib * running_time as f64) * 100.0
-                }),
-                requests_per_target: (serving_time > 0)
-                    .then(|| arrived as f64 / (serving_time as f64 / MINUTE as f64)),
-                running: running_time as f64 / len as f64,
-            },
-        );
+        self.cw.record(minute, dp);
         self.lag
             .minute_closed(minute, serving_time as f64 / len as f64);
         if now < self.cfg.end {

@@ -1,5 +1,6 @@
 //! The CloudWatch metrics Service Auto Scaling reads, as ECS and the ALB
-//! publish them: one datapoint per minute, visible after a publication delay.
+//! publish them: one datapoint per period (a minute; 20 s for the
+//! high-resolution ECS metrics), visible after a publication delay.
 //!
 //! - `ECSServiceAverageCPUUtilization` = CPU used / CPU reserved over the
 //!   running tasks × 100 (AWS ECS developer guide, cloudwatch-metrics.md; aws.md §2.2);
@@ -22,6 +23,13 @@ pub enum Metric {
     /// Requests per target per minute.
     #[serde(rename = "ALBRequestCountPerTarget")]
     AlbRequestCountPerTarget,
+    /// Service CPU utilisation (%) in 20-second datapoints (ECS developer
+    /// guide, "Faster auto scaling with high-resolution metrics"; aws.md §9.1).
+    #[serde(rename = "ECSServiceAverageCPUUtilizationHighResolution")]
+    EcsServiceAverageCpuUtilizationHighResolution,
+    /// Service memory utilisation (%) in 20-second datapoints.
+    #[serde(rename = "ECSServiceAverageMemoryUtilizationHighResolution")]
+    EcsServiceAverageMemoryUtilizationHighResolution,
 }
 
 impl Metric {
@@ -31,9 +39,40 @@ impl Metric {
             Metric::EcsServiceAverageCpuUtilization => "ECSServiceAverageCPUUtilization",
             Metric::EcsServiceAverageMemoryUtilization => "ECSServiceAverageMemoryUtilization",
             Metric::AlbRequestCountPerTarget => "ALBRequestCountPerTarget",
+            Metric::EcsServiceAverageCpuUtilizationHighResolution => {
+                "ECSServiceAverageCPUUtilizationHighResolution"
+            }
+            Metric::EcsServiceAverageMemoryUtilizationHighResolution => {
+                "ECSServiceAverageMemoryUtilizationHighResolution"
+            }
+        }
+    }
+
+    /// Whether it has 20-second datapoints.
+    pub fn high_resolution(self) -> bool {
+        matches!(
+            self,
+            Metric::EcsServiceAverageCpuUtilizationHighResolution
+                | Metric::EcsServiceAverageMemoryUtilizationHighResolution
+        )
+    }
+
+    /// What it measures, whatever its resolution.
+    pub fn base(self) -> Metric {
+        match self {
+            Metric::EcsServiceAverageCpuUtilizationHighResolution => {
+                Metric::EcsServiceAverageCpuUtilization
+            }
+            Metric::EcsServiceAverageMemoryUtilizationHighResolution => {
+                Metric::EcsServiceAverageMemoryUtilization
+            }
+            m => m,
         }
     }
 }
+
+/// Period of the high-resolution metrics.
+pub const HIGH_RESOLUTION_PERIOD: SimTime = 20 * crate::time::SECOND;
 
 /// One minute's datapoints (`None` = no datapoint, e.g. no running task).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -48,23 +87,35 @@ pub struct Datapoint {
     pub running: f64,
 }
 
-/// The published datapoints of a run.
+/// The published datapoints of a run, one per period.
 #[derive(Debug, Clone, Default)]
 pub struct CloudWatch {
     points: Vec<Datapoint>,
     delay: SimTime,
+    period: SimTime,
 }
 
 impl CloudWatch {
-    /// A store whose datapoints become visible `delay` after their minute ends.
+    /// A store of one-minute datapoints visible `delay` after their minute ends.
     pub fn new(delay: SimTime) -> Self {
+        Self::with_period(MINUTE, delay)
+    }
+
+    /// A store of datapoints every `period`, visible `delay` after it ends.
+    pub fn with_period(period: SimTime, delay: SimTime) -> Self {
         CloudWatch {
             points: Vec::new(),
             delay,
+            period: period.max(1),
         }
     }
 
-    /// Records minute `m`'s datapoint (minutes are recorded in order).
+    /// The period of its datapoints.
+    pub fn period(&self) -> SimTime {
+        self.period
+    }
+
+    /// Records period `m`'s datapoint (periods are recorded in order).
     pub fn record(&mut self, m: usize, dp: Datapoint) {
         if self.points.len() <= m {
             self.points.resize(m + 1, Datapoint::default());
@@ -77,14 +128,14 @@ impl CloudWatch {
         self.minute_end(m) + self.delay
     }
 
-    /// End of minute `m`.
+    /// End of period `m`.
     pub fn minute_end(&self, m: usize) -> SimTime {
-        (m as SimTime + 1) * MINUTE
+        (m as SimTime + 1) * self.period
     }
 
-    /// The newest minute whose datapoint is visible at `now`.
+    /// The newest period whose datapoint is visible at `now`.
     pub fn newest_published(&self, now: SimTime) -> Option<usize> {
-        let visible = now.checked_sub(self.delay)? / MINUTE;
+        let visible = now.checked_sub(self.delay)? / self.period;
         let m = (visible as usize).checked_sub(1)?;
         let m = m.min(self.points.len().checked_sub(1)?);
         Some(m)
@@ -93,10 +144,10 @@ impl CloudWatch {
     /// The value of `metric` in minute `m`.
     pub fn value(&self, m: usize, metric: Metric) -> Option<f64> {
         let p = self.points.get(m)?;
-        match metric {
-            Metric::EcsServiceAverageCpuUtilization => p.cpu,
+        match metric.base() {
             Metric::EcsServiceAverageMemoryUtilization => p.memory,
             Metric::AlbRequestCountPerTarget => p.requests_per_target,
+            _ => p.cpu,
         }
     }
 

@@ -40,6 +40,7 @@ pub(super) fn compile(
         maximum_scaling_step_size,
         instance_warmup_period,
         managed_termination_protection,
+        managed_scaling_metric_delay,
         daemons,
         image_mb,
         pull_mbps,
@@ -163,6 +164,7 @@ pub(super) fn compile(
                 max_step: *maximum_scaling_step_size,
                 warmup: instance_warmup_period.0,
                 termination_protection: *managed_termination_protection,
+                metric_delay: managed_scaling_metric_delay.0,
             })
         } else {
             crate::cluster::NodeScaler::Fixed

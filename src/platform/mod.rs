@@ -184,8 +184,9 @@ pub enum PlatformSpec {
         #[serde(default)]
         reserved_memory_mib: u32,
         /// Memory the ECS agent registers, as a share of the instance's:
-        /// default 7985/8192 (an m4.large registers 7985 MiB of 8 GiB, AWS
-        /// memory-management.md; aws.md §2.7) — derived.
+        /// default 7817/8192 (an m6i.large on the ECS-optimized AL2 AMI
+        /// registers 7817 MiB of 8 GiB, aws/amazon-ecs-ami#597, 2025-12;
+        /// the ECS guide's older m4.large example gives 7985) — derived.
         #[serde(default = "default_registered_fraction")]
         registered_memory_fraction: f64,
         /// ASG minimum size. Default 0.
@@ -242,9 +243,15 @@ pub enum PlatformSpec {
         #[serde(default = "default_warmup")]
         instance_warmup_period: Duration,
         /// Managed termination protection: only empty instances are scaled
-        /// in. Default true.
-        #[serde(default = "default_true")]
+        /// in. Default false (the AutoScalingGroupProvider API's default):
+        /// the Auto Scaling group's termination policy picks instances and
+        /// their tasks are stopped.
+        #[serde(default)]
         managed_termination_protection: bool,
+        /// Delay before a `CapacityProviderReservation` value reaches its
+        /// alarms. Default 60 s — an assumption (AWS publishes no figure).
+        #[serde(default = "default_reservation_delay")]
+        managed_scaling_metric_delay: Duration,
         /// Daemon services: one task per instance, reserved before any replica.
         #[serde(default)]
         daemons: Vec<DaemonSpec>,
@@ -293,8 +300,8 @@ pub enum PlatformSpec {
         #[serde(default)]
         prefix_delegation: bool,
         /// Share of the nominal memory the kubelet sees as capacity.
-        /// Default 7985/8192 (what the OS reports, as on ECS; aws.md §2.7).
-        #[serde(default = "default_registered_fraction")]
+        /// Default 7633/8192 (an m5.large's measured kubelet capacity).
+        #[serde(default = "default_kubelet_fraction")]
         memory_capacity_fraction: f64,
         /// aws-node and kube-proxy on every node. Default true.
         #[serde(default = "default_true")]
@@ -384,8 +391,26 @@ fn default_instance_types() -> Vec<String> {
 fn default_azs() -> u32 {
     3
 }
+/// Memory an ECS-optimized AMI registers as a share of the nominal:
+/// 7817 MiB of an m6i.large's 8192 (ECS-optimized AL2 AMI 2.0.20251209,
+/// aws/amazon-ecs-ami#597) — the newest published figure.
+pub const ECS_REGISTERED_FRACTION: f64 = 7817.0 / 8192.0;
+
 fn default_registered_fraction() -> f64 {
-    7985.0 / 8192.0
+    ECS_REGISTERED_FRACTION
+}
+
+/// The memory a kubelet reports as capacity on an m5.large (7633 MiB of
+/// 8192: karpenter-provider-aws `zz_generated.memory_overhead.go`
+/// @33450d8, measured on nodes).
+pub const KUBELET_MEMORY_FRACTION: f64 = 7633.0 / 8192.0;
+
+fn default_kubelet_fraction() -> f64 {
+    KUBELET_MEMORY_FRACTION
+}
+
+fn default_reservation_delay() -> Duration {
+    Duration::from_secs(60)
 }
 fn default_max_size() -> u32 {
     20

@@ -28,6 +28,8 @@ pub struct Container {
     pub host_ports: Vec<u32>,
     /// Whether the task stops when this container stops (default true).
     pub essential: bool,
+    /// `stopTimeout` (s): from SIGTERM to SIGKILL.
+    pub stop_timeout_s: Option<u32>,
 }
 
 /// A parsed task definition.
@@ -93,6 +95,14 @@ impl TaskDefinition {
             (Some(t), Some(c)) => Some(t.min(c)),
             (t, c) => t.or(c),
         }
+    }
+
+    /// The longest `stopTimeout` of its containers (s), if any sets one.
+    pub fn stop_timeout_s(&self) -> Option<u32> {
+        self.containers
+            .iter()
+            .filter_map(|c| c.stop_timeout_s)
+            .max()
     }
 
     /// The memory ECS counts as reserved per task for the memory-utilisation
@@ -186,6 +196,7 @@ const CONTAINER: &[&str] = &[
     "memoryReservation",
     "portMappings",
     "essential",
+    "stopTimeout",
 ];
 
 /// Reads a task definition file.
@@ -352,6 +363,7 @@ pub fn parse(text: &str, path: &Path) -> Result<TaskDefinition, String> {
             ports,
             host_ports,
             essential: c.get("essential").and_then(Value::as_bool).unwrap_or(true),
+            stop_timeout_s: num("stopTimeout")?,
         });
     }
     ignored.sort();

@@ -27,8 +27,9 @@ mod spec;
 
 pub use alarm::{Alarm, AlarmEval, AlarmState};
 pub use spec::{
-    AdjustmentType, AutoscalingSpec, Comparison, ScheduledSpec, StepScalingSpec, StepSpec,
-    TargetTrackingSpec,
+    AdjustmentType, AutoscalingSpec, CapacityBase, Comparison, HIGH_RESOLUTION_METRIC_DELAY_S,
+    HighResolutionAlarms, METRIC_DELAY_S, MetricAggregation, ScheduledSpec, StepScalingSpec,
+    StepSpec, TargetTrackingSpec,
 };
 
 use crate::metrics::cloudwatch::{CloudWatch, Metric};
@@ -115,7 +116,9 @@ struct StepPolicy {
     steps: Vec<StepSpec>,
     min_magnitude: Option<u32>,
     cooldown: SimTime,
-    /// Desired count when this policy's scale-out cooldown began, and its end.
+    aggregation: MetricAggregation,
+    /// The base (running count) this policy's scale-out cooldown began
+    /// from, and its end.
     out_cooldown: Option<(u32, SimTime)>,
     in_cooldown_until: SimTime,
 }
@@ -163,6 +166,11 @@ pub struct AutoScaler {
     pub scheduled: Vec<Scheduled>,
     out_cooldown_until: SimTime,
     in_cooldown_until: SimTime,
+    base: CapacityBase,
+    /// The running count when the target-tracking scale-out cooldown began.
+    out_cooldown_base: u32,
+    /// Whether any policy reads a 20-second metric.
+    high_resolution: bool,
 }
 
 /// Metrics the policies use (to tell the control plane what to publish).
@@ -179,6 +187,12 @@ pub fn metrics_used(spec: &AutoscalingSpec) -> Vec<Metric> {
 impl AutoScaler {
     /// Compiles a validated spec.
     pub fn new(spec: &AutoscalingSpec) -> Self {
+        // Target tracking's alarms (aws.md §2.1): 3 of 3 above, 15 of 15
+        // below on one-minute datapoints; on 20-second ones the scenario's
+        // (AWS does not publish them).
+        let hr = spec.high_resolution_alarms;
+        let high_n = |m: Metric| if m.high_resolution() { hr.high } else { 3 };
+        let low_n = |m: Metric| if m.high_resolution() { hr.low } else { 15 };
         let tt = spec
             .target_tracking_policies()
             .iter()
@@ -193,15 +207,15 @@ impl AutoScaler {
                     metric: p.predefined_metric,
                     threshold: p.target_value,
                     comparison: Comparison::GreaterThanThreshold,
-                    periods: 3,
-                    needed: 3,
+                    periods: high_n(p.predefined_metric),
+                    needed: high_n(p.predefined_metric),
                 },
                 low: Alarm {
                     metric: p.predefined_metric,
                     threshold: 0.9 * p.target_value,
                     comparison: Comparison::LessThanThreshold,
-                    periods: 15,
-                    needed: 15,
+                    periods: low_n(p.predefined_metric),
+                    needed: low_n(p.predefined_metric),
                 },
                 out_cooldown: p.scale_out_cooldown.0,
                 in_cooldown: p.scale_in_cooldown.0,
@@ -225,6 +239,7 @@ impl AutoScaler {
                 steps: s.steps.clone(),
                 min_magnitude: s.min_adjustment_magnitude,
                 cooldown: s.cooldown.0,
+                aggregation: s.metric_aggregation_type,
                 out_cooldown: None,
                 in_cooldown_until: 0,
             })
@@ -252,7 +267,16 @@ impl AutoScaler {
             scheduled,
             out_cooldown_until: 0,
             in_cooldown_until: 0,
+            base: spec.capacity_base,
+            out_cooldown_base: 0,
+            high_resolution: metrics_used(spec).iter().any(|m| m.high_resolution()),
         }
+    }
+
+    /// Whether any policy reads a 20-second metric (the service then
+    /// publishes them and evaluates every 20 s).
+    pub fn high_resolution(&self) -> bool {
+        self.high_resolution
     }
 
     /// Target values of the target-tracking policies, by metric.
@@ -289,13 +313,44 @@ impl AutoScaler {
     }
 
     /// Evaluates every policy at `now` and decides the new desired count.
+    /// `cw` holds the one-minute datapoints, `hr` the 20-second ones (when
+    /// a policy uses them); `running` is the running count now.
     pub fn evaluate(
         &mut self,
         now: SimTime,
         cw: &CloudWatch,
+        hr: Option<&CloudWatch>,
         running: u32,
         desired: u32,
     ) -> Outcome {
+        let store = |m: Metric| {
+            if m.high_resolution() {
+                hr.unwrap_or(cw)
+            } else {
+                cw
+            }
+        };
+        // The base a proposal starts from (aws.md §9.1): the running count
+        // now, or during a scale-out cooldown the one it began with (the
+        // capacity that scale-out added counts as desired capacity); or,
+        // with `datapoint`, the count behind the newest datapoint.
+        let in_out_cooldown = now < self.out_cooldown_until;
+        let base_of = |m: Metric| -> (f64, &'static str) {
+            match self.base {
+                CapacityBase::Running if in_out_cooldown => {
+                    (self.out_cooldown_base as f64, "running at the scale-out")
+                }
+                CapacityBase::Running => (running as f64, "running"),
+                CapacityBase::Datapoint => {
+                    let c = store(m);
+                    (
+                        c.newest_published(now)
+                            .map_or(running as f64, |i| c.points()[i].running),
+                        "running behind the datapoint",
+                    )
+                }
+            }
+        };
         struct Proposal {
             row: usize,
             desired: u32,
@@ -330,18 +385,18 @@ impl AutoScaler {
                 }
             };
         for p in &self.tt {
-            let high = p.high.evaluate(cw, now);
-            let low = p.low.evaluate(cw, now);
+            let c = store(p.high.metric);
+            let high = p.high.evaluate(c, now);
+            let low = p.low.evaluate(c, now);
             let latest = high.values.last().copied().flatten();
-            // Proportional on the running count behind the newest datapoint:
-            // N tasks at m % need N × m / target tasks to sit at the target.
-            let base = cw
-                .newest_published(now)
-                .map_or(running as f64, |m| cw.points()[m].running);
+            // Proportional: N tasks at m % need N × m / target tasks to sit
+            // at the target.
+            let (base, what) = base_of(p.high.metric);
             let proposal = latest.map(|m| (base * m / p.target - 1e-9).ceil().max(0.0) as u32);
             let formula = latest.map(|m| {
                 format!(
-                    "ceil({base:.2} running × {m:.2} / {}) = {}",
+                    "ceil({} {what} × {m:.2} / {}) = {}",
+                    fmt_num(base),
                     fmt_num(p.target),
                     proposal.unwrap_or(0)
                 )
@@ -404,7 +459,7 @@ impl AutoScaler {
             }
         }
         for (i, p) in self.steps.iter().enumerate() {
-            let e = p.alarm.evaluate(cw, now);
+            let e = p.alarm.evaluate(store(p.alarm.metric), now);
             if e.state != AlarmState::Alarm {
                 if e.breaching > 0 {
                     rows.push(row(
@@ -423,18 +478,35 @@ impl AutoScaler {
                 }
                 continue;
             }
-            // The newest datapoint present (CloudWatch's "missing" treatment).
-            let latest = e
-                .values
-                .iter()
-                .rev()
-                .find_map(|v| *v)
-                .unwrap_or(p.alarm.threshold);
-            // In a scale-out cooldown the adjustment applies to the capacity
-            // the cooldown started from: only the difference is added.
+            // The step matches the alarm's datapoints aggregated by the
+            // policy's MetricAggregationType (StepScalingPolicyConfiguration:
+            // Average by default); missing ones are left out.
+            let present: Vec<f64> = e.values.iter().filter_map(|v| *v).collect();
+            let latest = if present.is_empty() {
+                p.alarm.threshold
+            } else {
+                match p.aggregation {
+                    MetricAggregation::Average => {
+                        present.iter().sum::<f64>() / present.len() as f64
+                    }
+                    MetricAggregation::Minimum => {
+                        present.iter().copied().fold(f64::INFINITY, f64::min)
+                    }
+                    MetricAggregation::Maximum => {
+                        present.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    }
+                }
+            };
+            // The running count is the starting point (ECS guide: it
+            // "prevents excessive (runaway) scaling"); in a scale-out
+            // cooldown, the base the cooldown started from: only the
+            // difference is added.
             let base = match p.out_cooldown {
                 Some((b, until)) if now < until => b,
-                _ => desired,
+                _ => match self.base {
+                    CapacityBase::Running => running,
+                    CapacityBase::Datapoint => base_of(p.alarm.metric).0.round() as u32,
+                },
             };
             let change = self.step_change(p, latest, base);
             let proposed = change.map(|c| (base as i64 + c).max(0) as u32);
@@ -442,6 +514,17 @@ impl AutoScaler {
                 out_alarm = out_alarm.max(e.newest_end);
             }
             rows.push(row(&p.name, &p.alarm, &e, proposed, String::new()));
+            formulas.push((
+                rows.len() - 1,
+                format!(
+                    "{:?} of the datapoints {}; {base} running {} {} = {}",
+                    p.aggregation,
+                    fmt_num((latest * 100.0).round() / 100.0),
+                    if change.unwrap_or(0) >= 0 { "+" } else { "−" },
+                    change.unwrap_or(0).unsigned_abs(),
+                    proposed.map_or("-".into(), |d| d.to_string())
+                ),
+            ));
             match (change, proposed) {
                 (Some(c), Some(d)) if c > 0 || d > desired => outs.push(Proposal {
                     row: rows.len() - 1,
@@ -515,10 +598,17 @@ impl AutoScaler {
                 for s in &mut self.steps {
                     s.in_cooldown_until = s.in_cooldown_until.min(now);
                 }
+                if !in_cooldown {
+                    self.out_cooldown_base = running;
+                }
+                let step_base = match self.base {
+                    CapacityBase::Running => running,
+                    CapacityBase::Datapoint => desired,
+                };
                 for p in outs.iter().filter_map(|p| p.policy) {
                     let s = &mut self.steps[p];
                     if !matches!(s.out_cooldown, Some((_, until)) if now < until) {
-                        s.out_cooldown = Some((desired, now + s.cooldown));
+                        s.out_cooldown = Some((step_base, now + s.cooldown));
                     }
                 }
             }
@@ -710,17 +800,17 @@ cooldown = "300s"
 steps = [{ lower = 0, upper = 20, adjustment = 2 }, { lower = 20, adjustment = 3 }]
 "#,
         ));
-        let o = a.evaluate(MINUTE, &cw(&[70.0], 10.0), 10, 10);
+        let o = a.evaluate(MINUTE, &cw(&[70.0], 10.0), None, 10, 10);
         assert_eq!(o.desired, 12);
         // Still in cooldown, a bigger breach: 10 + 3 = 13, one more than 12.
-        let o = a.evaluate(2 * MINUTE, &cw(&[70.0, 90.0], 10.0), 10, 12);
+        let o = a.evaluate(2 * MINUTE, &cw(&[70.0, 90.0], 10.0), None, 10, 12);
         assert_eq!(o.desired, 13);
         // Same breach again in cooldown: nothing more.
-        let o = a.evaluate(3 * MINUTE, &cw(&[70.0, 90.0, 90.0], 10.0), 10, 13);
+        let o = a.evaluate(3 * MINUTE, &cw(&[70.0, 90.0, 90.0], 10.0), None, 10, 13);
         assert_eq!(o.desired, 13);
         assert!(o.rows[0].reason.contains("cooldown"), "{:?}", o.rows);
         // After the cooldown: +3 on 13.
-        let o = a.evaluate(7 * MINUTE, &cw(&[90.0; 7], 13.0), 13, 13);
+        let o = a.evaluate(7 * MINUTE, &cw(&[90.0; 7], 13.0), None, 13, 13);
         assert_eq!(o.desired, 16);
     }
 
@@ -736,16 +826,16 @@ scale_in_cooldown = "0s"
 "#;
         let mut a = AutoScaler::new(&spec(toml));
         // 60 %: above the first target only → out to ceil(10 × 60 / 50) = 12.
-        let o = a.evaluate(3 * MINUTE, &cw(&[60.0; 3], 10.0), 10, 10);
+        let o = a.evaluate(3 * MINUTE, &cw(&[60.0; 3], 10.0), None, 10, 10);
         assert_eq!((o.desired, o.scaled_out), (12, true));
         // 40 % for 15 minutes: below 45 and below 72 → both say in; the
         // largest capacity wins: ceil(10 × 40 / 50) = 8 vs ceil(10 × 40 / 80) = 5.
         let mut a = AutoScaler::new(&spec(toml));
-        let o = a.evaluate(15 * MINUTE, &cw(&[40.0; 15], 10.0), 10, 10);
+        let o = a.evaluate(15 * MINUTE, &cw(&[40.0; 15], 10.0), None, 10, 10);
         assert_eq!((o.desired, o.scaled_in), (8, true));
         // 47 %: below 72 but not below 45 → the first says no → no scale-in.
         let mut a = AutoScaler::new(&spec(toml));
-        let o = a.evaluate(15 * MINUTE, &cw(&[47.0; 15], 10.0), 10, 10);
+        let o = a.evaluate(15 * MINUTE, &cw(&[47.0; 15], 10.0), None, 10, 10);
         assert_eq!((o.desired, o.scaled_in), (10, false));
     }
 
@@ -761,9 +851,9 @@ min_capacity = 8
 max_capacity = 12
 "#,
         ));
-        let o = a.evaluate(3 * MINUTE, &cw(&[100.0; 3], 5.0), 5, 5);
+        let o = a.evaluate(3 * MINUTE, &cw(&[100.0; 3], 5.0), None, 5, 5);
         assert_eq!(o.desired, 6, "clamped to max_capacity");
-        let o = a.evaluate(4 * MINUTE, &cw(&[100.0; 4], 6.0), 6, 6);
+        let o = a.evaluate(4 * MINUTE, &cw(&[100.0; 4], 6.0), None, 6, 6);
         assert_eq!(o.desired, 6);
         assert!(o.rows[0].reason.contains("max_capacity"), "{:?}", o.rows);
         let (d, row) = a.apply_scheduled(0, 8 * 60 * MINUTE, 6, 6);
@@ -792,15 +882,18 @@ cooldown = "60s"
 steps = [{ lower = 0, adjustment = 2 }]
 "#,
         ));
-        assert_eq!(a.evaluate(MINUTE, &cw(&[20.0], 10.0), 10, 10).desired, 9);
         assert_eq!(
-            a.evaluate(2 * MINUTE, &cw(&[20.0, 90.0], 9.0), 9, 9)
+            a.evaluate(MINUTE, &cw(&[20.0], 10.0), None, 10, 10).desired,
+            9
+        );
+        assert_eq!(
+            a.evaluate(2 * MINUTE, &cw(&[20.0, 90.0], 9.0), None, 9, 9)
                 .desired,
             11
         );
         // The scale-out ended the scale-in cooldown: low CPU scales in at once.
         assert_eq!(
-            a.evaluate(3 * MINUTE, &cw(&[20.0, 90.0, 10.0], 11.0), 11, 11)
+            a.evaluate(3 * MINUTE, &cw(&[20.0, 90.0, 10.0], 11.0), None, 11, 11)
                 .desired,
             10
         );

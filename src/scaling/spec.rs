@@ -11,8 +11,86 @@ fn default_cooldown() -> Duration {
     Duration::from_secs(300)
 }
 
+/// Publication (and alarm) delay of the one-minute ECS metrics, calibrated
+/// to the ECS team's measurement: 363 s from a load increase to the
+/// scale-out trigger with standard metrics (aws/containers-roadmap#2113;
+/// aws.md §9.1). With the 3-of-3 alarm, a step from 40 % to 100 % CPU at a
+/// uniformly random instant breaches from the minute it falls in when it
+/// falls in that minute's first half, else from the next: the third
+/// breaching minute ends 180 s after the step on average, so the delay is
+/// 363 − 180 = 183 s (the load shape is capsim's assumption; AWS did not
+/// publish the measurement's).
+pub const METRIC_DELAY_S: u64 = 183;
+
+/// The same for the 20-second metrics, calibrated to the measured 86 s: the
+/// third breaching 20 s datapoint ends 60 s after the step on average, so
+/// 86 − 60 = 26 s.
+pub const HIGH_RESOLUTION_METRIC_DELAY_S: u64 = 26;
+
 fn default_metric_delay() -> Duration {
-    Duration::from_secs(60)
+    Duration::from_secs(METRIC_DELAY_S)
+}
+
+fn default_hr_delay() -> Duration {
+    Duration::from_secs(HIGH_RESOLUTION_METRIC_DELAY_S)
+}
+
+/// The alarms target tracking creates on the 20-second metrics: AWS does not
+/// publish their shape. Default: 3 of 3 above target (as on 1-minute
+/// metrics: 60 s of breach) and 45 of 45 below 0.9 × target (the same 15
+/// minutes) — an assumption.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HighResolutionAlarms {
+    /// Datapoints (of 20 s) above target for a scale-out.
+    #[serde(default = "three")]
+    pub high: u32,
+    /// Datapoints (of 20 s) below 0.9 × target for a scale-in.
+    #[serde(default = "forty_five")]
+    pub low: u32,
+}
+
+fn three() -> u32 {
+    3
+}
+fn forty_five() -> u32 {
+    45
+}
+
+impl Default for HighResolutionAlarms {
+    fn default() -> Self {
+        HighResolutionAlarms { high: 3, low: 45 }
+    }
+}
+
+/// The capacity Service Auto Scaling starts from when it proposes a new
+/// desired count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityBase {
+    /// The running task count at the evaluation — "the actual running task
+    /// count in a service is the value that Service Auto Scaling uses as its
+    /// starting point" (ECS developer guide, service-auto-scaling). During a
+    /// scale-out cooldown, the running count when it began (the capacity
+    /// that scale-out added counts as part of the desired capacity).
+    #[default]
+    Running,
+    /// The running count behind the newest datapoint (capsim's earlier
+    /// rule: a proposal on the count that produced the metric).
+    Datapoint,
+}
+
+/// How a step-scaling alarm's datapoints are aggregated to choose a step
+/// (`MetricAggregationType`, StepScalingPolicyConfiguration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum MetricAggregation {
+    /// The mean (the API's default).
+    #[default]
+    Average,
+    /// The smallest.
+    Minimum,
+    /// The largest.
+    Maximum,
 }
 
 fn default_metric() -> Metric {
@@ -144,6 +222,10 @@ pub struct StepScalingSpec {
     /// Default 300 s (as target tracking for ECS; the API has no default).
     #[serde(default = "default_cooldown")]
     pub cooldown: Duration,
+    /// How the alarm's datapoints are aggregated to choose a step:
+    /// `Average` (default), `Minimum`, `Maximum`.
+    #[serde(default)]
+    pub metric_aggregation_type: MetricAggregation,
 }
 
 /// A scheduled action: changes min/max capacity at `at` (and every `every`).
@@ -202,10 +284,21 @@ pub struct AutoscalingSpec {
     #[serde(default)]
     pub scheduled: Vec<ScheduledSpec>,
     /// Delay between the end of a metric minute and its datapoint being
-    /// visible to alarms. Default 60 s — AWS documents 1-minute metrics but
-    /// no publication delay: an assumption.
+    /// seen by the alarms. Default 183 s, calibrated to the ECS team's
+    /// measured 363 s scale-out trigger ([`METRIC_DELAY_S`]).
     #[serde(default = "default_metric_delay")]
     pub metric_delay: Duration,
+    /// The same for the 20-second (high-resolution) metrics. Default 26 s,
+    /// calibrated to the measured 86 s ([`HIGH_RESOLUTION_METRIC_DELAY_S`]).
+    #[serde(default = "default_hr_delay")]
+    pub high_resolution_metric_delay: Duration,
+    /// The target-tracking alarms on 20-second metrics. Default 3 of 3
+    /// above, 45 of 45 below — an assumption.
+    #[serde(default)]
+    pub high_resolution_alarms: HighResolutionAlarms,
+    /// The count proposals start from: `running` (default) or `datapoint`.
+    #[serde(default)]
+    pub capacity_base: CapacityBase,
 }
 
 impl AutoscalingSpec {
@@ -292,6 +385,13 @@ impl AutoscalingSpec {
                 }
             }
         }
+        let hr = &self.high_resolution_alarms;
+        if !(1..=360).contains(&hr.high) || !(1..=360).contains(&hr.low) {
+            return Err(ScenarioError::invalid(
+                "autoscaling.high_resolution_alarms",
+                "expected 1 to 360 datapoints for `high` and `low`",
+            ));
+        }
         for s in &self.scheduled {
             if s.every.is_some_and(|e| e.0 == 0) {
                 return Err(ScenarioError::invalid(
@@ -311,4 +411,3 @@ impl AutoscalingSpec {
         Ok(())
     }
 }
-

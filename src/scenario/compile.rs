@@ -33,6 +33,8 @@ pub struct Compiled {
     pub platform: Platform,
     /// Tasks (pods) at the start.
     pub desired: u32,
+    /// ECS: `stopTimeout`, SIGTERM to SIGKILL.
+    pub stop_timeout: SimTime,
     /// Kubernetes: the pod's readiness, termination grace period, scheduling
     /// constraints and the HPA (`None` on ECS).
     pub pod: Option<PodCompiled>,
@@ -308,6 +310,31 @@ impl Scenario {
             notes.extend(m.notes.iter().map(|n| format!("manifest: {n}")));
         }
         notes.extend(self.extra_notes.iter().cloned());
+        // stopTimeout: the scenario's, else the task definition's longest,
+        // else 30 s (ECS_CONTAINER_STOP_TIMEOUT's default; Fargate: at most 120 s).
+        let stop_timeout = match (self.task.stop_timeout, def.and_then(|d| d.stop_timeout_s())) {
+            (Some(d), _) => d.0,
+            (None, Some(s)) => s as SimTime * crate::time::SECOND,
+            (None, None) => 30 * crate::time::SECOND,
+        };
+        if platform.kind == PlatformKind::Fargate
+            && platform.eks.is_none()
+            && stop_timeout > 120 * crate::time::SECOND
+        {
+            return Err(ScenarioError::invalid(
+                "task.stop_timeout",
+                format!(
+                    "Fargate allows a stop timeout of at most 120 s, got {} s",
+                    stop_timeout / crate::time::SECOND
+                ),
+            ));
+        }
+        if stop_timeout > 3_600 * crate::time::SECOND {
+            return Err(ScenarioError::invalid(
+                "task.stop_timeout",
+                "expected at most 1 h",
+            ));
+        }
         let desired = match (self.service.desired, deployment.and_then(|d| d.replicas)) {
             (Some(n), _) | (None, Some(n)) => n,
             (None, None) if pod.as_ref().is_some_and(|p| p.hpa.is_some()) => {
@@ -322,6 +349,19 @@ impl Scenario {
             }
         };
         if let Some(d) = def {
+            if platform.kind == PlatformKind::Ec2 && !eks && d.cpu_units.is_none() {
+                // Without a task-level cpu, ECS on EC2 gives the containers
+                // CPU shares, not a cap (task definition parameters: task
+                // cpu is "the hard limit of CPU units"; container cpu is a
+                // relative share): the task may use its instance's idle CPU.
+                return Err(ScenarioError::invalid(
+                    "task.definition",
+                    format!(
+                        "{}: no task-level `cpu`: on ECS on EC2 its containers then get CPU shares, not a limit (a task may use idle CPU of its instance), which capsim does not model — set the task definition's `cpu` (the hard limit)",
+                        d.file.display()
+                    ),
+                ));
+            }
             if platform.kind == PlatformKind::Fargate {
                 if !d.compatibilities.is_empty()
                     && !d.compatibilities.iter().any(|c| c == "FARGATE")
@@ -419,6 +459,7 @@ impl Scenario {
             task,
             platform,
             desired,
+            stop_timeout,
             pod,
             notes,
         })

@@ -44,6 +44,11 @@ pub struct TaskSpec {
     /// EKS: which Deployment of the manifest (by name) when it has several.
     #[serde(default)]
     pub deployment: Option<String>,
+    /// ECS: `stopTimeout` — from SIGTERM (when the deregistration delay
+    /// ends) to SIGKILL. Default: the task definition's containers' longest,
+    /// else 30 s (the ECS default); Fargate allows at most 120 s.
+    #[serde(default)]
+    pub stop_timeout: Option<Duration>,
     /// EKS: the pod's CPU limit (CPU units). Default none: the pod is held
     /// to its request (a modelling choice, see the README).
     #[serde(default)]
@@ -163,6 +168,22 @@ fn default_kb() -> f64 {
     10.0
 }
 
+/// When a deregistering target leaves the ALB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DrainMode {
+    /// It stays `draining` until the deregistration delay ends: ELB
+    /// completes early only with no in-flight requests **and no active
+    /// connections**, and clients keep their keep-alive connections open
+    /// (the ELB guide, "Deregistration delay"; the ECS guide, "Optimize load
+    /// balancer connection draining"). What AWS users usually see.
+    #[default]
+    Delay,
+    /// It completes as soon as no request is in flight (clients that close
+    /// idle connections).
+    Idle,
+}
+
 /// The `[load_balancer]` section: the ALB in front of the service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,9 +198,13 @@ pub struct LoadBalancerSpec {
     #[serde(default = "default_hc_interval")]
     pub health_check_interval: Duration,
     /// `deregistration_delay.timeout_seconds`, 0–3600 s. Default 300 s (ELB
-    /// target group default); draining ends early when nothing is in flight.
+    /// target group default).
     #[serde(default = "default_dereg")]
     pub deregistration_delay: Duration,
+    /// `delay` (default): a draining task waits out the whole delay (open
+    /// keep-alive connections); `idle`: it leaves when nothing is in flight.
+    #[serde(default)]
+    pub drain: DrainMode,
     /// Requests per client connection, for the new-connections LCU
     /// dimension. Default 10 (an assumption: keep-alive clients).
     #[serde(default = "default_rpc")]
@@ -196,6 +221,7 @@ impl Default for LoadBalancerSpec {
             enabled: true,
             health_check_interval: default_hc_interval(),
             deregistration_delay: default_dereg(),
+            drain: DrainMode::default(),
             requests_per_connection: default_rpc(),
             kb_per_request: default_kb(),
         }
