@@ -227,8 +227,25 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
     ));
     a.push(row(
         "deregistration delay",
-        lb.deregistration_delay.to_string(),
-        "ELB target group default 300 s",
+        if c.pod.is_some() {
+            format!(
+                "{} on the ALB; a deleted pod exits when idle or at its grace period",
+                lb.deregistration_delay
+            )
+        } else {
+            format!(
+                "{}; {}; then SIGTERM, SIGKILL {} s later (stopTimeout)",
+                lb.deregistration_delay,
+                match lb.drain {
+                    crate::service::DrainMode::Delay => {
+                        "a draining task waits out the whole delay (open keep-alive connections)"
+                    }
+                    crate::service::DrainMode::Idle => "a draining task leaves when nothing is in flight",
+                },
+                c.stop_timeout / crate::time::SECOND
+            )
+        },
+        "ELB target group default 300 s; ELB completes early only with no in-flight requests and no active connections (ELB guide, Deregistration delay); stopTimeout default 30 s (ECS)",
     ));
     a.push(row(
         "service start",
@@ -276,9 +293,21 @@ pub fn context(scenario: &Scenario, c: &Compiled) -> RunContext {
             ));
         }
         a.push(row(
-            "metric publication delay",
-            s.metric_delay.to_string(),
-            "assumption: AWS documents 1-minute metrics, not their delay",
+            "metric delay",
+            format!(
+                "{} after a one-minute datapoint's end ({} for 20-second ones); proposals start from the {} count",
+                s.metric_delay,
+                s.high_resolution_metric_delay,
+                match s.capacity_base {
+                    crate::scaling::CapacityBase::Running => "running",
+                    crate::scaling::CapacityBase::Datapoint => "datapoint's running",
+                }
+            ),
+            if s.metric_delay.0 == crate::scaling::METRIC_DELAY_S * crate::time::SECOND {
+                "calibrated: a step to 100 % CPU triggers a scale-out 363 s (20-second metrics: 86 s) after it on average, as the ECS team measured (containers-roadmap#2113; aws.md §9.1); running count as the base (ECS guide)"
+            } else {
+                "scenario"
+            },
         ));
     }
     let mean_cpu_s = scenario.workload.cpu_ms.mean() / 1_000.0;

@@ -427,3 +427,39 @@ fn a_task_without_task_level_cpu_is_refused_on_ec2() {
         "{e}"
     );
 }
+
+/// Scale-in churn costs money: with the running count as the base and
+/// draining tasks billed for the deregistration delay, the scale-in
+/// cooldown changes how fast a service sheds tasks as its load falls, and
+/// so what it costs — the figure a sweep over cooldowns exists to show.
+#[test]
+fn the_scale_in_cooldown_changes_the_bill() {
+    let s = |cooldown: &str| {
+        stepped(
+            600,
+            "ECSServiceAverageCPUUtilization",
+            &format!("scale_in_cooldown = \"{cooldown}\""),
+        )
+        .replace(
+            "kind = \"step\"\nrps = 32\nat = \"600s\"\nto_rps = 80",
+            "kind = \"ramp\"\nfrom_rps = 100\nstart = \"10m\"\nend = \"100m\"\nto_rps = 10",
+        )
+        .replace("desired = 4", "desired = 6")
+        .replace("duration = \"30m\"", "duration = \"2h\"")
+    };
+    let fast = run(&s("60s"));
+    let slow = run(&s("1800s"));
+    let (f, w) = (&fast.summary, &slow.summary);
+    assert!(
+        f.scaling.scale_in_events > w.scaling.scale_in_events,
+        "{:?} vs {:?}",
+        f.scaling,
+        w.scaling
+    );
+    assert!(
+        f.cost_usd.compute < w.cost_usd.compute,
+        "{} vs {}",
+        f.cost_usd.compute,
+        w.cost_usd.compute
+    );
+}
