@@ -291,9 +291,12 @@ fn real_main() -> Result<()> {
             let mut options = Vec::new();
             for p in &platforms {
                 let sc = capsim::compare::scenario_for(&base, &text, p, &extra)?;
-                let output = capsim::run(&sc)?;
+                let compiled = sc.compile()?;
+                let settings = capsim::compare::describe(&sc, &compiled);
+                let output = capsim::run_compiled(&sc, &compiled)?;
                 options.push(capsim::compare::Candidate {
                     platform: p.clone(),
+                    settings,
                     output,
                 });
             }

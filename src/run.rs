@@ -1023,7 +1023,7 @@ fn output(
             region: &scenario.region,
             end: c.end,
             rate: &c.rate,
-            slo_p99_ms: scenario.slo.p99_ms,
+            slo: &scenario.slo,
             cost,
             cluster: cl.map(ClusterControl::cluster),
             idle_usd,

@@ -108,8 +108,9 @@ pub enum Chart {
         title: String,
         /// Group names (e.g. platforms).
         groups: Vec<String>,
-        /// (metric label with unit, value per group).
-        panels: Vec<(String, Vec<Option<f64>>)>,
+        /// (metric label with unit, value per group, a reference line and
+        /// its label — e.g. the SLO).
+        panels: Vec<(String, Vec<Option<f64>>, Option<(f64, String)>)>,
     },
 }
 
@@ -335,8 +336,14 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
             let (top, rest) = root.split_vertically(36);
             top.titled(title, (FONT, 20))?;
             let areas = rest.split_evenly((1, panels.len().max(1)));
-            for (area, (label, vals)) in areas.iter().zip(panels) {
-                let (_, hi) = range_of(vals.iter().flatten().copied(), true);
+            for (area, (label, vals, reference)) in areas.iter().zip(panels) {
+                let (_, hi) = range_of(
+                    vals.iter()
+                        .flatten()
+                        .copied()
+                        .chain(reference.iter().map(|r| r.0 * 1.1)),
+                    true,
+                );
                 let n = groups.len().max(1);
                 let gs = groups.clone();
                 let mut c = ChartBuilder::on(area)
@@ -352,7 +359,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                     .x_label_formatter(&|v| cat_label(&gs, *v))
                     .draw()?;
                 for (i, v) in vals.iter().enumerate() {
-                    let color = PALETTE[i % PALETTE.len()];
+                    let color = group_color(&groups[i.min(groups.len().saturating_sub(1))], i);
                     if let Some(v) = v {
                         c.draw_series(std::iter::once(Rectangle::new(
                             [(i as f64 + 0.15, 0.0), (i as f64 + 0.85, *v)],
@@ -371,11 +378,38 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                         )))?;
                     }
                 }
+                if let Some((y, name)) = reference {
+                    let red = RGBColor(200, 30, 30);
+                    c.draw_series(LineSeries::new(
+                        vec![(0.0, *y), (n as f64, *y)],
+                        red.stroke_width(2),
+                    ))?;
+                    c.draw_series(std::iter::once(Text::new(
+                        name.clone(),
+                        (0.05, *y),
+                        (FONT, 12).into_font().color(&red),
+                    )))?;
+                }
             }
         }
     }
     root.present()?;
     Ok(())
+}
+
+/// A platform's colour, the same in every chart (other groups by position).
+pub fn group_color(name: &str, i: usize) -> RGBColor {
+    let k = match name {
+        "fargate" => 0,
+        "fargate-spot" => 1,
+        "ecs-ec2" => 2,
+        "eks-nodegroup" => 3,
+        "eks-fargate" => 4,
+        "eks-karpenter" => 5,
+        "ideal" => 6,
+        _ => i,
+    };
+    PALETTE[k % PALETTE.len()]
 }
 
 /// The label of a categorical axis at the middle of a cell.

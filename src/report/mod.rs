@@ -7,6 +7,7 @@ pub mod html;
 pub mod run_page;
 pub mod shared;
 pub mod tables;
+pub mod verdict;
 
 pub use shared::{
     SharedOutput, SharedSummary, add_alone, shared_summary, shared_table, write_shared,
@@ -27,7 +28,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Request counts. `arrived = completed + timed_out + rejected + failed + in_flight_at_end`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Requests {
     /// Requests that arrived.
     pub arrived: u64,
@@ -52,7 +53,7 @@ impl Requests {
 }
 
 /// Latency of completed requests (ms); `null` when none completed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencyMs {
     /// Exact mean.
     pub mean: Option<f64>,
@@ -71,7 +72,7 @@ pub struct LatencyMs {
 }
 
 /// Time completed requests spent waiting for a slot (ms).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueWaitMs {
     /// Exact mean.
     pub mean: Option<f64>,
@@ -80,14 +81,14 @@ pub struct QueueWaitMs {
 }
 
 /// Requests in the system over time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InFlight {
     /// Time-average number of requests in the system (L in Little's law).
     pub mean: f64,
 }
 
 /// Running tasks over time (RUNNING: containers started, not stopped).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tasks {
     /// Fewest running at once (for a positive time).
     pub min: u32,
@@ -113,7 +114,7 @@ pub struct Tasks {
 }
 
 /// EC2 container instances over time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Nodes {
     /// Fewest alive at once (for a positive time).
     pub min: u32,
@@ -128,7 +129,7 @@ pub struct Nodes {
 }
 
 /// How much of the registered capacity tasks reserved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClusterUse {
     /// Reserved / registered CPU, time-averaged.
     pub cpu_allocated_mean: Option<f64>,
@@ -137,14 +138,14 @@ pub struct ClusterUse {
 }
 
 /// CPU used / CPU reserved by running tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CpuUtilization {
     /// Over the whole run (busy core-seconds / reserved core-seconds).
     pub mean: Option<f64>,
 }
 
 /// Cost of the run (USD).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
     /// Everything billed.
     pub total: f64,
@@ -174,7 +175,7 @@ pub struct Cost {
 }
 
 /// Lag statistics (seconds) over the episodes closed by new capacity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LagStats {
     /// Mean.
     pub mean: Option<f64>,
@@ -185,7 +186,7 @@ pub struct LagStats {
 }
 
 /// Scaling behaviour.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Scaling {
     /// Scale-out activities applied.
     pub scale_out_events: u64,
@@ -204,17 +205,23 @@ pub struct Scaling {
 }
 
 /// Service-level objective results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Slo {
     /// The target p99 (ms), if the scenario sets one.
     pub p99_ms: Option<f64>,
     /// Minutes whose p99 (errors counted as infinitely slow) exceeded the
     /// target; `null` without a target.
     pub breach_minutes: Option<u64>,
+    /// Whether the run meets every objective of `[slo]` (`null` without one).
+    #[serde(default)]
+    pub meets: Option<bool>,
+    /// Why it fails, one reason per objective missed.
+    #[serde(default)]
+    pub fails: Vec<String>,
 }
 
 /// Engine counters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Engine {
     /// Events processed.
     pub events: u64,
@@ -223,7 +230,7 @@ pub struct Engine {
 }
 
 /// The summary of one run (`summary.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Scenario name.
     pub scenario: String,
@@ -265,8 +272,43 @@ pub struct Summary {
     pub notes: Vec<String>,
 }
 
+impl Summary {
+    /// The dotted paths of every number in a summary (what `[[slo.limits]]`
+    /// and sweeps may name).
+    pub fn numeric_paths() -> Vec<String> {
+        let s = Summary {
+            nodes: Some(Nodes::default()),
+            cluster: Some(ClusterUse::default()),
+            ..Summary::default()
+        };
+        let mut flat = Vec::new();
+        tables::flatten("", &serde_json::to_value(&s).expect("serialises"), &mut flat);
+        flat.into_iter()
+            .filter(|(_, v)| v.is_number() || v.is_null())
+            .map(|(k, _)| k)
+            .filter(|k| k != "seed" && k != "slo.meets")
+            .collect()
+    }
+}
+
+/// The SLO verdict in one line: "MEETS (p99 ≤ 400 ms: 0 breach minutes)"
+/// or "FAILS: p99 above 400 ms in 12 minute(s) (0 allowed); …", or `None`
+/// without an SLO.
+pub fn slo_line(slo: &Slo) -> Option<String> {
+    let meets = slo.meets?;
+    let detail = match (slo.p99_ms, slo.breach_minutes) {
+        (Some(p), Some(b)) => format!(" (p99 ≤ {p} ms: {b} breach minute(s))"),
+        _ => String::new(),
+    };
+    Some(if meets {
+        format!("MEETS the SLO{detail}")
+    } else {
+        format!("FAILS the SLO: {}", slo.fails.join("; "))
+    })
+}
+
 /// One row of `timeseries.csv`: one simulated minute (the last may be partial).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MinuteRecord {
     /// Minute index from the start.
     pub minute: u64,
@@ -363,7 +405,7 @@ pub struct RunFacts<'a> {
     /// Offered rate.
     pub rate: &'a RateFn,
     /// SLO target (ms).
-    pub slo_p99_ms: Option<f64>,
+    pub slo: &'a verdict::SloSpec,
     /// Cost totals.
     pub cost: Totals,
     /// The EC2 cluster the tasks ran on, if any.
@@ -416,7 +458,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
     let any = rec.completed > 0;
     // Histogram buckets report their upper edge: never above the exact max.
     let q = |p: f64| any.then(|| ms(lat.value_at_quantile(p).min(rec.latency_max())));
-    let slo_us = f.slo_p99_ms.map(|p| p * 1_000.0);
+    let slo_us = f.slo.p99_ms.map(|p| p * 1_000.0);
     let breach =
         |row: &crate::metrics::MinuteRow| -> Option<bool> { slo_us.map(|_| row.slo_breach()) };
     let mut minutes = Vec::with_capacity(rec.rows().len());
@@ -471,7 +513,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
     };
     let (outs, ins) = control.scaling_events();
     let total = f.cost.total();
-    let summary = Summary {
+    let mut summary = Summary {
         scenario: f.scenario.to_string(),
         seed: f.seed,
         platform: f.platform.to_string(),
@@ -561,13 +603,15 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             stages_s: lag.mean_stages(),
         },
         slo: Slo {
-            p99_ms: f.slo_p99_ms,
+            p99_ms: f.slo.p99_ms,
             breach_minutes: slo_us.map(|_| {
                 minutes
                     .iter()
                     .filter(|m| m.slo_breach == Some(true))
                     .count() as u64
             }),
+            meets: None,
+            fails: Vec::new(),
         },
         engine: Engine {
             events: f.events,
@@ -575,6 +619,10 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         },
         notes: f.notes.clone(),
     };
+    if let Some(v) = verdict::verdict(&summary, f.slo) {
+        summary.slo.meets = Some(v.meets);
+        summary.slo.fails = v.fails;
+    }
     RunOutput {
         summary,
         minutes,
@@ -746,8 +794,8 @@ pub fn human_table(s: &Summary) -> String {
             sc.under_provisioned_minutes
         );
     }
-    if let (Some(p), Some(b)) = (s.slo.p99_ms, s.slo.breach_minutes) {
-        let _ = writeln!(t, "SLO        p99 ≤ {p} ms: {b} breach minute(s)");
+    if let Some(v) = slo_line(&s.slo) {
+        let _ = writeln!(t, "SLO        {v}");
     }
     if let (Some(n), Some(u)) = (&s.nodes, &s.cluster) {
         let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.1} %", v * 100.0));

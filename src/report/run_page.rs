@@ -269,10 +269,7 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         ],
         vec![
             "SLO".into(),
-            match (s.slo.p99_ms, s.slo.breach_minutes) {
-                (Some(p), Some(b)) => format!("p99 ≤ {p} ms: {b} breach minute(s)"),
-                _ => "none set".into(),
-            },
+            super::slo_line(&s.slo).unwrap_or_else(|| "none set".into()),
         ],
         vec![
             "tasks".into(),

@@ -102,14 +102,7 @@ impl Scenario {
                 "must not be empty, e.g. \"us-east-1\"",
             ));
         }
-        if let Some(p) = self.slo.p99_ms
-            && !(p.is_finite() && p > 0.0)
-        {
-            return Err(ScenarioError::invalid(
-                "slo.p99_ms",
-                format!("expected milliseconds > 0, got {p}"),
-            ));
-        }
+        self.slo.validate()?;
         let end = self.duration.0;
         let rate = self.load.compile(&self.base_dir, end)?;
         let cpu = self.workload.cpu_ms.compile("workload.cpu_ms")?;

@@ -35,16 +35,7 @@ fn default_region() -> String {
     "us-east-1".to_string()
 }
 
-/// The `[slo]` section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SloSpec {
-    /// Target 99th percentile latency (ms). A minute whose p99 exceeds it —
-    /// counting timeouts, rejections and failures as infinitely slow — is a
-    /// breach minute.
-    #[serde(default)]
-    pub p99_ms: Option<f64>,
-}
+pub use crate::report::verdict::SloSpec;
 
 /// Longest run capsim simulates: 400 days.
 pub const MAX_DURATION: SimTime = 400 * crate::time::DAY;
@@ -86,6 +77,10 @@ pub struct Scenario {
     /// The Horizontal Pod Autoscaler (EKS only).
     #[serde(default)]
     pub hpa: Option<crate::k8s::spec::HpaSpec>,
+    /// `capsim compare`'s per-platform settings (`[compare.<platform>]`,
+    /// merged into that option's `[platform]`); ignored by `run`.
+    #[serde(default)]
+    pub compare: std::collections::BTreeMap<String, toml::Table>,
     /// Directory relative paths in the scenario are resolved against (the
     /// scenario file's directory).
     #[serde(skip)]
