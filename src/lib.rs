@@ -36,5 +36,8 @@ pub mod workload;
 
 pub use error::{Error, Result, ScenarioError};
 pub use report::{RunOutput, Summary};
-pub use run::{needed_per_minute, run, run_alone, run_compiled, run_shared_scenario};
+pub use run::{
+    estimate, needed_per_minute, run, run_alone, run_compiled, run_compiled_reporting,
+    run_shared_reporting, run_shared_scenario,
+};
 pub use scenario::Scenario;

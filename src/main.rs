@@ -41,6 +41,9 @@ enum Command {
         /// of the cluster, and report what sharing saves.
         #[arg(long)]
         alone: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Check a scenario (and the files it names) without running it.
     Validate {
@@ -49,6 +52,9 @@ enum Command {
         /// Override a scenario key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// A sweep with invalid points is still "ok" (they become failed jobs).
+        #[arg(long)]
+        allow_invalid: bool,
     },
     /// Run a sweep (a scenario with [sweep], or a sweep file) in parallel.
     Sweep {
@@ -97,7 +103,48 @@ enum Command {
         /// Output directory. Default: reports/<scenario name>-compare/.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
     },
+}
+
+/// A simulated clock: `3d 04:05:06` or `04:05:06`.
+fn clock(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    if d > 0 {
+        format!("{d}d {h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// A progress bar over simulated time (seconds), on a terminal only.
+fn sim_bar(end_us: u64, quiet: bool, prefix: String) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(end_us.div_ceil(1_000_000));
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} {bar:40} simulated {sim} of {simlen}  ETA {eta}",
+        )
+        .expect("a valid template")
+        .with_key(
+            "sim",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&clock(s.pos()));
+            },
+        )
+        .with_key(
+            "simlen",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&clock(s.len().unwrap_or(0)));
+            },
+        ),
+    );
+    b.set_prefix(prefix);
+    b
 }
 
 fn overrides(set: &[String], seed: Option<u64>) -> Vec<String> {
@@ -141,11 +188,17 @@ fn real_main() -> Result<()> {
             out,
             json,
             alone,
+            quiet,
         } => {
             let sc = match capsim::scenario::load(&scenario, &overrides(&set, seed))? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
-                    let mut output = capsim::run_shared_scenario(&shared)?;
+                    let end = shared.services[0].duration.0;
+                    let bar = sim_bar(end, quiet, "run".into());
+                    let mut output = capsim::run_shared_reporting(&shared, &|t| {
+                        bar.set_position(t / 1_000_000)
+                    })?;
+                    bar.finish_and_clear();
                     if alone {
                         let each = capsim::run_alone(&shared)?;
                         report::add_alone(&mut output.cluster, &each);
@@ -178,7 +231,12 @@ fn real_main() -> Result<()> {
                     scenario.display()
                 );
             }
-            let output = capsim::run(&sc)?;
+            let compiled = sc.compile()?;
+            let bar = sim_bar(compiled.end, quiet, "run".into());
+            let output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
+                bar.set_position(t / 1_000_000)
+            })?;
+            bar.finish_and_clear();
             // Once per run, on stderr so that --json output stays clean.
             for n in &output.summary.notes {
                 eprintln!("note: {n}");
@@ -265,6 +323,11 @@ fn real_main() -> Result<()> {
                     r.outcome.as_ref().err().map_or("", String::as_str)
                 );
             }
+            if shard.is_none() {
+                for line in capsim::sweep::answer(&sweep, &results) {
+                    println!("{line}");
+                }
+            }
             println!("report     {}", dir.display());
         }
         Command::Merge { dirs, out } => {
@@ -278,6 +341,7 @@ fn real_main() -> Result<()> {
             seed,
             set,
             out,
+            quiet,
         } => {
             capsim::compare::check_platforms(&platforms)
                 .map_err(|m| anyhow::anyhow!("--platforms: {m}"))?;
@@ -289,11 +353,19 @@ fn real_main() -> Result<()> {
             let text = std::fs::read_to_string(&scenario)
                 .with_context(|| format!("reading {}", scenario.display()))?;
             let mut options = Vec::new();
-            for p in &platforms {
+            for (i, p) in platforms.iter().enumerate() {
                 let sc = capsim::compare::scenario_for(&base, &text, p, &extra)?;
                 let compiled = sc.compile()?;
                 let settings = capsim::compare::describe(&sc, &compiled);
-                let output = capsim::run_compiled(&sc, &compiled)?;
+                let bar = sim_bar(
+                    compiled.end,
+                    quiet,
+                    format!("[{}/{}] {p}", i + 1, platforms.len()),
+                );
+                let output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
+                    bar.set_position(t / 1_000_000)
+                })?;
+                bar.finish_and_clear();
                 options.push(capsim::compare::Candidate {
                     platform: p.clone(),
                     settings,
@@ -314,29 +386,51 @@ fn real_main() -> Result<()> {
             print!("{}", capsim::compare::text_table(&options));
             println!("report     {}", dir.display());
         }
-        Command::Validate { scenario, set } if set.is_empty() && is_sweep(&scenario) => {
+        Command::Validate {
+            scenario,
+            set,
+            allow_invalid,
+        } if set.is_empty() && is_sweep(&scenario) => {
             let sweep = capsim::sweep::Sweep::load(&scenario)?;
-            let jobs = sweep.jobs();
-            let mut bad = Vec::new();
-            for j in jobs.iter().filter(|j| j.replication == 0) {
-                if let Err(e) = sweep.scenario(j).and_then(|s| s.compile().map(|_| ())) {
-                    bad.push(format!("point {}: {e}", j.point));
-                }
-            }
+            let check = capsim::sweep::validate(&sweep);
+            let verdict = if check.invalid.is_empty() {
+                "ok"
+            } else if allow_invalid {
+                "ok with --allow-invalid"
+            } else {
+                "INVALID"
+            };
             println!(
-                "{}: ok — sweep \"{}\", {} point(s) × {} replication(s) = {} jobs; {} point(s) invalid",
+                "{}: {verdict} — sweep \"{}\", {} point(s) × {} replication(s) = {} jobs; {} point(s) invalid",
                 scenario.display(),
                 sweep.name,
                 sweep.points(),
                 sweep.replications,
-                jobs.len(),
-                bad.len()
+                sweep.points() * sweep.replications as usize,
+                check.invalid.len()
             );
-            for b in bad {
-                println!("  {b}");
+            for (point, e) in check.invalid.iter().take(20) {
+                println!("  point {point}: {e}");
+            }
+            if check.invalid.len() > 20 {
+                println!("  … and {} more", check.invalid.len() - 20);
+            }
+            println!(
+                "  about {} requests in all; roughly {} of CPU time in a release build ({} on {} threads)",
+                human_count(check.requests),
+                human_duration(check.cpu_seconds),
+                human_duration(check.cpu_seconds / rayon_threads() as f64),
+                rayon_threads()
+            );
+            if !check.invalid.is_empty() && !allow_invalid {
+                anyhow::bail!(
+                    "{} of {} sweep points are invalid (they would be failed jobs); fix them, or pass --allow-invalid to accept that",
+                    check.invalid.len(),
+                    sweep.points()
+                );
             }
         }
-        Command::Validate { scenario, set } => {
+        Command::Validate { scenario, set, .. } => {
             let sc = match capsim::scenario::load(&scenario, &set)? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
@@ -381,7 +475,37 @@ fn real_main() -> Result<()> {
                 sc.duration,
                 c.rate.peak(c.end)
             );
+            let (requests, secs) = capsim::estimate(&c);
+            println!(
+                "  about {} requests; a run takes roughly {} in a release build",
+                human_count(requests),
+                human_duration(secs)
+            );
         }
     }
     Ok(())
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// 1.2 M, 35 k, 120.
+fn human_count(n: f64) -> String {
+    match n {
+        n if n >= 1e9 => format!("{:.1} G", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} M", n / 1e6),
+        n if n >= 1e3 => format!("{:.0} k", n / 1e3),
+        n => format!("{n:.0}"),
+    }
+}
+
+/// "under a second", "40 s", "3 min", "1.5 h".
+fn human_duration(secs: f64) -> String {
+    match secs {
+        s if s < 1.0 => "under a second".into(),
+        s if s < 90.0 => format!("{s:.0} s"),
+        s if s < 5_400.0 => format!("{:.0} min", s / 60.0),
+        s => format!("{:.1} h", s / 3_600.0),
+    }
 }

@@ -721,6 +721,19 @@ pub fn needed_per_minute(
         .collect()
 }
 
+/// Wall-clock cost of one offered request in a release build (ns): the
+/// bundled day-long scenarios process about 3.4 events per request at about
+/// 10 M events/s on the 2-core machine `BENCHMARKS.md` records (quickstart:
+/// 13.0 M requests in 4.5 s). A rough guide for `validate`, not a promise.
+pub const NS_PER_REQUEST: f64 = 350.0;
+
+/// Offered requests of a compiled scenario and a rough wall-clock estimate
+/// of its run in seconds (release build, one core).
+pub fn estimate(c: &Compiled) -> (f64, f64) {
+    let requests = c.rate.integral(0, c.end);
+    (requests, requests * NS_PER_REQUEST / 1e9)
+}
+
 /// Runs one scenario to its end.
 pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
     let c = scenario.compile()?;
@@ -730,12 +743,22 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
 /// Runs a scenario already compiled. On ECS on EC2 the service runs beside
 /// its cluster's control exactly as services sharing one do.
 pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Error> {
+    run_compiled_reporting(scenario, c, &|_| {})
+}
+
+/// [`run_compiled`], telling `progress` the simulated instant now and then
+/// (for a progress bar; the outputs do not depend on it).
+pub fn run_compiled_reporting(
+    scenario: &Scenario,
+    c: &Compiled,
+    progress: &dyn Fn(SimTime),
+) -> Result<RunOutput, Error> {
     let mut sim = build_sim(scenario, c, scenario.seed, 0, 1);
     let mut cluster = cluster_for(&[(scenario, c)], scenario.seed, c.end);
     let started = Instant::now();
     match cluster.as_mut() {
-        Some(cl) => run_shared(std::slice::from_mut(&mut sim), cl),
-        None => sim.run(),
+        Some(cl) => run_shared(std::slice::from_mut(&mut sim), cl, progress),
+        None => sim.run_reporting(progress),
     }
     let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;
     Ok(output(scenario, c, &mut sim, cluster.as_mut(), wall_ms))
@@ -743,6 +766,14 @@ pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Erro
 
 /// Runs services that share one EC2 cluster.
 pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Error> {
+    run_shared_reporting(shared, &|_| {})
+}
+
+/// [`run_shared_scenario`] with progress reports (see [`run_compiled_reporting`]).
+pub fn run_shared_reporting(
+    shared: &SharedScenario,
+    progress: &dyn Fn(SimTime),
+) -> Result<SharedOutput, Error> {
     let compiled = shared
         .services
         .iter()
@@ -759,7 +790,7 @@ pub fn run_shared_scenario(shared: &SharedScenario) -> Result<SharedOutput, Erro
     let pairs: Vec<(&Scenario, &Compiled)> = shared.services.iter().zip(&compiled).collect();
     let mut cluster = cluster_for(&pairs, shared.seed, end).expect("shared scenarios are on EC2");
     let started = Instant::now();
-    run_shared(&mut sims, &mut cluster);
+    run_shared(&mut sims, &mut cluster, progress);
     let wall_ms = started.elapsed().as_secs_f64() * 1_000.0;
     let services: Vec<RunOutput> = pairs
         .iter()

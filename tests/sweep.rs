@@ -265,3 +265,152 @@ fn shard_arguments_are_checked() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("JOB_COMPLETION_INDEX"));
 }
+
+const VERDICT_BASE: &str = r#"
+name = "verdict-base"
+seed = 11
+duration = "DURATION"
+[load]
+kind = "step"
+rps = 20
+at = "5m"
+to_rps = 60
+[workload]
+cpu_ms = { dist = "exponential", mean = 20 }
+[task]
+cpu = 512
+memory = 1024
+concurrency = 8
+[service]
+desired = 2
+[platform]
+kind = "fargate"
+[autoscaling]
+min_capacity = 1
+max_capacity = 8
+target_value = 60
+[slo]
+p99_ms = 500
+max_breach_minutes = 12
+"#;
+
+fn verdict_sweep(duration: &str, sweep: &str) -> (tempfile::TempDir, Sweep) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("base.toml"),
+        VERDICT_BASE.replace("DURATION", duration),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("sweep.toml"), sweep).unwrap();
+    let s = Sweep::load(&d.path().join("sweep.toml")).unwrap();
+    (d, s)
+}
+
+#[test]
+fn the_answer_is_the_cheapest_point_that_meets_the_slo() {
+    let (d, s) = verdict_sweep(
+        "60m",
+        "base = \"base.toml\"\nname = \"v\"\n[sweep]\nreplications = 3\nautoscaling.target_value = [30, 60, 90]\n",
+    );
+    let out = d.path().join("out");
+    let results = sweep::execute(&s, &out, 0, None, &|_| {}).unwrap();
+    let meta = sweep::output::SweepMeta::of(&s);
+    let pts = sweep::output::points(&meta, &results);
+    let v: Vec<bool> = pts
+        .iter()
+        .map(|p| p.verdict.as_ref().unwrap().meets)
+        .collect();
+    // Tracking 30 % CPU keeps up with the step; 60 % and 90 % queue for
+    // longer than the 12 minutes the SLO allows.
+    assert_eq!(v, [true, false, false], "{pts:#?}");
+    // The front is among meeting points only: the failing, cheaper points
+    // are not on it.
+    let front: Vec<usize> = pts.iter().filter(|p| p.pareto).map(|p| p.point).collect();
+    assert_eq!(front, [0]);
+    let answer = sweep::answer(&s, &results);
+    assert!(
+        answer[0].starts_with("target_value=30 is the cheapest point that meets the SLO"),
+        "{answer:?}"
+    );
+    let fails: Vec<&String> = answer.iter().filter(|l| l.contains(" fails at ")).collect();
+    assert_eq!(fails.len(), 2, "{answer:?}");
+    assert!(
+        fails
+            .iter()
+            .all(|l| l.contains("p99 above 500 ms in") && l.contains("(12 allowed)")),
+        "{fails:?}"
+    );
+    assert!(answer.iter().any(|l| l.contains("Only 3 replication(s)")));
+    let page = String::from_utf8(read(&out, "index.html")).unwrap();
+    assert!(page.contains("among the points that meet the SLO"));
+    assert!(page.contains("percentile-bootstrap"));
+    assert!(page.contains("simulation noise only"));
+    assert!(page.contains("is the cheapest point that meets the SLO"));
+    let csv = String::from_utf8(read(&out, "points.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().contains("slo_meets"));
+}
+
+#[test]
+fn a_parameter_that_changes_nothing_is_named() {
+    // Over 20 minutes of a rising step nothing scales in: the scale-in
+    // cooldown cannot matter, and the answer says so.
+    let (d, s) = verdict_sweep(
+        "20m",
+        "base = \"base.toml\"\nname = \"v\"\n[sweep]\nautoscaling.target_value = [40, 80]\nautoscaling.scale_in_cooldown = [\"60s\", \"900s\"]\n",
+    );
+    let results = sweep::execute(&s, &d.path().join("out"), 0, None, &|_| {}).unwrap();
+    let answer = sweep::answer(&s, &results);
+    let inert: Vec<&String> = answer
+        .iter()
+        .filter(|l| l.contains("changed nothing"))
+        .collect();
+    assert_eq!(inert.len(), 1, "{answer:?}");
+    assert!(inert[0].starts_with("autoscaling.scale_in_cooldown"));
+}
+
+/// The sweep example of the README, extracted from it, validates: every
+/// point compiles.
+#[test]
+fn the_readme_sweep_example_is_valid() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let section = readme
+        .split("### Sweep files")
+        .nth(1)
+        .expect("README has a Sweep files section");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a toml block");
+    let d = tempfile::tempdir().unwrap();
+    for f in ["quickstart.toml", "web-api-task.json"] {
+        std::fs::copy(common::root().join("scenarios").join(f), d.path().join(f)).unwrap();
+    }
+    std::fs::write(d.path().join("sweep.toml"), block).unwrap();
+    let s = Sweep::load(&d.path().join("sweep.toml")).unwrap();
+    let check = sweep::validate(&s);
+    assert!(check.invalid.is_empty(), "{:?}", check.invalid);
+    assert!(s.points() >= 10 && check.requests > 0.0);
+    capsim(&["validate", "sweep.toml"], d.path(), &[]);
+}
+
+#[test]
+fn validate_fails_on_an_invalid_point_unless_allowed() {
+    let d = setup();
+    // task.memory = 3000 is no Fargate size: two of the four points.
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["validate", "sweep.toml"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("2 point(s) invalid"), "{text}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--allow-invalid"));
+    let ok = capsim(
+        &["validate", "sweep.toml", "--allow-invalid"],
+        d.path(),
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("ok with --allow-invalid"));
+}

@@ -196,17 +196,16 @@ pub fn scenario_for(
     };
     // The same start for every option: instances enough for the initial
     // tasks, unless the option's settings give the initial size.
-    let sized = |t: &toml::Table, k: &str| {
-        t.get("platform")
-            .and_then(|p| p.get(k))
-            .is_some()
-    };
+    let sized = |t: &toml::Table, k: &str| t.get("platform").and_then(|p| p.get(k)).is_some();
     let sc = build(table.clone(), keys.clone())?;
     if let Ok(c) = sc.compile()
         && let Some(n) = initial_instances(&c)
     {
-        let set_by_user = own_keys.iter().any(|k| k == "desired_capacity" || k == "node_groups")
-            || (from == kind && (sized(&table, "desired_capacity") || sized(&table, "node_groups")));
+        let set_by_user = own_keys
+            .iter()
+            .any(|k| k == "desired_capacity" || k == "node_groups")
+            || (from == kind
+                && (sized(&table, "desired_capacity") || sized(&table, "node_groups")));
         if !set_by_user {
             let (k, v, what) = if kind == "eks" {
                 (
@@ -215,16 +214,28 @@ pub fn scenario_for(
                     "nodes",
                 )
             } else {
-                ("platform.desired_capacity", toml::Value::Integer(n as i64), "instances")
+                (
+                    "platform.desired_capacity",
+                    toml::Value::Integer(n as i64),
+                    "instances",
+                )
             };
             let path: Vec<&str> = k.split('.').collect();
             overrides::set_path(&mut table, &path, v).map_err(wrap)?;
             keys.push(k.into());
             if kind != "eks" {
-                let max = c.platform.ec2.as_ref().map_or(n, |e| e.cluster.groups[0].max_size);
+                let max = c
+                    .platform
+                    .ec2
+                    .as_ref()
+                    .map_or(n, |e| e.cluster.groups[0].max_size);
                 if max < n {
-                    overrides::set_path(&mut table, &["platform", "max_size"], toml::Value::Integer(n as i64))
-                        .map_err(wrap)?;
+                    overrides::set_path(
+                        &mut table,
+                        &["platform", "max_size"],
+                        toml::Value::Integer(n as i64),
+                    )
+                    .map_err(wrap)?;
                     keys.push("platform.max_size".into());
                 }
             }
@@ -246,10 +257,7 @@ pub fn scenario_for(
 fn initial_instances(c: &crate::scenario::Compiled) -> Option<u32> {
     let e = c.platform.ec2.as_ref()?;
     let cl = &e.cluster;
-    let t = crate::k8s::cluster_autoscaler::template(
-        &crate::cluster::Cluster::new(cl.clone()),
-        0,
-    );
+    let t = crate::k8s::cluster_autoscaler::template(&crate::cluster::Cluster::new(cl.clone()), 0);
     let mut pods = vec![e.task.resources; c.desired as usize];
     if let Some((n, r)) = cl.system {
         pods.extend(std::iter::repeat_n(r, n as usize));
@@ -282,7 +290,11 @@ fn node_groups_with_desired(c: &crate::scenario::Compiled, n: u32) -> toml::Valu
                 toml::Value::String(if g.od_pct == 0 { "SPOT" } else { "ON_DEMAND" }.into()),
             );
             t.insert("min_size".into(), toml::Value::Integer(g.min_size as i64));
-            let max = if i == 0 { g.max_size.max(n) } else { g.max_size };
+            let max = if i == 0 {
+                g.max_size.max(n)
+            } else {
+                g.max_size
+            };
             t.insert("max_size".into(), toml::Value::Integer(max as i64));
             let desired = if i == 0 { n.max(g.initial) } else { g.initial };
             t.insert("desired_size".into(), toml::Value::Integer(desired as i64));
@@ -312,7 +324,11 @@ pub fn describe(sc: &Scenario, c: &crate::scenario::Compiled) -> String {
             let types: Vec<&str> = g.types.iter().map(|t| t.instance_type.as_str()).collect();
             parts.push(format!(
                 "{} {} ({}; {} at the start, {}–{})",
-                if e.cluster.kubernetes() { "node group" } else { "ASG" },
+                if e.cluster.kubernetes() {
+                    "node group"
+                } else {
+                    "ASG"
+                },
                 g.name,
                 types.join(", "),
                 g.initial,
@@ -325,9 +341,14 @@ pub fn describe(sc: &Scenario, c: &crate::scenario::Compiled) -> String {
         parts.push(format!("${:.5} per task-hour", p.on_demand_hour));
     }
     if let Some((cpu, mem)) = c.platform.eks.as_ref().and_then(|e| e.fargate_size) {
-        parts.push(format!("Fargate size {} vCPU / {} GB", cpu as f64 / 1024.0, mem as f64 / 1024.0));
+        parts.push(format!(
+            "Fargate size {} vCPU / {} GB",
+            cpu as f64 / 1024.0,
+            mem as f64 / 1024.0
+        ));
     }
-    parts.push(format!("{} task(s) at the start, {:?}", c.desired, sc.service.start).to_lowercase());
+    parts
+        .push(format!("{} task(s) at the start, {:?}", c.desired, sc.service.start).to_lowercase());
     match (&sc.autoscaling, c.pod.as_ref().and_then(|p| p.hpa.as_ref())) {
         (Some(a), _) => parts.push(format!(
             "Service Auto Scaling {}–{} ({} target-tracking, {} step policies)",
@@ -376,4 +397,3 @@ pub fn check_platforms(platforms: &[String]) -> Result<(), String> {
         Err(refused.join("; "))
     }
 }
-

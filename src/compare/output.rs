@@ -69,9 +69,9 @@ pub fn answer(options: &[Candidate]) -> Vec<String> {
                 .p99
                 .map_or("-".into(), |v| format!("{v:.1} ms"))
         )),
-        (true, None) => lines.push(
-            "No option meets the SLO; the reasons follow, cheapest option first.".into(),
-        ),
+        (true, None) => {
+            lines.push("No option meets the SLO; the reasons follow, cheapest option first.".into())
+        }
     }
     for o in &by_cost {
         let s = &o.output.summary;
@@ -318,7 +318,11 @@ pub fn write(dir: &Path, name: &str, options: &[Candidate]) -> Result<(), Error>
         .iter()
         .map(|o| vec![o.platform.clone(), notes(&o.platform).into()])
         .collect();
-    body.push_str(&html::table(&["platform", "what running it implies"], &ops, &[]));
+    body.push_str(&html::table(
+        &["platform", "what running it implies"],
+        &ops,
+        &[],
+    ));
     body.push_str("<h2>Charts</h2>\n");
     body.push_str(&html::charts(&[InlineChart {
         id: "chart-compare".into(),

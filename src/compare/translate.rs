@@ -146,4 +146,3 @@ pub(super) fn translate_orchestrator(
     }
     Ok(notes)
 }
-

@@ -150,9 +150,19 @@ impl<D: DataPlane> Sim<D> {
 
     /// Runs to the end (a service that shares no cluster).
     pub fn run(&mut self) {
+        self.run_reporting(&|_| {});
+    }
+
+    /// Runs to the end, telling `progress` the simulated instant every
+    /// [`PROGRESS_EVERY`] events (for a progress bar; the run itself does
+    /// not depend on it).
+    pub fn run_reporting(&mut self, progress: &dyn Fn(SimTime)) {
         self.start(None);
-        while self.next_time().is_some() {
+        while let Some(t) = self.next_time() {
             self.step(None);
+            if self.events.is_multiple_of(PROGRESS_EVERY) {
+                progress(t);
+            }
         }
         self.finish(None);
     }
@@ -252,12 +262,20 @@ impl<D: DataPlane> Sim<D> {
     }
 }
 
+/// Events between two progress reports.
+pub const PROGRESS_EVERY: u64 = 1 << 16;
+
 /// Runs services that share one EC2 cluster to their common end, in
 /// lockstep: the earliest event of all (the services' and the cluster's) runs
 /// first; at one instant the services go in order, then the cluster. What the
 /// cluster tells a service (a waiting task placed, an instance draining or
 /// gone) reaches it as a control event at the same instant.
-pub fn run_shared<D: DataPlane>(sims: &mut [Sim<D>], cluster: &mut ClusterControl) {
+pub fn run_shared<D: DataPlane>(
+    sims: &mut [Sim<D>],
+    cluster: &mut ClusterControl,
+    progress: &dyn Fn(SimTime),
+) {
+    let mut steps: u64 = 0;
     cluster.start();
     deliver(sims, cluster, 0);
     for k in 0..sims.len() {
@@ -278,6 +296,10 @@ pub fn run_shared<D: DataPlane>(sims: &mut [Sim<D>], cluster: &mut ClusterContro
             Some((t, k)) if c.is_none_or(|c| t <= c) => {
                 sims[k].step(Some(cluster));
                 deliver(sims, cluster, t);
+                steps += 1;
+                if steps.is_multiple_of(PROGRESS_EVERY) {
+                    progress(t);
+                }
             }
             _ => match c {
                 Some(c) => {

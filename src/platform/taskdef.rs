@@ -85,16 +85,18 @@ impl TaskDefinition {
     /// The hard memory limit of the task: the smallest of the task memory
     /// and, when every essential container sets one, the sum of their hard limits.
     pub fn memory_limit_mib(&self) -> Option<u32> {
-        let essential: Vec<&Container> = self.containers.iter().filter(|c| c.essential).collect();
-        let containers = if !essential.is_empty() && essential.iter().all(|c| c.memory.is_some()) {
-            Some(essential.iter().map(|c| c.memory.unwrap_or(0)).sum::<u32>())
-        } else {
-            None
-        };
-        match (self.memory_mib, containers) {
+        match (self.memory_mib, self.containers_memory_mib()) {
             (Some(t), Some(c)) => Some(t.min(c)),
             (t, c) => t.or(c),
         }
+    }
+
+    /// The sum of the essential containers' hard memory limits (MiB), when
+    /// every essential container sets one.
+    pub fn containers_memory_mib(&self) -> Option<u32> {
+        let essential: Vec<&Container> = self.containers.iter().filter(|c| c.essential).collect();
+        (!essential.is_empty() && essential.iter().all(|c| c.memory.is_some()))
+            .then(|| essential.iter().map(|c| c.memory.unwrap_or(0)).sum::<u32>())
     }
 
     /// The longest `stopTimeout` of its containers (s), if any sets one.

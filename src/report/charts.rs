@@ -110,9 +110,13 @@ pub enum Chart {
         groups: Vec<String>,
         /// (metric label with unit, value per group, a reference line and
         /// its label — e.g. the SLO).
-        panels: Vec<(String, Vec<Option<f64>>, Option<(f64, String)>)>,
+        panels: Vec<Panel>,
     },
 }
+
+/// One panel of a bar chart: the metric label with its unit, a value per
+/// group, and a reference line with its label (e.g. the SLO).
+pub type Panel = (String, Vec<Option<f64>>, Option<(f64, String)>);
 
 type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
 

@@ -282,7 +282,11 @@ impl Summary {
             ..Summary::default()
         };
         let mut flat = Vec::new();
-        tables::flatten("", &serde_json::to_value(&s).expect("serialises"), &mut flat);
+        tables::flatten(
+            "",
+            &serde_json::to_value(&s).expect("serialises"),
+            &mut flat,
+        );
         flat.into_iter()
             .filter(|(_, v)| v.is_number() || v.is_null())
             .map(|(k, _)| k)

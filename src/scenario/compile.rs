@@ -122,6 +122,7 @@ impl Scenario {
             &self.base_dir,
             self.workload.memory_base_mib,
             self.workload.memory_per_request_mib,
+            self.source.as_ref().map_or(&[][..], |(_, o)| o.as_slice()),
         )?;
         let mut shape = task.shape;
         let def = task.definition.as_ref();

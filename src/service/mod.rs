@@ -330,19 +330,48 @@ fn pick(key: &str, spec: Option<u32>, def: Option<u32>, what: &str) -> Result<u3
 
 impl TaskSpec {
     /// Validates the section (reading the task definition, if any).
+    /// `overridden` are the dotted keys set by `--set` or a sweep: a
+    /// `task.cpu` or `task.memory` among them replaces the task definition's
+    /// task-level value (sweeping the task size of a service described by
+    /// its task definition), where the same key written in the file next to
+    /// a different definition value is an error.
     pub fn compile(
         &self,
         base_dir: &Path,
         memory_base_mib: f64,
         memory_per_request_mib: f64,
+        overridden: &[String],
     ) -> Result<CompiledTask, ScenarioError> {
+        let over = |k: &str| overridden.iter().any(|o| o == k || o == "task");
         let definition = match &self.definition {
             None => None,
             Some(file) => {
                 let path = base_dir.join(file);
-                Some(taskdef::load(&path).map_err(|m| {
+                let mut d = taskdef::load(&path).map_err(|m| {
                     ScenarioError::invalid("task.definition", format!("{}: {m}", path.display()))
-                })?)
+                })?;
+                if over("task.cpu") && self.cpu.is_some() && d.cpu_units.is_some() {
+                    d.cpu_units = self.cpu;
+                }
+                if over("task.memory") && self.memory.is_some() && d.memory_mib.is_some() {
+                    d.memory_mib = self.memory;
+                }
+                if let (Some(task), Some(containers)) = (d.memory_mib, d.containers_memory_mib())
+                    && containers > task
+                {
+                    return Err(ScenarioError::invalid(
+                        if over("task.memory") {
+                            "task.memory"
+                        } else {
+                            "task.definition"
+                        },
+                        format!(
+                            "the task's memory ({task} MiB) is below the sum of its essential containers' hard limits ({containers} MiB) in {}; ECS refuses such a task definition",
+                            path.display()
+                        ),
+                    ));
+                }
+                Some(d)
             }
         };
         if definition.is_some() && self.manifest.is_some() {

@@ -376,6 +376,17 @@ impl Sweep {
         jobs
     }
 
+    /// The base scenario alone, before any swept value is applied.
+    pub fn base_scenario(&self) -> Result<Scenario, Error> {
+        Scenario::from_table(
+            self.base.clone(),
+            &self.text,
+            &self.base_dir,
+            &self.origin,
+            Vec::new(),
+        )
+    }
+
     /// The scenario of a job.
     pub fn scenario(&self, job: &Job) -> Result<Scenario, Error> {
         let mut table = self.base.clone();
@@ -523,6 +534,45 @@ pub fn execute(
         }
     }
     Ok(results)
+}
+
+/// What `validate` finds in a sweep: every point compiled as `sweep` would.
+#[derive(Debug)]
+pub struct Check {
+    /// Invalid points and why.
+    pub invalid: Vec<(usize, Error)>,
+    /// Offered requests over every job.
+    pub requests: f64,
+    /// Rough CPU time of every job (s, release build; see [`crate::run::estimate`]).
+    pub cpu_seconds: f64,
+}
+
+/// Compiles every point of `sweep` (the replications of a point differ only
+/// in their seed) and estimates the work.
+pub fn validate(sweep: &Sweep) -> Check {
+    let mut check = Check {
+        invalid: Vec::new(),
+        requests: 0.0,
+        cpu_seconds: 0.0,
+    };
+    let reps = sweep.replications as f64;
+    for j in sweep.jobs().iter().filter(|j| j.replication == 0) {
+        match sweep.scenario(j).and_then(|s| s.compile()) {
+            Ok(c) => {
+                let (r, s) = crate::run::estimate(&c);
+                check.requests += r * reps;
+                check.cpu_seconds += s * reps;
+            }
+            Err(e) => check.invalid.push((j.point, e)),
+        }
+    }
+    check
+}
+
+/// The answer of a whole sweep in words (as on its page).
+pub fn answer(sweep: &Sweep, results: &[JobResult]) -> Vec<String> {
+    let meta = output::SweepMeta::of(sweep);
+    output::answer(&meta, &output::points(&meta, results))
 }
 
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<(), Error> {
