@@ -44,6 +44,10 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// decisions.csv: a row per evaluation per policy (`all`), or only
+        /// the evaluations where a datapoint breached (`changes`).
+        #[arg(long, value_enum, default_value_t = Decisions::All)]
+        decisions: Decisions,
     },
     /// Check a scenario (and the files it names) without running it.
     Validate {
@@ -106,7 +110,27 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// decisions.csv of each option: `all` or `changes` (as for `run`).
+        #[arg(long, value_enum, default_value_t = Decisions::All)]
+        decisions: Decisions,
     },
+}
+
+/// Which rows of the decision log to keep.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Decisions {
+    /// Every evaluation of every policy.
+    All,
+    /// Evaluations where some datapoint breached, or something changed.
+    Changes,
+}
+
+impl Decisions {
+    fn apply(self, rows: &mut Vec<capsim::scaling::Decision>) {
+        if self == Decisions::Changes {
+            rows.retain(|d| !d.is_quiet());
+        }
+    }
 }
 
 /// A simulated clock: `3d 04:05:06` or `04:05:06`.
@@ -189,6 +213,7 @@ fn real_main() -> Result<()> {
             json,
             alone,
             quiet,
+            decisions,
         } => {
             let sc = match capsim::scenario::load(&scenario, &overrides(&set, seed))? {
                 Loaded::Single(sc) => *sc,
@@ -199,6 +224,9 @@ fn real_main() -> Result<()> {
                         bar.set_position(t / 1_000_000)
                     })?;
                     bar.finish_and_clear();
+                    for o in &mut output.services {
+                        decisions.apply(&mut o.decisions);
+                    }
                     if alone {
                         let each = capsim::run_alone(&shared)?;
                         report::add_alone(&mut output.cluster, &each);
@@ -233,10 +261,11 @@ fn real_main() -> Result<()> {
             }
             let compiled = sc.compile()?;
             let bar = sim_bar(compiled.end, quiet, "run".into());
-            let output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
+            let mut output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
                 bar.set_position(t / 1_000_000)
             })?;
             bar.finish_and_clear();
+            decisions.apply(&mut output.decisions);
             // Once per run, on stderr so that --json output stays clean.
             for n in &output.summary.notes {
                 eprintln!("note: {n}");
@@ -342,6 +371,7 @@ fn real_main() -> Result<()> {
             set,
             out,
             quiet,
+            decisions,
         } => {
             capsim::compare::check_platforms(&platforms)
                 .map_err(|m| anyhow::anyhow!("--platforms: {m}"))?;
@@ -362,10 +392,11 @@ fn real_main() -> Result<()> {
                     quiet,
                     format!("[{}/{}] {p}", i + 1, platforms.len()),
                 );
-                let output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
+                let mut output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
                     bar.set_position(t / 1_000_000)
                 })?;
                 bar.finish_and_clear();
+                decisions.apply(&mut output.decisions);
                 options.push(capsim::compare::Candidate {
                     platform: p.clone(),
                     settings,

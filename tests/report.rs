@@ -333,3 +333,65 @@ fn the_shared_cluster_page_renders_in_headless_chromium() {
         "no element was created from a name"
     );
 }
+
+/// "Why didn't it scale at 00:12?" has an answer: a row per evaluation per
+/// policy, each datapoint labelled with its minute, and the alarm's 3-of-3
+/// wait as its own lag stage.
+#[test]
+fn the_decision_log_has_a_row_for_every_minute() {
+    let out = common::run(&common::step_fargate("log", "30m", 250));
+    let rows: Vec<_> = out
+        .decisions
+        .iter()
+        .filter(|d| d.policy == "target-tracking")
+        .collect();
+    // Evaluations every minute once the first datapoint is published
+    // (3 min 3 s after the first minute ends): 00:04:03 … 00:29:03.
+    let times: Vec<f64> = rows.iter().map(|d| d.time_s).collect();
+    assert_eq!(times.len(), 26, "{times:?}");
+    assert!(times.windows(2).all(|w| w[1] - w[0] == 60.0), "{times:?}");
+    let at = |clock: &str| rows.iter().find(|d| d.clock == clock).unwrap();
+    let r = at("d0 00:12:03");
+    // Each datapoint names the minute it measures.
+    assert!(
+        r.datapoints.starts_with("00:06=") && r.datapoints.contains(";00:08="),
+        "{}",
+        r.datapoints
+    );
+    assert!(!r.reason.is_empty());
+    for d in &rows {
+        assert!(
+            !(d.reason.starts_with("suppressed: scale-in cooldown")
+                && d.proposed.is_some_and(|p| p >= d.old_desired)),
+            "a row that proposed no scale-in blames the cooldown: {d:?}"
+        );
+    }
+    // The step at 5 min opens an episode; the 3-of-3 alarm waits two more
+    // minutes after its first breaching datapoint.
+    let st = &out.summary.scaling.stages_s;
+    assert!(
+        (st.alarm_datapoints - 120.0).abs() < 1e-6,
+        "alarm datapoints {} s",
+        st.alarm_datapoints
+    );
+    assert!(st.metric_period <= 60.0 + 1e-6, "{st:?}");
+    assert!((st.total() - out.summary.scaling.lag_s.mean.unwrap()).abs() < 1e-6);
+}
+
+#[test]
+fn decisions_changes_keeps_only_rows_where_something_breached() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), scenario()).unwrap();
+    let lines = |args: &[&str]| {
+        let o = capsim(args, d.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = args.iter().skip_while(|a| **a != "--out").nth(1).unwrap();
+        std::fs::read_to_string(d.path().join(out).join("decisions.csv"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let all = lines(&["run", "s.toml", "--out", "all"]);
+    let changes = lines(&["run", "s.toml", "--out", "ch", "--decisions", "changes"]);
+    assert!(changes < all && changes > 1, "{changes} of {all}");
+}

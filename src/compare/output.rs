@@ -102,6 +102,14 @@ pub fn answer(options: &[Candidate]) -> Vec<String> {
         }
         lines.push(line);
     }
+    if let Some(n) = options
+        .iter()
+        .find_map(|o| report::projection_caveat(&o.output.summary))
+    {
+        lines.push(format!(
+            "The monthly figures are projections, and the ranking holds for this run only: {n}."
+        ));
+    }
     if !slo_set {
         for o in &by_cost {
             let e = errors(&o.output.summary);

@@ -572,7 +572,8 @@ impl ClusterControl {
             }
             self.asg_desired[0] = old.saturating_sub(victims.len() as u32);
         }
-        if delta != 0 || !reason.starts_with("at target") {
+        let quiet = delta == 0 && reason.starts_with("at target");
+        {
             self.decisions.push(Decision {
                 time_s: now as f64 / SECOND as f64,
                 clock: clock(now),
@@ -596,7 +597,15 @@ impl ClusterControl {
                 } else {
                     "none".into()
                 },
-                reason: format!("{reason}; {} task(s) pending", self.pending.len()),
+                reason: format!(
+                    "{}{reason}; {} task(s) pending",
+                    if quiet {
+                        format!("{}: ", crate::scaling::QUIET)
+                    } else {
+                        String::new()
+                    },
+                    self.pending.len()
+                ),
             });
         }
     }

@@ -237,6 +237,7 @@ impl ControlPlane {
         let delay = h.config().delay;
         if let Some(end) = out.out_signal {
             self.lag.alarm(AlarmMark {
+                first_breach_end: end,
                 datapoint_end: end,
                 published: end + delay,
                 evaluated: now,

@@ -956,8 +956,9 @@ impl ControlPlane {
             return;
         };
         let out = a.evaluate(now, &self.cw, self.cw_hr.as_ref(), running, self.desired);
-        if let Some(dp_end) = out.out_alarm {
+        if let Some((first_breach_end, dp_end)) = out.out_alarm {
             self.lag.alarm(AlarmMark {
+                first_breach_end,
                 datapoint_end: dp_end,
                 published: dp_end + self.evaluation_cadence().1,
                 evaluated: now,

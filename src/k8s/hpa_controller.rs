@@ -68,8 +68,9 @@ pub struct PodRequests {
 pub struct SyncOutcome {
     /// The new replica count (may equal the old one).
     pub desired: u32,
-    /// The decision-log row, when the recommendation differed from the
-    /// current count, was limited, or could not be computed.
+    /// The decision-log row of this sync (always one; marked quiet — see
+    /// [`crate::scaling::QUIET`] — when the recommendation equalled the
+    /// current count and nothing limited or failed).
     pub row: Option<Decision>,
     /// When the metrics asked for more replicas: the end of the newest
     /// sample window they saw (for the scaling-lag stages).
@@ -216,8 +217,12 @@ impl HpaController {
         let out_signal = (recommended > current).then_some(self.newest).flatten();
         let interesting =
             d.rescale || recommended != current || d.reason == "FailedComputeMetricsReplicas";
-        let row = interesting.then(|| {
-            let mut reason = d.message.clone();
+        let row = Some({
+            let mut reason = if interesting {
+                d.message.clone()
+            } else {
+                format!("{}: {}", crate::scaling::QUIET, d.message)
+            };
             if let Some(errs) = results
                 .iter()
                 .filter_map(|r| r.as_ref().err())

@@ -410,6 +410,42 @@ fn check_rate(key: &str, v: f64) -> Result<(), ScenarioError> {
 }
 
 impl LoadSpec {
+    /// Why `cost_usd.monthly_projection` (the run's cost scaled to 730 h)
+    /// may misstate a month of this load over a run of `duration`: a span
+    /// shorter than the load's daily or weekly cycle, or a one-off shape.
+    pub fn projection_caveat(&self, duration: SimTime) -> Option<String> {
+        const DAY: SimTime = 86_400_000_000;
+        let span = duration as f64 / 3_600e6;
+        let scaled = format!(
+            "the monthly projection scales this {span:.1} h run to 730 h as if every hour of the month looked like these"
+        );
+        match self {
+            LoadSpec::Constant { .. } => None,
+            LoadSpec::Diurnal { weekend_factor, .. } => {
+                if duration % DAY != 0 {
+                    Some(format!(
+                        "monthly projection: the run does not cover whole days of the daily cycle; {scaled} (run whole days for a fair projection)"
+                    ))
+                } else if *weekend_factor != 1.0 && duration % (7 * DAY) != 0 {
+                    Some(format!(
+                        "monthly projection: weekend_factor = {weekend_factor} but the run does not cover whole weeks; {scaled} (run whole weeks for a fair projection)"
+                    ))
+                } else {
+                    None
+                }
+            }
+            LoadSpec::Step { .. } | LoadSpec::Ramp { .. } | LoadSpec::Spike { .. } => {
+                Some(format!(
+                    "monthly projection: a step, ramp or spike is a one-off shape, not a month of traffic; {scaled}"
+                ))
+            }
+            LoadSpec::Trace { .. } if duration < 7 * DAY => Some(format!(
+                "monthly projection: the trace window is shorter than a week, so weekly cycles are not in it; {scaled}"
+            )),
+            LoadSpec::Trace { .. } => None,
+        }
+    }
+
     /// Compiles the spec into a rate function for a run of length `duration`.
     /// Trace files are read relative to `base_dir`.
     pub fn compile(&self, base_dir: &Path, duration: SimTime) -> Result<RateFn, ScenarioError> {
@@ -644,6 +680,48 @@ mod tests {
             n += 1;
         }
         n
+    }
+
+    #[test]
+    fn the_monthly_projection_is_flagged_when_the_span_misses_a_cycle() {
+        const H: SimTime = 3_600_000_000;
+        let diurnal = |weekend_factor| LoadSpec::Diurnal {
+            mean_rps: 10.0,
+            peak_to_trough: 3.0,
+            peak_hour: 14.0,
+            weekend_factor,
+        };
+        let cases: &[(LoadSpec, SimTime, bool)] = &[
+            (LoadSpec::Constant { rps: 5.0 }, H, false),
+            (diurnal(1.0), 6 * H, true),
+            (diurnal(1.0), 24 * H, false),
+            (diurnal(1.0), 48 * H, false),
+            (diurnal(0.5), 24 * H, true),
+            (diurnal(0.5), 7 * 24 * H, false),
+            (
+                LoadSpec::Step {
+                    rps: 1.0,
+                    at: Duration(H),
+                    to_rps: 2.0,
+                    until: None,
+                },
+                30 * 24 * H,
+                true,
+            ),
+        ];
+        for (spec, span, flagged) in cases {
+            let c = spec.projection_caveat(*span);
+            assert_eq!(c.is_some(), *flagged, "{spec:?} over {span} µs: {c:?}");
+            if let Some(c) = c {
+                assert!(c.starts_with("monthly projection:"), "{c}");
+            }
+        }
+        assert!(
+            diurnal(1.0)
+                .projection_caveat(6 * H)
+                .unwrap()
+                .contains("6.0 h run to 730 h")
+        );
     }
 
     /// The count of a Poisson process is within 5 standard deviations of its mean.

@@ -84,8 +84,10 @@ pub enum Chart {
         x_label: String,
         /// y label.
         y_label: String,
-        /// (x, y, label, highlighted).
-        points: Vec<(f64, f64, String, bool)>,
+        /// The points.
+        points: Vec<ScatterPoint>,
+        /// A horizontal line (value, label), e.g. the SLO's p99.
+        hline: Option<(f64, String)>,
     },
     /// A heat map over two categorical axes.
     Heatmap {
@@ -113,6 +115,114 @@ pub enum Chart {
         panels: Vec<Panel>,
     },
 }
+
+/// A point of a scatter chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScatterPoint {
+    /// x.
+    pub x: f64,
+    /// y.
+    pub y: f64,
+    /// A short label drawn beside highlighted points (keep it short: a
+    /// point number, with the full label in a table).
+    pub label: String,
+    /// On the front (highlighted, joined by a line).
+    pub front: bool,
+    /// Fails the SLO (drawn as a cross).
+    pub fails: bool,
+}
+
+/// Caps the lines of a chart at a ceiling when a few values would flatten
+/// the rest (the largest value above 4 × the 95th percentile of all
+/// values); values above are drawn at the ceiling. Returns what the title
+/// should say, or `None` when nothing was capped.
+pub fn clip_outliers(lines: &mut [Line], unit: &str) -> Option<String> {
+    let mut all: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .filter(|v| v.is_finite())
+        .collect();
+    if all.len() < 20 {
+        return None;
+    }
+    all.sort_by(f64::total_cmp);
+    let p95 = all[(all.len() * 95 / 100).min(all.len() - 1)];
+    let max = *all.last().expect("non-empty");
+    if !(p95 > 0.0 && max > 4.0 * p95) {
+        return None;
+    }
+    let cap = 2.0 * p95;
+    let mut above = 0;
+    for l in lines.iter_mut() {
+        for p in &mut l.points {
+            if p.1 > cap {
+                p.1 = cap;
+                above += 1;
+            }
+        }
+    }
+    Some(format!(
+        "axis capped at {} {unit}: {above} value(s) above, up to {}",
+        fmt_value(cap),
+        fmt_value(max)
+    ))
+}
+
+/// What a legend entry looks like.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Line(RGBColor),
+    Dashed(RGBColor),
+    Up(RGBColor),
+    Down(RGBColor),
+    Dot(RGBColor),
+    Cross(RGBColor),
+}
+
+/// Draws a one-row legend in its own strip under the plot, so it never
+/// covers data (entries wrap to a second row when they do not fit).
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, Mark)],
+) -> DrawResult<(), DB> {
+    let font = TextStyle::from((FONT, 13).into_font());
+    let (w, _) = area.dim_in_pixel();
+    let (mut x, mut y) = (70i32, 8i32);
+    for (name, mark) in entries {
+        let (tw, _) = area.estimate_text_size(name, &font)?;
+        if x + 30 + tw as i32 > w as i32 - 10 && x > 70 {
+            x = 70;
+            y += 20;
+        }
+        let c = (x + 10, y + 7);
+        match *mark {
+            Mark::Line(col) => {
+                area.draw(&PathElement::new(
+                    vec![(x, c.1), (x + 22, c.1)],
+                    col.stroke_width(2),
+                ))?;
+            }
+            Mark::Dashed(col) => {
+                for k in 0..3 {
+                    area.draw(&PathElement::new(
+                        vec![(x + k * 8, c.1), (x + k * 8 + 5, c.1)],
+                        col.stroke_width(2),
+                    ))?;
+                }
+            }
+            Mark::Up(col) => area.draw(&TriangleMarker::new(c, 6, col.filled()))?,
+            Mark::Down(col) => area.draw(&Cross::new(c, 5, col.stroke_width(2)))?,
+            Mark::Dot(col) => area.draw(&Circle::new(c, 5, col.filled()))?,
+            Mark::Cross(col) => area.draw(&Cross::new(c, 5, col.stroke_width(2)))?,
+        }
+        area.draw(&Text::new(name.clone(), (x + 28, y), font.clone()))?;
+        x += 28 + tw as i32 + 24;
+    }
+    Ok(())
+}
+
+/// Height of the legend strip under a chart.
+const LEGEND_H: u32 = 44;
 
 /// One panel of a bar chart: the metric label with its unit, a value per
 /// group, and a reference line with its label (e.g. the SLO).
@@ -175,6 +285,10 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
             markers,
             hline,
         } => {
+            let (h, _) = (root.dim_in_pixel().1, ());
+            let (root, strip) = root.split_vertically(h.saturating_sub(LEGEND_H));
+            let root = &root;
+            let mut entries: Vec<(String, Mark)> = Vec::new();
             let (x0, x1) = range_of(
                 lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
                 false,
@@ -187,15 +301,12 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
             let mut c = xy_chart(root, title, x_label, y_label, (x0, x1), (y0, y1))?;
             for l in lines {
                 let style = ShapeStyle::from(&l.color).stroke_width(2);
-                let color = l.color;
                 if l.dashed {
-                    c.draw_series(DashedLineSeries::new(l.points.clone(), 6, 4, style))?
-                        .label(&l.name)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                    c.draw_series(DashedLineSeries::new(l.points.clone(), 6, 4, style))?;
+                    entries.push((l.name.clone(), Mark::Dashed(l.color)));
                 } else {
-                    c.draw_series(LineSeries::new(l.points.clone(), style))?
-                        .label(&l.name)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                    c.draw_series(LineSeries::new(l.points.clone(), style))?;
+                    entries.push((l.name.clone(), Mark::Line(l.color)));
                 }
             }
             if let Some((v, label)) = hline {
@@ -205,9 +316,8 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                     8,
                     5,
                     ShapeStyle::from(&red).stroke_width(2),
-                ))?
-                .label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red));
+                ))?;
+                entries.push((label.clone(), Mark::Dashed(red)));
             }
             let ups: Vec<(f64, f64)> = markers
                 .iter()
@@ -221,68 +331,90 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                 .collect();
             if !ups.is_empty() {
                 let g = RGBColor(0, 140, 60);
-                c.draw_series(ups.iter().map(|p| TriangleMarker::new(*p, 7, g.filled())))?
-                    .label("scale-out")
-                    .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, g.filled()));
+                c.draw_series(ups.iter().map(|p| TriangleMarker::new(*p, 7, g.filled())))?;
+                entries.push(("scale-out".into(), Mark::Up(g)));
             }
             if !downs.is_empty() {
                 let o = RGBColor(150, 60, 0);
-                c.draw_series(downs.iter().map(|p| Cross::new(*p, 6, o.stroke_width(2))))?
-                    .label("scale-in")
-                    .legend(move |(x, y)| Cross::new((x + 10, y), 5, o.stroke_width(2)));
+                c.draw_series(downs.iter().map(|p| Cross::new(*p, 6, o.stroke_width(2))))?;
+                entries.push(("scale-in".into(), Mark::Down(o)));
             }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FONT, 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            legend(&strip, &entries)?;
         }
         Chart::Scatter {
             title,
             x_label,
             y_label,
             points,
+            hline,
         } => {
-            let (x0, x1) = range_of(points.iter().map(|p| p.0), false);
-            let (y0, y1) = range_of(points.iter().map(|p| p.1), false);
+            let h = root.dim_in_pixel().1;
+            let (root, strip) = root.split_vertically(h.saturating_sub(LEGEND_H));
+            let root = &root;
+            let mut entries: Vec<(String, Mark)> = Vec::new();
+            let (x0, x1) = range_of(points.iter().map(|p| p.x), false);
+            let (y0, y1) = range_of(
+                points.iter().map(|p| p.y).chain(hline.iter().map(|h| h.0)),
+                false,
+            );
             let mut c = xy_chart(root, title, x_label, y_label, (x0, x1), (y0, y1))?;
             let grey = RGBColor(150, 150, 150);
-            c.draw_series(
-                points
-                    .iter()
-                    .filter(|p| !p.3)
-                    .map(|p| Circle::new((p.0, p.1), 4, grey.filled())),
-            )?
-            .label("sweep point")
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, grey.filled()));
-            let mut front: Vec<(f64, f64)> =
-                points.iter().filter(|p| p.3).map(|p| (p.0, p.1)).collect();
-            front.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let red = RGBColor(200, 0, 0);
+            let meets: Vec<&ScatterPoint> =
+                points.iter().filter(|p| !p.front && !p.fails).collect();
+            if !meets.is_empty() {
+                c.draw_series(
+                    meets
+                        .iter()
+                        .map(|p| Circle::new((p.x, p.y), 4, grey.filled())),
+                )?;
+                entries.push(("other point".into(), Mark::Dot(grey)));
+            }
+            let fails: Vec<&ScatterPoint> = points.iter().filter(|p| !p.front && p.fails).collect();
+            if !fails.is_empty() {
+                c.draw_series(
+                    fails
+                        .iter()
+                        .map(|p| Cross::new((p.x, p.y), 5, red.stroke_width(2))),
+                )?;
+                entries.push(("fails the SLO".into(), Mark::Cross(red)));
+            }
+            let mut front: Vec<&ScatterPoint> = points.iter().filter(|p| p.front).collect();
+            front.sort_by(|a, b| a.x.total_cmp(&b.x));
             let blue = PALETTE[0];
             c.draw_series(LineSeries::new(
-                front.clone(),
+                front.iter().map(|p| (p.x, p.y)),
                 ShapeStyle::from(&blue).stroke_width(2),
             ))?;
-            c.draw_series(front.iter().map(|p| Circle::new(*p, 6, blue.filled())))?
-                .label("Pareto front")
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, blue.filled()));
-            for p in points.iter().filter(|p| p.3) {
-                // Above and to the left of the point, so labels stay inside the plot.
-                let label = EmptyElement::at((p.0, p.1))
-                    + Text::new(
-                        p.2.clone(),
-                        (-40, -20),
-                        (FONT, 12).into_font().color(&BLACK),
-                    );
+            c.draw_series(
+                front
+                    .iter()
+                    .map(|p| Circle::new((p.x, p.y), 6, blue.filled())),
+            )?;
+            entries.push(("Pareto front".into(), Mark::Dot(blue)));
+            if let Some((v, label)) = hline {
+                c.draw_series(DashedLineSeries::new(
+                    vec![(x0, *v), (x1, *v)],
+                    8,
+                    5,
+                    ShapeStyle::from(&red).stroke_width(2),
+                ))?;
+                entries.push((label.clone(), Mark::Dashed(red)));
+            }
+            // Labels beside the front's points: to the right, or to the
+            // left in the right-hand fifth so they stay inside the plot;
+            // alternately above and below so neighbours do not overprint.
+            let font = (FONT, 12).into_font().color(&BLACK);
+            for (k, p) in front.iter().enumerate() {
+                let (tw, _) = root.estimate_text_size(&p.label, &font)?;
+                let right = p.x > x0 + (x1 - x0) * 0.8;
+                let dx = if right { -(tw as i32) - 8 } else { 8 };
+                let dy = if k % 2 == 0 { -18 } else { 6 };
+                let label = EmptyElement::at((p.x, p.y))
+                    + Text::new(p.label.clone(), (dx, dy), font.clone());
                 c.draw_series(std::iter::once(label))?;
             }
-            c.configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .label_font((FONT, 13))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            legend(&strip, &entries)?;
         }
         Chart::Heatmap {
             title,
@@ -324,10 +456,16 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
                         color.filled(),
                     )))?;
                     let text = v.map_or("failed".to_string(), fmt_value);
+                    // White on dark cells (relative luminance below ~0.45).
+                    let lum = (0.2126 * color.0 as f64
+                        + 0.7152 * color.1 as f64
+                        + 0.0722 * color.2 as f64)
+                        / 255.0;
+                    let ink = if lum < 0.45 { WHITE } else { BLACK };
                     c.draw_series(std::iter::once(Text::new(
                         text,
                         (xi as f64 + 0.38, yi as f64 + 0.55),
-                        (FONT, 13).into_font().color(&BLACK),
+                        (FONT, 13).into_font().color(&ink),
                     )))?;
                 }
             }

@@ -723,6 +723,14 @@ fn opt(v: Option<f64>, unit: &str) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.1} {unit}"))
 }
 
+/// The note that says the monthly projection may misstate a month, if any.
+pub fn projection_caveat(s: &Summary) -> Option<&str> {
+    s.notes
+        .iter()
+        .find(|n| n.starts_with("monthly projection:"))
+        .map(String::as_str)
+}
+
 /// A short human summary table.
 pub fn human_table(s: &Summary) -> String {
     let mut t = String::new();
@@ -767,7 +775,7 @@ pub fn human_table(s: &Summary) -> String {
     let c = &s.cost_usd;
     let _ = writeln!(
         t,
-        "cost       ${:.2} (compute {:.2}, instances {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}{}{}); ${:.2}/month; {}",
+        "cost       ${:.2} (compute {:.2}, instances {:.2}, spot {:.2}, storage {:.2}, load balancer {:.2}{}{}); ${:.2}/month{}; {}",
         c.total,
         c.compute,
         c.instances,
@@ -782,6 +790,11 @@ pub fn human_table(s: &Summary) -> String {
         c.idle
             .map_or(String::new(), |i| format!("; idle capacity {i:.2}")),
         c.monthly_projection,
+        if projection_caveat(s).is_some() {
+            " (⚠ see the monthly projection note)"
+        } else {
+            ""
+        },
         c.per_million_requests
             .map_or("-".into(), |p| format!("${p:.3} per million requests"))
     );

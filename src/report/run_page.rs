@@ -113,27 +113,32 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
         },
     ));
     // Latency.
+    let mut latency = vec![
+        Line {
+            name: "p50".into(),
+            points: series(m, unit, |r| r.latency_p50_ms, false),
+            color: PALETTE[2],
+            dashed: false,
+        },
+        Line {
+            name: "p99".into(),
+            points: series(m, unit, |r| r.latency_p99_ms, true),
+            color: PALETTE[1],
+            dashed: false,
+        },
+    ];
+    let capped = charts::clip_outliers(&mut latency, "ms");
     list.push((
         "chart-latency".into(),
         "Latency per minute".into(),
         Chart::Lines {
-            title: "Latency per minute".into(),
+            title: match capped {
+                Some(c) => format!("Latency per minute ({c})"),
+                None => "Latency per minute".into(),
+            },
             x_label: x_label.into(),
             y_label: "latency (ms)".into(),
-            lines: vec![
-                Line {
-                    name: "p50".into(),
-                    points: series(m, unit, |r| r.latency_p50_ms, false),
-                    color: PALETTE[2],
-                    dashed: false,
-                },
-                Line {
-                    name: "p99".into(),
-                    points: series(m, unit, |r| r.latency_p99_ms, true),
-                    color: PALETTE[1],
-                    dashed: false,
-                },
-            ],
+            lines: latency,
             markers: Vec::new(),
             hline: out
                 .summary
@@ -309,7 +314,10 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
         ],
         vec![
             "monthly projection".into(),
-            format!("${:.2} per 730 h", c.monthly_projection),
+            match super::projection_caveat(s) {
+                Some(n) => format!("${:.2} per 730 h — ⚠ {n}", c.monthly_projection),
+                None => format!("${:.2} per 730 h", c.monthly_projection),
+            },
         ],
         vec![
             "idle capacity cost".into(),
@@ -361,13 +369,36 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
     let st = &sc.stages_s;
     let k8s = s.platform == "eks";
     let label = |ecs: &'static str, kube: &'static str| if k8s { kube } else { ecs };
-    let stage_rows: Vec<Vec<String>> = [
-        (label("metric period", "metrics window"), st.metric_period),
+    let stages: Vec<(&str, f64)> = vec![
         (
-            label("publication delay", "metrics delay"),
-            st.publication_delay,
+            label(
+                "metric period (until the first breaching datapoint's period ends)",
+                "metrics window",
+            ),
+            st.metric_period,
         ),
-        (label("alarm evaluation", "HPA sync"), st.alarm_evaluation),
+        (
+            label(
+                "alarm datapoints (waiting for N of M datapoints to breach)",
+                "metrics delay",
+            ),
+            if k8s {
+                st.publication_delay
+            } else {
+                st.alarm_datapoints
+            },
+        ),
+        (
+            label(
+                "metric delay (publication and alarm evaluation, calibrated together)",
+                "HPA sync",
+            ),
+            if k8s {
+                st.alarm_evaluation
+            } else {
+                st.publication_delay + st.alarm_evaluation
+            },
+        ),
         (
             label(
                 "cooldown and other waits",
@@ -388,10 +419,11 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
             ),
             st.health_check,
         ),
-    ]
-    .iter()
-    .map(|(k, v)| vec![k.to_string(), format!("{v:.1}")])
-    .collect();
+    ];
+    let stage_rows: Vec<Vec<String>> = stages
+        .iter()
+        .map(|(k, v)| vec![k.to_string(), format!("{v:.1}")])
+        .collect();
     let mut body = String::new();
     body.push_str("<h2>Summary</h2>\n");
     body.push_str(&html::table(&["", "value"], &rows, &[]));

@@ -272,7 +272,7 @@ mod tests {
         assert!(ok.validate().is_ok());
         let typo = SloSpec {
             limits: vec![Limit {
-                metric: "latency_ms.p9".into(),
+                metric: "latncy_ms.p99".into(),
                 max: Some(250.0),
                 min: None,
             }],

@@ -55,6 +55,11 @@ pub struct AlarmEval {
     pub breaching: u32,
     /// End of the newest datapoint's minute.
     pub newest_end: Option<SimTime>,
+    /// End of the oldest breaching datapoint's period in the window: from
+    /// there to `newest_end` the alarm waited for N of M to breach.
+    pub first_breach_end: Option<SimTime>,
+    /// Start of each datapoint's period, oldest first (same order as `values`).
+    pub starts: Vec<SimTime>,
 }
 
 impl Alarm {
@@ -67,6 +72,8 @@ impl Alarm {
                 values: Vec::new(),
                 breaching: 0,
                 newest_end: None,
+                first_breach_end: None,
+                starts: Vec::new(),
             };
         };
         let n = self.periods as usize;
@@ -76,15 +83,20 @@ impl Alarm {
                 values: (0..=newest).map(|m| cw.value(m, self.metric)).collect(),
                 breaching: 0,
                 newest_end: Some(cw.minute_end(newest)),
+                first_breach_end: None,
+                starts: (0..=newest).map(|m| m as SimTime * cw.period()).collect(),
             };
         }
         let values: Vec<Option<f64>> = (newest + 1 - n..=newest)
             .map(|m| cw.value(m, self.metric))
             .collect();
-        let breaching = values
+        let breaches =
+            |v: &Option<f64>| v.is_some_and(|v| self.comparison.breaches(v, self.threshold));
+        let breaching = values.iter().filter(|v| breaches(v)).count() as u32;
+        let first_breach_end = values
             .iter()
-            .filter(|v| v.is_some_and(|v| self.comparison.breaches(v, self.threshold)))
-            .count() as u32;
+            .position(breaches)
+            .map(|i| cw.minute_end(newest + 1 - n + i));
         AlarmEval {
             state: if breaching >= self.needed {
                 AlarmState::Alarm
@@ -94,6 +106,10 @@ impl Alarm {
             values,
             breaching,
             newest_end: Some(cw.minute_end(newest)),
+            first_breach_end,
+            starts: (newest + 1 - n..=newest)
+                .map(|m| m as SimTime * cw.period())
+                .collect(),
         }
     }
 

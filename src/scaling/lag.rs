@@ -12,8 +12,11 @@
 //!
 //! The stages of an episode closed by a new task are the consecutive
 //! intervals, clipped to the episode: metric period (until the end of the
-//! newest datapoint the first scale-out alarm saw), publication delay,
-//! alarm evaluation (until that alarm's evaluation), cooldown and other waits
+//! first breaching datapoint in the window of the first scale-out alarm in
+//! ALARM), alarm datapoints (the alarm's N-of-M wait, until the end of the
+//! newest datapoint it saw), publication delay (on ECS the calibrated
+//! metric delay, which runs to the alarm's evaluation), alarm evaluation
+//! (until that alarm's evaluation: zero on ECS), cooldown and other waits
 //! (until the closing task was launched), provisioning (Fargate capacity,
 //! or waiting for a place on a node), node provisioning (when the task's
 //! node was launched after it: from that launch until the node was ready),
@@ -30,8 +33,13 @@ use serde::{Deserialize, Serialize};
 /// Stage durations (seconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stages {
-    /// Until the end of the metric minute that triggered the alarm.
+    /// Until the end of the first breaching datapoint's period.
     pub metric_period: f64,
+    /// The alarm's N-of-M wait: from the first breaching datapoint's end
+    /// to the newest one's (e.g. 3 of 3 one-minute datapoints: two more
+    /// minutes). Zero on Kubernetes (the HPA has no N of M).
+    #[serde(default)]
+    pub alarm_datapoints: f64,
     /// CloudWatch publication delay.
     pub publication_delay: f64,
     /// Until the alarm evaluation that first saw it.
@@ -53,6 +61,7 @@ pub struct Stages {
 impl Stages {
     fn add(&mut self, o: &Stages, w: f64) {
         self.metric_period += o.metric_period * w;
+        self.alarm_datapoints += o.alarm_datapoints * w;
         self.publication_delay += o.publication_delay * w;
         self.alarm_evaluation += o.alarm_evaluation * w;
         self.cooldown += o.cooldown * w;
@@ -65,6 +74,7 @@ impl Stages {
     /// Sum of the stages.
     pub fn total(&self) -> f64 {
         self.metric_period
+            + self.alarm_datapoints
             + self.publication_delay
             + self.alarm_evaluation
             + self.cooldown
@@ -78,6 +88,8 @@ impl Stages {
 /// The scale-out alarm first seen in an open episode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlarmMark {
+    /// End of the oldest breaching datapoint's period in the alarm's window.
+    pub first_breach_end: SimTime,
     /// End of the newest datapoint's minute.
     pub datapoint_end: SimTime,
     /// When that datapoint was published.
@@ -200,9 +212,14 @@ impl LagTracker {
         let start = open.start;
         let mut stages = Stages::default();
         let closed_by = if let Some(task) = closer {
-            let (dp_end, published, evaluated) = match open.alarm {
-                Some(a) => (a.datapoint_end, a.published, a.evaluated),
-                None => (start, start, start),
+            let (first, dp_end, published, evaluated) = match open.alarm {
+                Some(a) => (
+                    a.first_breach_end,
+                    a.datapoint_end,
+                    a.published,
+                    a.evaluated,
+                ),
+                None => (start, start, start, start),
             };
             let (node_launched, node_ready) = match task.node {
                 Some((l, r)) if l >= task.launched => (l, r),
@@ -211,6 +228,7 @@ impl LagTracker {
             // Consecutive boundaries, each clipped into [previous, end].
             let mut b = [
                 start,
+                first,
                 dp_end,
                 published,
                 evaluated,
@@ -227,13 +245,14 @@ impl LagTracker {
             let d = |i: usize| secs(b[i + 1] - b[i]);
             stages = Stages {
                 metric_period: d(0),
-                publication_delay: d(1),
-                alarm_evaluation: d(2),
-                cooldown: d(3),
-                provisioning: d(4) + d(6),
-                node_provisioning: d(5),
-                image_pull: d(7),
-                health_check: d(8),
+                alarm_datapoints: d(1),
+                publication_delay: d(2),
+                alarm_evaluation: d(3),
+                cooldown: d(4),
+                provisioning: d(5) + d(7),
+                node_provisioning: d(6),
+                image_pull: d(8),
+                health_check: d(9),
             };
             "capacity"
         } else {
@@ -292,6 +311,7 @@ mod tests {
         l.update(0, 2, None);
         l.update(MINUTE, 2, None); // need rises to 4: opens
         l.alarm(AlarmMark {
+            first_breach_end: 2 * MINUTE,
             datapoint_end: 4 * MINUTE,
             published: 5 * MINUTE,
             evaluated: 5 * MINUTE,
@@ -309,7 +329,10 @@ mod tests {
         assert_eq!(e.closed_by, "capacity");
         assert!((e.lag_s - 310.0).abs() < 1e-9);
         assert!((e.stages.total() - e.lag_s).abs() < 1e-9);
-        assert!((e.stages.metric_period - 180.0).abs() < 1e-9);
+        // Opened at 1:00; the first breaching datapoint ended at 2:00, the
+        // third (3 of 3) at 4:00.
+        assert!((e.stages.metric_period - 60.0).abs() < 1e-9);
+        assert!((e.stages.alarm_datapoints - 120.0).abs() < 1e-9);
         assert!((e.stages.publication_delay - 60.0).abs() < 1e-9);
         assert!((e.stages.provisioning - 20.0).abs() < 1e-9);
         assert!((e.stages.image_pull - 25.0).abs() < 1e-9);

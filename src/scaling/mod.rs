@@ -87,6 +87,37 @@ pub struct Decision {
     pub reason: String,
 }
 
+/// The reason of a log row where no datapoint breached any of the
+/// policy's alarms: `--decisions changes` leaves such rows out.
+pub const QUIET: &str = "no action (quiet)";
+
+impl Decision {
+    /// Whether nothing breached at this evaluation (see [`QUIET`]).
+    pub fn is_quiet(&self) -> bool {
+        self.reason.starts_with(QUIET)
+    }
+}
+
+/// The datapoints an alarm looked at, each labelled with the start of the
+/// period it measures: `09:01=62.10;09:02=-` (`-` = missing; seconds
+/// shown for high-resolution periods).
+fn labelled(e: &AlarmEval) -> String {
+    e.values
+        .iter()
+        .zip(&e.starts)
+        .map(|(v, t)| {
+            let s = t / SECOND;
+            let at = if s % 60 == 0 {
+                format!("{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60)
+            } else {
+                format!("{:02}:{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60, s % 60)
+            };
+            format!("{at}={}", v.map_or("-".into(), |v| format!("{v:.2}")))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// Formats an instant as `d<day> HH:MM:SS`.
 pub fn clock(t: SimTime) -> String {
     let s = t / SECOND;
@@ -149,9 +180,10 @@ pub struct Outcome {
     pub scaled_out: bool,
     /// Whether a scale-in was applied.
     pub scaled_in: bool,
-    /// Whether any scale-out alarm was in ALARM (applied or not), with the
-    /// end of the newest datapoint it saw.
-    pub out_alarm: Option<SimTime>,
+    /// Whether any scale-out alarm was in ALARM (applied or not): the end
+    /// of the oldest breaching datapoint in its window and of the newest
+    /// datapoint it saw (between the two it waited for N of M to breach).
+    pub out_alarm: Option<(SimTime, SimTime)>,
 }
 
 /// Application Auto Scaling for one ECS service.
@@ -360,7 +392,15 @@ impl AutoScaler {
         let mut outs: Vec<Proposal> = Vec::new();
         let mut ins: Vec<Proposal> = Vec::new();
         let mut all_tt_in = !self.tt.iter().all(|p| p.disable_in);
-        let mut out_alarm: Option<SimTime> = None;
+        let mut out_alarm: Option<(SimTime, SimTime)> = None;
+        let mut mark = |e: &AlarmEval| {
+            if let Some(newest) = e.newest_end {
+                let w = (e.first_breach_end.unwrap_or(newest).min(newest), newest);
+                if out_alarm.is_none_or(|(_, n)| newest > n) {
+                    out_alarm = Some(w);
+                }
+            }
+        };
         let mut formulas: Vec<(usize, String)> = Vec::new();
         let row =
             |policy: &str, alarm: &Alarm, e: &AlarmEval, proposed: Option<u32>, reason: String| {
@@ -369,12 +409,7 @@ impl AutoScaler {
                     clock: clock(now),
                     policy: policy.to_string(),
                     alarm: alarm.describe(),
-                    datapoints: e
-                        .values
-                        .iter()
-                        .map(|v| v.map_or("-".into(), |v| format!("{v:.2}")))
-                        .collect::<Vec<_>>()
-                        .join(";"),
+                    datapoints: labelled(e),
                     alarm_state: e.state.as_str().to_string(),
                     running,
                     old_desired: desired,
@@ -403,7 +438,7 @@ impl AutoScaler {
             });
             let mut this_in = false;
             if high.state == AlarmState::Alarm {
-                out_alarm = out_alarm.max(high.newest_end);
+                mark(&high);
                 let prop = proposal.unwrap_or(desired);
                 rows.push(row(&p.name, &p.high, &high, Some(prop), String::new()));
                 formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
@@ -436,6 +471,18 @@ impl AutoScaler {
                         p.high.needed
                     ),
                 ));
+            } else if high.state == AlarmState::InsufficientData {
+                rows.push(row(
+                    &p.name,
+                    &p.high,
+                    &high,
+                    None,
+                    format!(
+                        "{QUIET}: insufficient data ({} of {} datapoints published)",
+                        high.values.len(),
+                        p.high.periods
+                    ),
+                ));
             } else if low.breaching > 0
                 && !p.disable_in
                 && low.state != AlarmState::InsufficientData
@@ -453,6 +500,25 @@ impl AutoScaler {
                         p.low.needed
                     ),
                 ));
+            } else {
+                rows.push(row(
+                    &p.name,
+                    &p.high,
+                    &high,
+                    None,
+                    if p.disable_in {
+                        format!(
+                            "{QUIET}: no datapoint {} (scale-in disabled)",
+                            p.high.describe()
+                        )
+                    } else {
+                        format!(
+                            "{QUIET}: no datapoint {}, none {}",
+                            p.high.describe(),
+                            p.low.describe()
+                        )
+                    },
+                ));
             }
             if !p.disable_in && !this_in {
                 all_tt_in = false;
@@ -461,7 +527,15 @@ impl AutoScaler {
         for (i, p) in self.steps.iter().enumerate() {
             let e = p.alarm.evaluate(store(p.alarm.metric), now);
             if e.state != AlarmState::Alarm {
-                if e.breaching > 0 {
+                if e.breaching == 0 {
+                    rows.push(row(
+                        &p.name,
+                        &p.alarm,
+                        &e,
+                        None,
+                        format!("{QUIET}: no datapoint {}", p.alarm.describe()),
+                    ));
+                } else {
                     rows.push(row(
                         &p.name,
                         &p.alarm,
@@ -511,7 +585,7 @@ impl AutoScaler {
             let change = self.step_change(p, latest, base);
             let proposed = change.map(|c| (base as i64 + c).max(0) as u32);
             if p.alarm.comparison.upward() {
-                out_alarm = out_alarm.max(e.newest_end);
+                mark(&e);
             }
             rows.push(row(&p.name, &p.alarm, &e, proposed, String::new()));
             formulas.push((
@@ -635,7 +709,9 @@ impl AutoScaler {
                     .policy
                     .map(|i| self.steps[i].in_cooldown_until)
                     .filter(|u| now < *u);
-                rows[p.row].reason = if p.policy.is_none() && !all_tt_in {
+                rows[p.row].reason = if p.desired >= desired {
+                    format!("no action: proposal ≥ desired count {desired}")
+                } else if p.policy.is_none() && !all_tt_in {
                     "not applied: scale-in needs every scale-in-enabled target-tracking policy to agree".into()
                 } else if p.policy.is_none() && in_cooldown {
                     format!(

@@ -304,6 +304,9 @@ impl Scenario {
             notes.extend(m.notes.iter().map(|n| format!("manifest: {n}")));
         }
         notes.extend(self.extra_notes.iter().cloned());
+        if let Some(caveat) = self.load.projection_caveat(end) {
+            notes.push(caveat);
+        }
         // stopTimeout: the scenario's, else the task definition's longest,
         // else 30 s (ECS_CONTAINER_STOP_TIMEOUT's default; Fargate: at most 120 s).
         let stop_timeout = match (self.task.stop_timeout, def.and_then(|d| d.stop_timeout_s())) {

@@ -8,7 +8,7 @@
 use super::stats::{self, Estimate};
 use super::{JobResult, Mode, Parameter, Sweep};
 use crate::error::Error;
-use crate::report::charts::{self, Chart};
+use crate::report::charts::{self, Chart, ScatterPoint};
 use crate::report::html::{self, Assumption, InlineChart};
 use crate::report::tables::{self, Table};
 use serde::{Deserialize, Serialize};
@@ -572,23 +572,28 @@ pub fn write_outputs(
     let records: Vec<Vec<(String, Value)>> = pts.iter().map(|r| point_record(meta, r)).collect();
     Table::from_records(&records).write(dir, "points")?;
     let mut inline = Vec::new();
-    let scatter: Vec<(f64, f64, String, bool)> = pts
+    let scatter: Vec<ScatterPoint> = pts
         .iter()
         .filter_map(|r| {
-            Some((
-                r.est("cost_usd.monthly_projection")?.mean,
-                r.est("latency_ms.p99")?.mean,
-                label(meta, &r.values),
-                r.pareto,
-            ))
+            Some(ScatterPoint {
+                x: r.est("cost_usd.monthly_projection")?.mean,
+                y: r.est("latency_ms.p99")?.mean,
+                label: format!("#{}", r.point),
+                front: r.pareto,
+                fails: r.verdict.as_ref().is_some_and(|v| !v.meets),
+            })
         })
         .collect();
     if !scatter.is_empty() {
+        let slo_p99 = results
+            .iter()
+            .find_map(|r| r.outcome.as_ref().ok().and_then(|s| s.slo.p99_ms));
         let chart = Chart::Scatter {
-            title: "Monthly cost vs p99 latency (mean over replications)".into(),
+            title: "Monthly cost vs p99 latency (mean over replications; #n = point n)".into(),
             x_label: "monthly cost projection (USD per 730 h)".into(),
-            y_label: "p99 latency (ms)".into(),
+            y_label: "p99 latency over the run (ms)".into(),
             points: scatter,
+            hline: slo_p99.map(|p| (p, format!("SLO: p99 ≤ {p} ms in each minute"))),
         };
         inline.push(InlineChart {
             id: "chart-pareto".into(),
