@@ -322,3 +322,73 @@ fn the_binary_says_what_was_expected_where() {
         }
     }
 }
+
+/// A Fargate scenario with the given `[task]` lines.
+fn fargate(task: &str) -> String {
+    SMALL
+        .replace("cpu = 1024\nmemory = 2048\n", task)
+        .replace("kind = \"ideal\"", "kind = \"fargate\"")
+}
+
+#[test]
+fn a_wrong_fargate_size_names_the_key_that_is_wrong() {
+    let d = tempfile::tempdir().unwrap();
+    let check = |text: &str, needles: &[&str], absent: &[&str]| {
+        let e =
+            capsim::Scenario::from_toml_str(text, d.path(), std::path::Path::new("f.toml"), &[])
+                .unwrap()
+                .compile()
+                .unwrap_err()
+                .to_string();
+        for n in needles {
+            assert!(e.contains(n), "expected {n:?} in {e}");
+        }
+        for n in absent {
+            assert!(!e.contains(n), "unexpected {n:?} in {e}");
+        }
+    };
+    // A valid CPU with a memory it does not offer: the memory.
+    check(
+        &fargate("cpu = 1024\nmemory = 512\n"),
+        &["`task.memory` (line 11)", "2048, 3072"],
+        &["`task.cpu`"],
+    );
+    // A CPU Fargate does not have: the CPU.
+    check(
+        &fargate("cpu = 300\nmemory = 512\n"),
+        &["`task.cpu` (line 10)", "256, 512, 1024"],
+        &[],
+    );
+    // From a task definition: the definition and its file.
+    let def = r#"{ "family": "f", "cpu": "256", "memory": "4096",
+        "containerDefinitions": [{ "name": "c", "image": "i", "essential": true }] }"#;
+    std::fs::write(d.path().join("def.json"), def).unwrap();
+    check(
+        &fargate("definition = \"def.json\"\n"),
+        &[
+            "`task.definition` (line 10)",
+            "def.json",
+            "`memory`",
+            "512, 1024, 2048",
+        ],
+        &["`task.cpu`", "`task.memory`"],
+    );
+    std::fs::write(d.path().join("def.json"), def.replace("\"256\"", "\"300\"")).unwrap();
+    check(
+        &fargate("definition = \"def.json\"\n"),
+        &["`task.definition`", "def.json", "`cpu`", "valid CPU values"],
+        &[],
+    );
+    // The scenario's own memory, with the definition's CPU: the memory key.
+    std::fs::write(
+        d.path().join("def.json"),
+        def.replace("\"256\"", "\"1024\"")
+            .replace("\"memory\": \"4096\",", ""),
+    )
+    .unwrap();
+    check(
+        &fargate("definition = \"def.json\"\nmemory = 512\n"),
+        &["`task.memory` (line 11)", "2048, 3072"],
+        &["`task.definition`"],
+    );
+}

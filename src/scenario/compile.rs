@@ -191,7 +191,8 @@ impl Scenario {
                 topology_spread: Vec::new(),
             },
             &self.region,
-        )?;
+        );
+        let platform = platform.map_err(|e| self.blame_definition(def, e))?;
         let mut notes = Vec::new();
         let mut pod = None;
         if let Some(e) = &platform.eks {
@@ -463,5 +464,35 @@ impl Scenario {
             pod,
             notes,
         })
+    }
+}
+
+impl Scenario {
+    /// An error about `task.cpu` or `task.memory` whose value came from
+    /// the task definition (the scenario does not set it) names
+    /// `task.definition` and the file.
+    fn blame_definition(
+        &self,
+        def: Option<&crate::platform::taskdef::TaskDefinition>,
+        e: ScenarioError,
+    ) -> ScenarioError {
+        let ScenarioError::Invalid { key, line, message } = e else {
+            return e;
+        };
+        let from_definition = match (key.as_str(), def) {
+            ("task.cpu", Some(d)) => self.task.cpu.is_none() && d.cpu_units.is_some(),
+            ("task.memory", Some(d)) => self.task.memory.is_none() && d.memory_mib.is_some(),
+            _ => false,
+        };
+        match def {
+            Some(d) if from_definition => {
+                let field = key.trim_start_matches("task.");
+                ScenarioError::invalid(
+                    "task.definition",
+                    format!("{} (its `{field}`): {message}", d.file.display()),
+                )
+            }
+            _ => ScenarioError::Invalid { key, line, message },
+        }
     }
 }
