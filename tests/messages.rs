@@ -392,3 +392,59 @@ fn a_wrong_fargate_size_names_the_key_that_is_wrong() {
         &["`task.definition`"],
     );
 }
+
+#[test]
+fn run_and_compare_on_a_sweep_say_it_is_one() {
+    let root = common::root();
+    for args in [
+        &["run", "scenarios/sweep-target-value.toml"][..],
+        &[
+            "compare",
+            "scenarios/sweep-target-value.toml",
+            "--platforms",
+            "fargate",
+        ],
+        &["run", "scenarios/sweep-target-value.toml", "--json"],
+    ] {
+        let o = capsim(args, &root);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}: {e}");
+        for n in [
+            "`base` (line 5)",
+            "sweep file",
+            "capsim sweep scenarios/sweep-target-value.toml",
+            "capsim run scenarios/quickstart.toml",
+        ] {
+            assert!(e.contains(n), "{args:?}: expected {n:?} in {e}");
+        }
+        assert!(!e.contains("unknown field"), "{e}");
+        assert!(o.stdout.is_empty(), "nothing on stdout: {e}");
+    }
+    // A scenario with a [sweep] table.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("s.toml"),
+        format!("{SMALL}[sweep]\ntask.concurrency = [2, 4]\n"),
+    )
+    .unwrap();
+    for args in [
+        &["run", "s.toml"][..],
+        &["compare", "s.toml", "--platforms", "fargate"],
+    ] {
+        let o = capsim(args, d.path());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}: {e}");
+        for n in [
+            "`sweep` (line 17)",
+            "capsim sweep s.toml",
+            "remove its [sweep]",
+        ] {
+            assert!(e.contains(n), "{args:?}: expected {n:?} in {e}");
+        }
+    }
+    // `capsim sweep` and `validate` still take both.
+    let o = capsim(&["validate", "s.toml"], d.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = capsim(&["validate", "scenarios/sweep-target-value.toml"], &root);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -139,6 +139,7 @@ pub fn load_str(
     overrides: &[String],
 ) -> Result<Loaded, Error> {
     let file = parse_table(text, origin)?;
+    refuse_sweep(&file, text, origin)?;
     let mut table = file.clone();
     let mut top = Vec::new();
     let mut sets = Vec::new();
@@ -206,6 +207,7 @@ impl Scenario {
         overrides: &[String],
     ) -> Result<Scenario, Error> {
         let mut table = parse_table(text, origin)?;
+        refuse_sweep(&table, text, origin)?;
         for o in overrides {
             overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
                 file: origin.to_path_buf(),
@@ -409,6 +411,44 @@ fn sole_key_under(key: &str, keys: &[String]) -> Option<String> {
         (Some(one), None) => Some(one.clone()),
         _ => None,
     }
+}
+
+/// A sweep file (`base = "…"` and `[sweep]`) or a scenario with a `[sweep]`
+/// table is not one run: say so, and what runs it.
+fn refuse_sweep(table: &toml::Table, text: &str, origin: &Path) -> Result<(), Error> {
+    if table.contains_key("services") {
+        // Services sharing a cluster say themselves that they cannot be swept.
+        return Ok(());
+    }
+    let file = origin.display();
+    let (key, message) = match (table.get("base"), table.contains_key("sweep")) {
+        (Some(toml::Value::String(base)), _) => (
+            "base",
+            format!(
+                "this is a sweep file (a base scenario and its [sweep]), not a scenario: run the sweep with `capsim sweep {file}`, or its base scenario alone with `capsim run {}`",
+                origin.parent().unwrap_or(Path::new("")).join(base).display()
+            ),
+        ),
+        (Some(_), _) => (
+            "base",
+            "`base` belongs to a sweep file (base = \"scenario.toml\" and a [sweep] table); a scenario has no `base`".to_string(),
+        ),
+        (None, true) => (
+            "sweep",
+            format!(
+                "this scenario has a [sweep] table, so it is a sweep: run it with `capsim sweep {file}`; to run the scenario alone, remove its [sweep] table"
+            ),
+        ),
+        (None, false) => return Ok(()),
+    };
+    Err(Error::Scenario {
+        file: origin.to_path_buf(),
+        problem: ScenarioError::Invalid {
+            key: key.to_string(),
+            line: locate::line_of_key(text, key),
+            message,
+        },
+    })
 }
 
 /// Parses TOML text into a table; a syntax error names its line and column.
