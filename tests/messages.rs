@@ -448,3 +448,163 @@ fn run_and_compare_on_a_sweep_say_it_is_one() {
     let o = capsim(&["validate", "scenarios/sweep-target-value.toml"], &root);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// A Fargate service with target tracking, an SLO and a timeout: no warning.
+const PLAUSIBLE: &str = r#"name = "plausible"
+duration = "30m"
+[load]
+kind = "constant"
+rps = 50
+[workload]
+cpu_ms = { dist = "exponential", mean = 10 }
+timeout = "10s"
+[task]
+cpu = 1024
+memory = 2048
+concurrency = 4
+[service]
+desired = 2
+[platform]
+kind = "fargate"
+[autoscaling]
+min_capacity = 1
+max_capacity = 4
+target_value = 70
+[slo]
+p99_ms = 200
+"#;
+
+fn warnings_of(text: &str, dir: &std::path::Path, set: &[&str]) -> Vec<String> {
+    let set: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    capsim::Scenario::from_toml_str(text, dir, std::path::Path::new("w.toml"), &set)
+        .unwrap()
+        .compile()
+        .unwrap_or_else(|e| panic!("{set:?}: {e}"))
+        .notes
+        .into_iter()
+        .filter(|n| n.starts_with("warning: "))
+        .collect()
+}
+
+#[test]
+fn implausible_values_are_warned_about_and_name_their_key() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    assert!(warnings_of(PLAUSIBLE, dir, &[]).is_empty());
+    for (set, key, why) in [
+        (
+            &["autoscaling.target_value=0.7"][..],
+            "autoscaling.target_value",
+            "did you mean 70?",
+        ),
+        (
+            &[
+                "autoscaling.predefined_metric=ECSServiceAverageMemoryUtilization",
+                "autoscaling.target_value=0.5",
+            ],
+            "autoscaling.target_value",
+            "a memory utilization target is a percent",
+        ),
+        (
+            &[
+                "autoscaling.target_tracking=[{ predefined_metric = \"ECSServiceAverageCPUUtilizationHighResolution\", target_value = 0.07 }]",
+            ],
+            "autoscaling.target_tracking[0].target_value",
+            "did you mean 7?",
+        ),
+        (&["slo.p99_ms=0.4"], "slo.p99_ms", "in milliseconds"),
+        (
+            &["workload.timeout=\"5ms\""],
+            "workload.timeout",
+            "shorter than the mean CPU time",
+        ),
+        (
+            &["task.concurrency=20000"],
+            "task.concurrency",
+            "not a rate",
+        ),
+        (&["load.rps=0"], "load.rps", "no request arrives"),
+        (
+            &["load={ kind = \"step\", rps = 0, at = \"1m\", to_rps = 0 }"],
+            "load",
+            "no request arrives",
+        ),
+        (&["duration=\"5m\""], "duration", "3 high minutes"),
+    ] {
+        let w = warnings_of(PLAUSIBLE, dir, set);
+        assert_eq!(w.len(), 1, "{set:?}: {w:?}");
+        assert!(
+            w[0].starts_with(&format!("warning: `{key}` ")) && w[0].contains(why),
+            "{set:?}: {w:?}"
+        );
+        assert!(rust_words(&w[0]).is_empty(), "{w:?}");
+    }
+    // Requests per target are not a percent; a short run without
+    // autoscaling says nothing.
+    let alb = [
+        "autoscaling.predefined_metric=ALBRequestCountPerTarget",
+        "autoscaling.target_value=0.7",
+    ];
+    assert!(warnings_of(PLAUSIBLE, dir, &alb).is_empty());
+    let no_autoscaling = PLAUSIBLE.replace(
+        "[autoscaling]\nmin_capacity = 1\nmax_capacity = 4\ntarget_value = 70\n",
+        "",
+    );
+    assert!(warnings_of(&no_autoscaling, dir, &["duration=\"5m\""]).is_empty());
+    // The HPA's targets, on EKS.
+    let root = common::root().join("scenarios");
+    let eks = std::fs::read_to_string(root.join("eks-web-api.toml")).unwrap();
+    let w = warnings_of(&eks, &root, &["hpa.target_cpu_utilization=0.6"]);
+    assert!(
+        w.len() == 1 && w[0].starts_with("warning: `hpa.target_cpu_utilization` is 0.6"),
+        "{w:?}"
+    );
+    let w = warnings_of(
+        &eks,
+        &root,
+        &[
+            "hpa.metrics=[{ type = \"Resource\", resource = \"memory\", average_utilization = 0.8 }]",
+        ],
+    );
+    assert!(
+        w.iter()
+            .any(|n| n.starts_with("warning: `hpa.metrics[0].average_utilization`")),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn warnings_go_to_stderr_once_and_into_the_summary() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("w.toml"),
+        PLAUSIBLE
+            .replace("target_value = 70", "target_value = 0.7")
+            .replace("\"30m\"", "\"2m\""),
+    )
+    .unwrap();
+    let o = capsim(&["run", "w.toml", "--json", "--out", "o"], d.path());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is exactly the summary JSON");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    for key in ["autoscaling.target_value", "duration"] {
+        let line = format!("warning: `{key}` ");
+        assert_eq!(e.matches(&line).count(), 1, "once on stderr: {e}");
+        assert!(notes.iter().any(|n| n.starts_with(&line)), "{notes:?}");
+    }
+    assert!(!e.contains("note: warning"), "{e}");
+    // `validate` says them too.
+    let o = capsim(&["validate", "w.toml"], d.path());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && e.contains("warning: `autoscaling.target_value` is 0.7"),
+        "{e}"
+    );
+}
