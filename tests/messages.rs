@@ -551,6 +551,22 @@ fn implausible_values_are_warned_about_and_name_their_key() {
         "",
     );
     assert!(warnings_of(&no_autoscaling, dir, &["duration=\"5m\""]).is_empty());
+    // A service of a shared cluster: the key as written in the file.
+    let shared = capsim::scenario::load(
+        &common::root().join("scenarios/shared-cluster.toml"),
+        &["services.web.autoscaling.target_value=0.7".to_string()],
+    )
+    .unwrap();
+    let capsim::scenario::Loaded::Shared(shared) = shared else {
+        panic!("a shared cluster")
+    };
+    let notes = shared.services[0].compile().unwrap().notes;
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("warning: `services.web.autoscaling.target_value` is 0.7")),
+        "{notes:?}"
+    );
     // The HPA's targets, on EKS.
     let root = common::root().join("scenarios");
     let eks = std::fs::read_to_string(root.join("eks-web-api.toml")).unwrap();

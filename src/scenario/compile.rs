@@ -522,7 +522,11 @@ impl Scenario {
     /// start with `warning:`, each naming its key and why it looks wrong.
     fn warnings(&self, rate: &RateFn, end: SimTime) -> Vec<String> {
         let mut w = Vec::new();
-        let mut warn = |key: &str, why: String| w.push(format!("warning: `{key}` {why}"));
+        // A service of a shared cluster: the key as written in the file.
+        let mut warn = |key: &str, why: String| {
+            let key = relocate(&self.own_sections, key.to_string());
+            w.push(format!("warning: `{key}` {why}"))
+        };
         let percent = |t: f64, what: &str| {
             format!(
                 "is {t}: a {what} target is a percent (70 means 70 %), so this asks for {t} % and will scale out to its maximum; did you mean {}?",
