@@ -421,12 +421,20 @@ fn refuse_sweep(table: &toml::Table, text: &str, origin: &Path) -> Result<(), Er
         return Ok(());
     }
     let file = origin.display();
+    let base_path = |base: &str| origin.parent().unwrap_or(Path::new("")).join(base);
     let (key, message) = match (table.get("base"), table.contains_key("sweep")) {
-        (Some(toml::Value::String(base)), _) => (
+        (Some(toml::Value::String(base)), true) => (
             "base",
             format!(
                 "this is a sweep file (a base scenario and its [sweep]), not a scenario: run the sweep with `capsim sweep {file}`, or its base scenario alone with `capsim run {}`",
-                origin.parent().unwrap_or(Path::new("")).join(base).display()
+                base_path(base).display()
+            ),
+        ),
+        (Some(toml::Value::String(base)), false) => (
+            "base",
+            format!(
+                "`base` belongs to a sweep file, which also needs a [sweep] table of values; to run the base scenario alone: `capsim run {}`",
+                base_path(base).display()
             ),
         ),
         (Some(_), _) => (
