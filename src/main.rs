@@ -192,6 +192,19 @@ fn is_sweep(path: &std::path::Path) -> bool {
         .is_some_and(|t| t.contains_key("sweep"))
 }
 
+/// A note as printed on stderr: `warning: …` for the scenario's warnings,
+/// `note: …` for the others; a service's name after it when there are several.
+fn note_line(service: Option<&str>, n: &str) -> String {
+    let (kind, text) = match n.strip_prefix("warning: ") {
+        Some(w) => ("warning", w),
+        None => ("note", n),
+    };
+    match service {
+        Some(s) => format!("{kind}: {s}: {text}"),
+        None => format!("{kind}: {text}"),
+    }
+}
+
 fn main() -> ExitCode {
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,7 +246,7 @@ fn real_main() -> Result<()> {
                     }
                     for o in &output.services {
                         for n in &o.summary.notes {
-                            eprintln!("note: {}: {n}", o.summary.scenario);
+                            eprintln!("{}", note_line(Some(&o.summary.scenario), n));
                         }
                     }
                     let dir =
@@ -268,7 +281,7 @@ fn real_main() -> Result<()> {
             decisions.apply(&mut output.decisions);
             // Once per run, on stderr so that --json output stays clean.
             for n in &output.summary.notes {
-                eprintln!("note: {n}");
+                eprintln!("{}", note_line(None, n));
             }
             let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(sc.safe_name()));
             report::write_run(&dir, &output)
@@ -479,7 +492,7 @@ fn real_main() -> Result<()> {
                     );
                     for (sc, c) in shared.services.iter().zip(&compiled) {
                         for n in &c.notes {
-                            eprintln!("note: {}: {n}", sc.name);
+                            eprintln!("{}", note_line(Some(&sc.name), n));
                         }
                         println!(
                             "  service \"{}\": {} simulated, peak offered load {:.1} req/s, {} CPU units / {} MiB per task",
@@ -495,7 +508,7 @@ fn real_main() -> Result<()> {
             };
             let c = sc.compile()?;
             for n in &c.notes {
-                eprintln!("note: {n}");
+                eprintln!("{}", note_line(None, n));
             }
             println!(
                 "{}: ok — \"{}\", {} on {}, {} simulated, peak offered load {:.1} req/s",

@@ -157,6 +157,11 @@ impl<'de> Deserialize<'de> for Duration {
                 parse_duration(v).map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+                if v < 0 {
+                    return Err(E::custom(format!(
+                        "a duration cannot be negative; expected a duration such as \"90s\", got {v}"
+                    )));
+                }
                 Err(E::custom(format!(
                     "a duration needs a unit: write \"{v}s\" or \"{v}ms\", not {v}"
                 )))
@@ -165,6 +170,11 @@ impl<'de> Deserialize<'de> for Duration {
                 self.visit_i64(v as i64)
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Duration, E> {
+                if v < 0.0 {
+                    return Err(E::custom(format!(
+                        "a duration cannot be negative; expected a duration such as \"90s\", got {v}"
+                    )));
+                }
                 Err(E::custom(format!(
                     "a duration needs a unit: write \"{v}s\" or \"{v}ms\", not {v}"
                 )))

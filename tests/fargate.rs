@@ -96,8 +96,9 @@ fn the_documentation_task_definition_loads() {
     )
     .unwrap();
     let e = bad.compile().unwrap_err().to_string();
+    // The size comes from the task definition: it is named, and the file.
     assert!(
-        e.contains("512, 1024, 2048") && e.contains("task.cpu"),
+        e.contains("512, 1024, 2048") && e.contains("`task.definition`") && e.contains("bad.json"),
         "{e}"
     );
     // Daemon scheduling belongs to EC2.

@@ -124,14 +124,7 @@ pub(super) fn compile(
             ));
         }
     };
-    let image_ok = image_mb.is_finite() && *image_mb >= 0.0;
-    let pull_ok = pull_mbps.is_finite() && *pull_mbps > 0.0;
-    if !image_ok || !pull_ok {
-        return Err(ScenarioError::invalid(
-            key("pull_mbps"),
-            "expected image_mb ≥ 0 and pull_mbps > 0",
-        ));
-    }
+    super::check_image(*image_mb, *pull_mbps)?;
     let cluster = crate::cluster::ClusterConfig {
         groups: vec![crate::cluster::GroupConfig {
             name: "asg".into(),

@@ -312,12 +312,7 @@ pub(super) fn compile(
             "Windows pods on EKS are not modelled (Linux only)",
         ));
     }
-    if !(image_mb.is_finite() && *image_mb >= 0.0 && pull_mbps.is_finite() && *pull_mbps > 0.0) {
-        return Err(ScenarioError::invalid(
-            key("pull_mbps"),
-            "expected image_mb ≥ 0 and pull_mbps > 0",
-        ));
-    }
+    super::check_image(*image_mb, *pull_mbps)?;
     let request = Resources {
         cpu: units_to_millicores(task.cpu_units),
         memory: task.memory_mib,

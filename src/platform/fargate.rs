@@ -84,6 +84,16 @@ pub fn check_size(cpu_units: u32, memory_mib: u32, windows: bool) -> Result<(), 
     Ok(())
 }
 
+/// The key to blame for an invalid size: the CPU when Fargate has no such
+/// CPU size, else the memory (wrong for that CPU).
+pub fn size_key(cpu_units: u32, windows: bool) -> &'static str {
+    if valid_cpu_units(windows).contains(&cpu_units) {
+        "task.memory"
+    } else {
+        "task.cpu"
+    }
+}
+
 /// Compiles `[platform] kind = ...` (see [`PlatformSpec`]).
 pub(super) fn compile(
     spec: &PlatformSpec,
@@ -135,7 +145,7 @@ pub(super) fn compile(
         ));
     }
     check_size(task.cpu_units, task.memory_mib, windows)
-        .map_err(|m| ScenarioError::invalid("task.cpu", m))?;
+        .map_err(|m| ScenarioError::invalid(size_key(task.cpu_units, windows), m))?;
     if !(20.0..=200.0).contains(&task.ephemeral_gb) {
         return Err(ScenarioError::invalid(
             "task.ephemeral_storage_gb",
@@ -345,6 +355,9 @@ mod tests {
 
     #[test]
     fn invalid_sizes_name_the_valid_values() {
+        assert_eq!(size_key(256, false), "task.memory");
+        assert_eq!(size_key(300, false), "task.cpu");
+        assert_eq!(size_key(512, true), "task.cpu");
         let e = check_size(256, 4096, false).unwrap_err();
         assert!(e.contains("512, 1024, 2048"), "{e}");
         let e = check_size(300, 512, false).unwrap_err();

@@ -510,6 +510,23 @@ pub struct TaskFacts {
     pub topology_spread: Vec<(u32, crate::placement::TopologyKey, bool)>,
 }
 
+/// `platform.image_mb` ≥ 0 and `platform.pull_mbps` > 0, each named when wrong.
+fn check_image(image_mb: f64, pull_mbps: f64) -> Result<(), ScenarioError> {
+    if !(image_mb.is_finite() && image_mb >= 0.0) {
+        return Err(ScenarioError::invalid(
+            "platform.image_mb",
+            format!("expected MB ≥ 0, got {image_mb}"),
+        ));
+    }
+    if !(pull_mbps.is_finite() && pull_mbps > 0.0) {
+        return Err(ScenarioError::invalid(
+            "platform.pull_mbps",
+            format!("expected MB/s > 0, got {pull_mbps}"),
+        ));
+    }
+    Ok(())
+}
+
 fn positive_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
     match v {
         Some(x) if !(x.is_finite() && x >= 0.0) => Err(ScenarioError::invalid(

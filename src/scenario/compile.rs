@@ -7,6 +7,7 @@ use super::locate::{locate, relocate};
 use super::{MAX_DURATION, Scenario};
 use crate::error::{Error, ScenarioError};
 use crate::load::RateFn;
+use crate::metrics::cloudwatch::Metric;
 use crate::platform::{Platform, PlatformKind, PlatformSpec, TaskFacts};
 use crate::service::{CompiledTask, SchedulingStrategy, TaskShape};
 use crate::time::{Duration, SimTime};
@@ -185,7 +186,8 @@ impl Scenario {
                 topology_spread: Vec::new(),
             },
             &self.region,
-        )?;
+        );
+        let platform = platform.map_err(|e| self.blame_definition(def, e))?;
         let mut notes = Vec::new();
         let mut pod = None;
         if let Some(e) = &platform.eks {
@@ -446,6 +448,7 @@ impl Scenario {
         if let Some(a) = &self.autoscaling {
             a.validate()?;
         }
+        notes.extend(self.warnings(&rate, end));
         Ok(Compiled {
             end,
             rate,
@@ -460,5 +463,163 @@ impl Scenario {
             pod,
             notes,
         })
+    }
+}
+
+impl Scenario {
+    /// An error about `task.cpu` or `task.memory` whose value came from
+    /// the task definition (the scenario does not set it) names
+    /// `task.definition` and the file.
+    fn blame_definition(
+        &self,
+        def: Option<&crate::platform::taskdef::TaskDefinition>,
+        e: ScenarioError,
+    ) -> ScenarioError {
+        let ScenarioError::Invalid { key, line, message } = e else {
+            return e;
+        };
+        let from_definition = match (key.as_str(), def) {
+            ("task.cpu", Some(d)) => self.task.cpu.is_none() && d.cpu_units.is_some(),
+            ("task.memory", Some(d)) => self.task.memory.is_none() && d.memory_mib.is_some(),
+            _ => false,
+        };
+        match def {
+            Some(d) if from_definition => {
+                let field = key.trim_start_matches("task.");
+                ScenarioError::invalid(
+                    "task.definition",
+                    format!("{} (its `{field}`): {message}", d.file.display()),
+                )
+            }
+            _ => ScenarioError::Invalid { key, line, message },
+        }
+    }
+}
+
+/// Shortest run in which Service Auto Scaling's alarms can be seen at work:
+/// target tracking scales out after 3 high one-minute datapoints and in
+/// after 15 low ones (aws.md §9.1), each seen minutes late.
+const AUTOSCALING_MIN_DURATION: SimTime = 10 * crate::time::MINUTE;
+
+/// A utilization target below this is almost surely a fraction where a
+/// percent is meant (0.7 for 70 %).
+const LOWEST_PLAUSIBLE_PERCENT: f64 = 5.0;
+
+/// More requests in service at once on one task than this is almost surely
+/// a rate (requests per second) written as the concurrency.
+const MOST_PLAUSIBLE_CONCURRENCY: u32 = 10_000;
+
+/// A product like 0.07 × 100 without its floating-point tail (7, not 7.000000000000001).
+fn tidy(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
+impl Scenario {
+    /// Values that are valid but almost surely a mistake, as notes that
+    /// start with `warning:`, each naming its key and why it looks wrong.
+    fn warnings(&self, rate: &RateFn, end: SimTime) -> Vec<String> {
+        let mut w = Vec::new();
+        // A service of a shared cluster: the key as written in the file.
+        let mut warn = |key: &str, why: String| {
+            let key = relocate(&self.own_sections, key.to_string());
+            w.push(format!("warning: `{key}` {why}"))
+        };
+        let percent = |t: f64, what: &str| {
+            format!(
+                "is {t}: a {what} target is a percent (70 means 70 %), so this asks for {t} % and will scale out to its maximum; did you mean {}?",
+                tidy(t * 100.0)
+            )
+        };
+        if let Some(a) = &self.autoscaling {
+            let inline = usize::from(a.target_value.is_some());
+            for (i, p) in a.target_tracking_policies().iter().enumerate() {
+                let key = if i < inline {
+                    "autoscaling.target_value".to_string()
+                } else {
+                    format!("autoscaling.target_tracking[{}].target_value", i - inline)
+                };
+                let what = match p.predefined_metric.base() {
+                    Metric::EcsServiceAverageCpuUtilization => "CPU utilization",
+                    Metric::EcsServiceAverageMemoryUtilization => "memory utilization",
+                    _ => continue,
+                };
+                if p.target_value < LOWEST_PLAUSIBLE_PERCENT {
+                    warn(&key, percent(p.target_value, what));
+                }
+            }
+            let alarms = inline > 0 || !a.target_tracking.is_empty() || !a.step_scaling.is_empty();
+            if alarms && end < AUTOSCALING_MIN_DURATION {
+                warn(
+                    "duration",
+                    format!(
+                        "is {}: [autoscaling] acts on alarms over minutes of datapoints (target tracking scales out after 3 high minutes and in after 15 low ones, each seen about {} late), so a run shorter than {} shows little of it",
+                        self.duration,
+                        a.metric_delay,
+                        Duration(AUTOSCALING_MIN_DURATION)
+                    ),
+                );
+            }
+        }
+        if let Some(h) = &self.hpa {
+            if let Some(t) = h.target_cpu_utilization
+                && t < LOWEST_PLAUSIBLE_PERCENT
+            {
+                warn("hpa.target_cpu_utilization", percent(t, "CPU utilization"));
+            }
+            for (i, m) in h.metrics.iter().enumerate() {
+                if let Some(t) = m.average_utilization
+                    && t < LOWEST_PLAUSIBLE_PERCENT
+                {
+                    warn(
+                        &format!("hpa.metrics[{i}].average_utilization"),
+                        percent(t, "utilization"),
+                    );
+                }
+            }
+        }
+        if let Some(p) = self.slo.p99_ms
+            && p < 1.0
+        {
+            warn(
+                "slo.p99_ms",
+                format!(
+                    "is {p}: it is in milliseconds (400 means 0.4 s), so nearly every minute will breach it; did you mean {}?",
+                    tidy(p * 1000.0)
+                ),
+            );
+        }
+        let cpu_mean = self.workload.cpu_ms.mean();
+        if let Some(t) = self.workload.timeout
+            && crate::time::as_ms_f64(t.0) < cpu_mean
+        {
+            warn(
+                "workload.timeout",
+                format!(
+                    "is {t}, shorter than the mean CPU time of a request ({cpu_mean} ms, `workload.cpu_ms`): most requests will time out"
+                ),
+            );
+        }
+        if self.task.concurrency > MOST_PLAUSIBLE_CONCURRENCY {
+            warn(
+                "task.concurrency",
+                format!(
+                    "is {}: it is the number of requests one task serves at once (a thread or connection pool), not a rate; above {MOST_PLAUSIBLE_CONCURRENCY} is unusual",
+                    self.task.concurrency
+                ),
+            );
+        }
+        if rate.peak(end) == 0.0 {
+            let key = match self.load {
+                crate::load::LoadSpec::Constant { .. } => "load.rps",
+                crate::load::LoadSpec::Diurnal { .. } => "load.mean_rps",
+                _ => "load",
+            };
+            warn(
+                key,
+                "gives a mean rate of 0 requests per second: no request arrives during the run"
+                    .into(),
+            );
+        }
+        w
     }
 }

@@ -12,7 +12,7 @@ mod shared;
 
 pub use compile::{Compiled, PodCompiled};
 pub use locate::line_col;
-use locate::{locate, refine_key, relocate};
+use locate::{locate, refine_key_with, relocate, user_terms, value_at};
 use shared::{Overrides, service_override, shared_from_table};
 pub use shared::{SERVICE_PLATFORM_KEYS, SERVICE_SECTIONS, SharedScenario};
 
@@ -134,6 +134,7 @@ pub fn load_str(
     overrides: &[String],
 ) -> Result<Loaded, Error> {
     let file = parse_table(text, origin)?;
+    refuse_sweep(&file, text, origin)?;
     let mut table = file.clone();
     let mut top = Vec::new();
     let mut sets = Vec::new();
@@ -201,6 +202,7 @@ impl Scenario {
         overrides: &[String],
     ) -> Result<Scenario, Error> {
         let mut table = parse_table(text, origin)?;
+        refuse_sweep(&table, text, origin)?;
         for o in overrides {
             overrides::apply(&mut table, o).map_err(|problem| Error::Scenario {
                 file: origin.to_path_buf(),
@@ -252,10 +254,8 @@ impl Scenario {
         let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let message = e.inner().message().trim().to_string();
-                let key = relocate(
-                    &own_sections,
-                    refine_key(&probe, &e.path().to_string(), &message),
-                );
+                let at = refine(&probe, &e.path().to_string(), &message);
+                let key = relocate(&own_sections, at.clone());
                 // Serde reports errors inside tagged tables (`[load]`, `[platform]`,
                 // distributions) at the table. Whether the file alone has the same
                 // error tells the file from an override apart.
@@ -272,14 +272,33 @@ impl Scenario {
                         })
                         .is_some_and(|(ft, f)| {
                             let m = f.inner().message().trim().to_string();
-                            relocate(&own_sections, refine_key(&ft, &f.path().to_string(), &m))
-                                == key
+                            relocate(&own_sections, refine(&ft, &f.path().to_string(), &m)) == key
                                 && m == message
                         });
                 let blamed: Vec<String> = if in_file {
                     Vec::new()
                 } else {
                     overridden.clone()
+                };
+                // A table's error that the file alone does not have, with
+                // one override inside the table: that override's key.
+                let (key, at) = match sole_key_under(&key, &blamed) {
+                    Some(k) => {
+                        // In the service's own table, the key has no prefix.
+                        let own = own_sections
+                            .as_ref()
+                            .and_then(|(p, _)| k.strip_prefix(&format!("{p}.")));
+                        let at = own.unwrap_or(&k).to_string();
+                        (k, at)
+                    }
+                    None => (key, at),
+                };
+                let (key, message) = match list_for_table(&probe, &at) {
+                    Some(base) => (
+                        relocate(&own_sections, base),
+                        "expected a table, got a list".to_string(),
+                    ),
+                    None => (key, user_message(&probe, &at, &message)),
                 };
                 let problem = if !overridden.is_empty()
                     && !in_file
@@ -308,6 +327,131 @@ impl Scenario {
     pub fn safe_name(&self) -> String {
         safe_name(&self.name)
     }
+}
+
+/// The first error reading a table as a scenario: its path and message.
+fn first_error(table: &toml::Table) -> Option<String> {
+    serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(table.clone()))
+        .err()
+        .map(|e| format!("{}: {}", e.path(), e.inner().message().trim()))
+}
+
+/// The key an error is about: inside a tagged table, the value serde
+/// could not name; a table `{ x = … }` given for a name (which serde reads
+/// as variant `x`), the key of the table.
+fn refine(table: &toml::Table, path: &str, message: &str) -> String {
+    let key = refine_key_with(table, path, message, first_error);
+    let variant = message
+        .strip_prefix("unknown variant `")
+        .and_then(|r| r.split('`').next());
+    if let Some(name) = variant
+        && let Some(parent) = key.strip_suffix(&format!(".{name}"))
+        && let Some(toml::Value::Table(t)) = value_at(table, parent)
+        && t.len() == 1
+        && t.contains_key(name)
+    {
+        return parent.to_string();
+    }
+    key
+}
+
+/// The names the enum at `key` accepts, as serde lists them for a name it
+/// does not know (`one of `a`, `b``, or `` `a` or `b` ``).
+fn variant_names(table: &toml::Table, key: &str) -> Option<String> {
+    if key.contains('[') {
+        return None;
+    }
+    let mut t = table.clone();
+    let segments: Vec<&str> = key.split('.').collect();
+    let bogus = "\u{1}";
+    overrides::set_path(&mut t, &segments, toml::Value::String(bogus.into())).ok()?;
+    let e = serde_path_to_error::deserialize::<_, Scenario>(toml::Value::Table(t)).err()?;
+    e.inner()
+        .message()
+        .trim()
+        .strip_prefix(&format!("unknown variant `{bogus}`, expected "))
+        .map(str::to_string)
+}
+
+/// A list written where a table is expected (serde then reads the table's
+/// keys from the list's items and names `key[i]`): the list's key.
+fn list_for_table(table: &toml::Table, key: &str) -> Option<String> {
+    let base = key.split('[').next()?;
+    if base == key || !matches!(value_at(table, base), Some(toml::Value::Array(_))) {
+        return None;
+    }
+    let mut t = table.clone();
+    let segments: Vec<&str> = base.split('.').collect();
+    overrides::set_path(&mut t, &segments, toml::Value::Table(toml::Table::new())).ok()?;
+    let wants_list =
+        first_error(&t).is_some_and(|m| m.contains("invalid type: map, expected a sequence"));
+    (!wants_list).then(|| base.to_string())
+}
+
+/// Serde's message about `key` of `table` in the user's terms.
+fn user_message(table: &toml::Table, key: &str, message: &str) -> String {
+    let names = ["variant identifier", "string only", "string or map"]
+        .iter()
+        .any(|w| message.ends_with(w))
+        .then(|| variant_names(table, key))
+        .flatten();
+    user_terms(message, value_at(table, key), names.as_deref())
+}
+
+/// The one key of `keys` strictly inside the table `key`, if exactly one is.
+fn sole_key_under(key: &str, keys: &[String]) -> Option<String> {
+    let prefix = format!("{key}.");
+    let mut under = keys.iter().filter(|k| k.starts_with(&prefix));
+    match (under.next(), under.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    }
+}
+
+/// A sweep file (`base = "…"` and `[sweep]`) or a scenario with a `[sweep]`
+/// table is not one run: say so, and what runs it.
+fn refuse_sweep(table: &toml::Table, text: &str, origin: &Path) -> Result<(), Error> {
+    if table.contains_key("services") {
+        // Services sharing a cluster say themselves that they cannot be swept.
+        return Ok(());
+    }
+    let file = origin.display();
+    let base_path = |base: &str| origin.parent().unwrap_or(Path::new("")).join(base);
+    let (key, message) = match (table.get("base"), table.contains_key("sweep")) {
+        (Some(toml::Value::String(base)), true) => (
+            "base",
+            format!(
+                "this is a sweep file (a base scenario and its [sweep]), not a scenario: run the sweep with `capsim sweep {file}`, or its base scenario alone with `capsim run {}`",
+                base_path(base).display()
+            ),
+        ),
+        (Some(toml::Value::String(base)), false) => (
+            "base",
+            format!(
+                "`base` belongs to a sweep file, which also needs a [sweep] table of values; to run the base scenario alone: `capsim run {}`",
+                base_path(base).display()
+            ),
+        ),
+        (Some(_), _) => (
+            "base",
+            "`base` belongs to a sweep file (base = \"scenario.toml\" and a [sweep] table); a scenario has no `base`".to_string(),
+        ),
+        (None, true) => (
+            "sweep",
+            format!(
+                "this scenario has a [sweep] table, so it is a sweep: run it with `capsim sweep {file}`; to run the scenario alone, remove its [sweep] table"
+            ),
+        ),
+        (None, false) => return Ok(()),
+    };
+    Err(Error::Scenario {
+        file: origin.to_path_buf(),
+        problem: ScenarioError::Invalid {
+            key: key.to_string(),
+            line: locate::line_of_key(text, key),
+            message,
+        },
+    })
 }
 
 /// Parses TOML text into a table; a syntax error names its line and column.
