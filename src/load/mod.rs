@@ -422,11 +422,11 @@ impl LoadSpec {
         match self {
             LoadSpec::Constant { .. } => None,
             LoadSpec::Diurnal { weekend_factor, .. } => {
-                if duration % DAY != 0 {
+                if !duration.is_multiple_of(DAY) {
                     Some(format!(
                         "monthly projection: the run does not cover whole days of the daily cycle; {scaled} (run whole days for a fair projection)"
                     ))
-                } else if *weekend_factor != 1.0 && duration % (7 * DAY) != 0 {
+                } else if *weekend_factor != 1.0 && !duration.is_multiple_of(7 * DAY) {
                     Some(format!(
                         "monthly projection: weekend_factor = {weekend_factor} but the run does not cover whole weeks; {scaled} (run whole weeks for a fair projection)"
                     ))

@@ -107,7 +107,7 @@ fn labelled(e: &AlarmEval) -> String {
         .zip(&e.starts)
         .map(|(v, t)| {
             let s = t / SECOND;
-            let at = if s % 60 == 0 {
+            let at = if s.is_multiple_of(60) {
                 format!("{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60)
             } else {
                 format!("{:02}:{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60, s % 60)
@@ -720,8 +720,6 @@ impl AutoScaler {
                     )
                 } else if let Some(u) = step_cd {
                     format!("suppressed: scale-in cooldown until {}", clock(u))
-                } else if p.desired >= desired {
-                    format!("no action: proposal ≥ desired count {desired}")
                 } else if target.is_some_and(|t| t >= desired) {
                     format!("suppressed: at min_capacity {}", self.min)
                 } else if target == Some(p.desired.max(self.min)) {
