@@ -84,40 +84,9 @@ fn run_report_has_every_chart_and_escapes_the_name() {
     );
 }
 
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CAPSIM_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    [
-        "/usr/bin/chromium",
-        "/usr/bin/chromium-browser",
-        "/usr/bin/google-chrome",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-fn headless(browser: &Path, profile: &Path) -> Command {
-    let mut c = Command::new(browser);
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
-
 #[test]
 fn the_page_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = common::chromium() else {
         // CI sets CAPSIM_REQUIRE_BROWSER so that a missing browser fails there.
         assert!(
             std::env::var_os("CAPSIM_REQUIRE_BROWSER").is_none(),
@@ -131,7 +100,7 @@ fn the_page_renders_in_headless_chromium() {
     let (d, dir) = run_report();
     let url = format!("file://{}", dir.join("index.html").display());
     let profile = d.path().join("profile");
-    let dom = headless(&browser, &profile)
+    let dom = common::headless(&browser, &profile)
         .arg("--dump-dom")
         .arg(&url)
         .output()
@@ -160,7 +129,7 @@ fn the_page_renders_in_headless_chromium() {
     );
     // And it paints: the screenshot is a real, non-blank image.
     let shot = d.path().join("shot.png");
-    let o = headless(&browser, &profile)
+    let o = common::headless(&browser, &profile)
         .arg(format!("--screenshot={}", shot.display()))
         .arg("--window-size=1280,3000")
         .arg(&url)
@@ -280,7 +249,7 @@ fn parquet_traces_are_read_like_csv() {
 
 #[test]
 fn the_shared_cluster_page_renders_in_headless_chromium() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = common::chromium() else {
         assert!(
             std::env::var_os("CAPSIM_REQUIRE_BROWSER").is_none(),
             "CAPSIM_REQUIRE_BROWSER is set but no Chromium was found"
@@ -309,7 +278,7 @@ fn the_shared_cluster_page_renders_in_headless_chromium() {
     capsim::report::write_shared(&dir, &out).unwrap();
     assert!(dir.join("_i_accounts__i_").join("index.html").is_file());
     let url = format!("file://{}", dir.join("index.html").display());
-    let dom = headless(&browser, &d.path().join("profile"))
+    let dom = common::headless(&browser, &d.path().join("profile"))
         .arg("--dump-dom")
         .arg(&url)
         .output()

@@ -3,6 +3,7 @@
 
 use capsim::{RunOutput, Scenario};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The project root.
 pub fn root() -> PathBuf {
@@ -91,4 +92,38 @@ target_value = 60
 p99_ms = {slo_p99_ms}
 "#
     )
+}
+
+/// The headless browser for page checks: `$CAPSIM_CHROMIUM` or a
+/// Debian/Chrome install.
+pub fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CAPSIM_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+}
+
+/// A headless Chromium command with a throwaway profile.
+pub fn headless(browser: &Path, profile: &Path) -> Command {
+    let mut c = Command::new(browser);
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
 }
