@@ -107,7 +107,8 @@ pub fn answer(options: &[Candidate]) -> Vec<String> {
         .find_map(|o| report::projection_caveat(&o.output.summary))
     {
         lines.push(format!(
-            "The monthly figures are projections, and the ranking holds for this run only: {n}."
+            "The monthly figures are projections, and the ranking holds for this run only: {}.",
+            n.trim_start_matches("monthly projection: ")
         ));
     }
     if !slo_set {

@@ -300,7 +300,10 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Dra
             let (y0, y1) = range_of(ys, true);
             let mut c = xy_chart(root, title, x_label, y_label, (x0, x1), (y0, y1))?;
             for l in lines {
-                let style = ShapeStyle::from(&l.color).stroke_width(2);
+                // Thin strokes for dense series: a wide stroke's miter join
+                // at a one-minute spike shoots past the plot's edge.
+                let width = if l.points.len() > 400 { 1 } else { 2 };
+                let style = ShapeStyle::from(&l.color).stroke_width(width);
                 if l.dashed {
                     c.draw_series(DashedLineSeries::new(l.points.clone(), 6, 4, style))?;
                     entries.push((l.name.clone(), Mark::Dashed(l.color)));
