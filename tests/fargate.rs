@@ -424,3 +424,27 @@ fn values(datapoints: &str) -> Vec<f64> {
         .map(|p| p.split_once('=').expect("labelled").1.parse().unwrap())
         .collect()
 }
+
+/// A price override bills and is what the report says was billed, named as
+/// the scenario's, with the catalog's price beside it.
+#[test]
+fn a_price_override_is_reported_as_the_price() {
+    let sc = common::scenario_with(
+        &common::step_fargate("priced", "10m", 250),
+        &["platform.vcpu_hour_usd=0.05"],
+    )
+    .unwrap();
+    let out = capsim::run(&sc).unwrap();
+    let a = out.context.assumptions;
+    let price = a
+        .iter()
+        .find(|r| r.item.starts_with("Fargate price"))
+        .expect("a Fargate price row");
+    assert!(price.value.starts_with("$0.05/vCPU-h"), "{price:?}");
+    assert!(
+        price.source.starts_with(
+            "scenario override: platform.vcpu_hour_usd = 0.05 (the catalog's $0.04048/vCPU-h"
+        ),
+        "{price:?}"
+    );
+}

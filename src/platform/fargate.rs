@@ -249,6 +249,50 @@ pub(super) struct Overrides {
     pub storage: Option<f64>,
 }
 
+/// The rate a run bills, for the report: the catalog row, with any
+/// scenario override in place of its price and the override named as the
+/// source (the catalog's own price and source kept beside it).
+fn as_billed(
+    catalog: Option<pricing::FargateRate>,
+    (region, os_arch, capacity): (&str, &str, &str),
+    (vcpu_h, gb_h, storage_h): (f64, f64, f64),
+    overrides: [(&str, Option<f64>); 3],
+) -> pricing::FargateRate {
+    let given: Vec<String> = overrides
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k} = {v}")))
+        .collect();
+    let mut r = catalog.clone().unwrap_or(pricing::FargateRate {
+        region: region.into(),
+        os_arch: os_arch.into(),
+        capacity: capacity.into(),
+        vcpu_hour: vcpu_h,
+        gb_hour: gb_h,
+        storage_gb_hour: storage_h,
+        as_of: "-".into(),
+        source: String::new(),
+    });
+    if !given.is_empty() {
+        r.source = match &catalog {
+            Some(c) => format!(
+                "scenario override: {} (the catalog's ${}/vCPU-h, ${}/GB-h, ${}/GB-h: {}, as of {})",
+                given.join(", "),
+                c.vcpu_hour,
+                c.gb_hour,
+                c.storage_gb_hour,
+                c.source,
+                c.as_of
+            ),
+            None => format!("scenario override: {}", given.join(", ")),
+        };
+        r.as_of = "the scenario".into();
+        r.vcpu_hour = vcpu_h;
+        r.gb_hour = gb_h;
+        r.storage_gb_hour = storage_h;
+    }
+    r
+}
+
 /// What one task (or EKS Fargate pod) of `size` = (CPU units, MiB,
 /// ephemeral GB) costs per hour: vCPU × rate + GB × rate (+ the Windows
 /// licence per vCPU), Spot likewise, storage above the free 20 GB — from
@@ -280,13 +324,20 @@ pub(super) fn task_prices(
             ),
         ));
     };
-    if let Some(r) = od.clone() {
-        sources.push(r);
-    }
     let storage_h = o
         .storage
         .or(od.as_ref().map(|r| r.storage_gb_hour))
         .unwrap_or(0.000111);
+    sources.push(as_billed(
+        od,
+        (region, os_arch, "on_demand"),
+        (vcpu_h, gb_h, storage_h),
+        [
+            ("platform.vcpu_hour_usd", o.vcpu),
+            ("platform.gb_hour_usd", o.gb),
+            ("platform.storage_gb_hour_usd", o.storage),
+        ],
+    ));
     let vcpu = size.0 as f64 / 1024.0;
     let gb = size.1 as f64 / 1024.0;
     let license = if windows {
@@ -307,9 +358,16 @@ pub(super) fn task_prices(
                 ),
             ));
         };
-        if let Some(r) = sp {
-            sources.push(r);
-        }
+        sources.push(as_billed(
+            sp,
+            (region, os_arch, "spot"),
+            (sv, sg, storage_h),
+            [
+                ("platform.spot_vcpu_hour_usd", o.spot_vcpu),
+                ("platform.spot_gb_hour_usd", o.spot_gb),
+                ("platform.storage_gb_hour_usd", o.storage),
+            ],
+        ));
         Some(vcpu * sv + gb * sg)
     } else {
         None
