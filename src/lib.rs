@@ -18,6 +18,7 @@ pub mod compare;
 pub mod control;
 pub mod engine;
 pub mod error;
+pub mod input;
 pub mod k8s;
 pub mod load;
 pub mod metrics;
@@ -38,6 +39,6 @@ pub use error::{Error, Result, ScenarioError};
 pub use report::{RunOutput, Summary};
 pub use run::{
     estimate, needed_per_minute, run, run_alone, run_compiled, run_compiled_reporting,
-    run_shared_reporting, run_shared_scenario,
+    run_shared_reporting, run_shared_scenario, too_big,
 };
 pub use scenario::Scenario;

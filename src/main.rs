@@ -48,6 +48,9 @@ enum Command {
         /// the evaluations where a datapoint breached (`changes`).
         #[arg(long, value_enum, default_value_t = Decisions::All)]
         decisions: Decisions,
+        /// Run even what would take hours or exhaust memory (see README: limits).
+        #[arg(long)]
+        force: bool,
     },
     /// Check a scenario (and the files it names) without running it.
     Validate {
@@ -59,6 +62,9 @@ enum Command {
         /// A sweep with invalid points is still "ok" (they become failed jobs).
         #[arg(long)]
         allow_invalid: bool,
+        /// Run even what would take hours or exhaust memory (see README: limits).
+        #[arg(long)]
+        force: bool,
     },
     /// Run a sweep (a scenario with [sweep], or a sweep file) in parallel.
     Sweep {
@@ -80,6 +86,12 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Exit 0 even when some jobs failed (they are rows with their reason).
+        #[arg(long)]
+        allow_failures: bool,
+        /// Run even what would take hours or exhaust memory (see README: limits).
+        #[arg(long)]
+        force: bool,
     },
     /// Merge shard directories into one sweep result.
     Merge {
@@ -89,6 +101,9 @@ enum Command {
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
+        /// Exit 0 even when some jobs failed.
+        #[arg(long)]
+        allow_failures: bool,
     },
     /// Run the same service and load on several platforms and compare them.
     Compare {
@@ -113,6 +128,9 @@ enum Command {
         /// decisions.csv of each option: `all` or `changes` (as for `run`).
         #[arg(long, value_enum, default_value_t = Decisions::All)]
         decisions: Decisions,
+        /// Run even what would take hours or exhaust memory (see README: limits).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -186,7 +204,7 @@ fn load(path: &std::path::Path, set: &[String], seed: Option<u64>) -> Result<Sce
 /// Whether a file is a sweep (has a `[sweep]` table), judged leniently:
 /// a file that does not parse is left to the scenario loader to report.
 fn is_sweep(path: &std::path::Path) -> bool {
-    std::fs::read_to_string(path)
+    capsim::input::read_text(path, capsim::input::MAX_TEXT_BYTES)
         .ok()
         .and_then(|t| t.parse::<toml::Table>().ok())
         .is_some_and(|t| t.contains_key("sweep"))
@@ -227,10 +245,22 @@ fn real_main() -> Result<()> {
             alone,
             quiet,
             decisions,
+            force,
         } => {
             let sc = match capsim::scenario::load(&scenario, &overrides(&set, seed))? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
+                    if !force {
+                        for s in &shared.services {
+                            if let Some(why) = capsim::too_big(&s.compile()?) {
+                                anyhow::bail!(
+                                    "{}: service \"{}\" {why}",
+                                    scenario.display(),
+                                    s.name
+                                );
+                            }
+                        }
+                    }
                     let end = shared.services[0].duration.0;
                     let bar = sim_bar(end, quiet, "run".into());
                     let mut output = capsim::run_shared_reporting(&shared, &|t| {
@@ -273,6 +303,9 @@ fn real_main() -> Result<()> {
                 );
             }
             let compiled = sc.compile()?;
+            if let Some(why) = capsim::too_big(&compiled).filter(|_| !force) {
+                anyhow::bail!("{}: {why}", scenario.display());
+            }
             let bar = sim_bar(compiled.end, quiet, "run".into());
             let mut output = capsim::run_compiled_reporting(&sc, &compiled, &|t| {
                 bar.set_position(t / 1_000_000)
@@ -300,8 +333,25 @@ fn real_main() -> Result<()> {
             shard,
             shards,
             quiet,
+            allow_failures,
+            force,
         } => {
             let sweep = capsim::sweep::Sweep::load(&file)?;
+            if !force {
+                let check = capsim::sweep::validate(&sweep);
+                if let Some((point, why)) = check.too_big.first() {
+                    anyhow::bail!("{}: point {point} {why}", file.display());
+                }
+            }
+            let threads = threads.map(|t| {
+                let most = rayon_threads();
+                if t > most {
+                    eprintln!(
+                        "note: --threads {t} is more than the {most} this machine has; using {most}"
+                    );
+                }
+                t.min(most)
+            });
             let shard = match (shard, shards) {
                 (Some(s), _) => Some(
                     capsim::sweep::Shard::parse(&s).map_err(|m| anyhow::anyhow!("--shard: {m}"))?,
@@ -371,11 +421,17 @@ fn real_main() -> Result<()> {
                 }
             }
             println!("report     {}", dir.display());
+            failures(failed, results.len(), allow_failures)?;
         }
-        Command::Merge { dirs, out } => {
-            let n = capsim::sweep::merge(&dirs, &out)?;
-            println!("merged {} shards: {n} jobs", dirs.len());
+        Command::Merge {
+            dirs,
+            out,
+            allow_failures,
+        } => {
+            let (n, failed) = capsim::sweep::merge(&dirs, &out)?;
+            println!("merged {} shards: {n} jobs, {failed} failed", dirs.len());
             println!("report     {}", out.display());
+            failures(failed, n, allow_failures)?;
         }
         Command::Compare {
             scenario,
@@ -385,6 +441,7 @@ fn real_main() -> Result<()> {
             out,
             quiet,
             decisions,
+            force,
         } => {
             capsim::compare::check_platforms(&platforms)
                 .map_err(|m| anyhow::anyhow!("--platforms: {m}"))?;
@@ -393,12 +450,15 @@ fn real_main() -> Result<()> {
                 extra.push(format!("seed={s}"));
             }
             let base = load(&scenario, &extra, None)?;
-            let text = std::fs::read_to_string(&scenario)
-                .with_context(|| format!("reading {}", scenario.display()))?;
+            let text = capsim::input::read_text(&scenario, capsim::input::MAX_TEXT_BYTES)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", scenario.display()))?;
             let mut options = Vec::new();
             for (i, p) in platforms.iter().enumerate() {
                 let sc = capsim::compare::scenario_for(&base, &text, p, &extra)?;
                 let compiled = sc.compile()?;
+                if let Some(why) = capsim::too_big(&compiled).filter(|_| !force) {
+                    anyhow::bail!("{} on {p}: {why}", scenario.display());
+                }
                 let settings = capsim::compare::describe(&sc, &compiled);
                 let bar = sim_bar(
                     compiled.end,
@@ -434,6 +494,7 @@ fn real_main() -> Result<()> {
             scenario,
             set,
             allow_invalid,
+            force,
         } if set.is_empty() && is_sweep(&scenario) => {
             let sweep = capsim::sweep::Sweep::load(&scenario)?;
             let check = capsim::sweep::validate(&sweep);
@@ -466,6 +527,9 @@ fn real_main() -> Result<()> {
                 human_duration(check.cpu_seconds / rayon_threads() as f64),
                 rayon_threads()
             );
+            if let Some((point, why)) = check.too_big.first().filter(|_| !force) {
+                anyhow::bail!("{}: point {point} {why}", scenario.display());
+            }
             if !check.invalid.is_empty() && !allow_invalid {
                 anyhow::bail!(
                     "{} of {} sweep points are invalid (they would be failed jobs); fix them, or pass --allow-invalid to accept that",
@@ -474,7 +538,12 @@ fn real_main() -> Result<()> {
                 );
             }
         }
-        Command::Validate { scenario, set, .. } => {
+        Command::Validate {
+            scenario,
+            set,
+            force,
+            ..
+        } => {
             let sc = match capsim::scenario::load(&scenario, &set)? {
                 Loaded::Single(sc) => *sc,
                 Loaded::Shared(shared) => {
@@ -525,7 +594,20 @@ fn real_main() -> Result<()> {
                 human_count(requests),
                 human_duration(secs)
             );
+            if let Some(why) = capsim::too_big(&c).filter(|_| !force) {
+                anyhow::bail!("{}: {why}", scenario.display());
+            }
         }
+    }
+    Ok(())
+}
+
+/// A sweep or merge with failed jobs exits non-zero unless allowed.
+fn failures(failed: usize, jobs: usize, allowed: bool) -> Result<()> {
+    if failed > 0 && !allowed {
+        anyhow::bail!(
+            "{failed} of {jobs} jobs failed (reasons above and in results.csv); pass --allow-failures to accept that"
+        );
     }
     Ok(())
 }

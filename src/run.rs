@@ -734,6 +734,33 @@ pub fn estimate(c: &Compiled) -> (f64, f64) {
     (requests, requests * NS_PER_REQUEST / 1e9)
 }
 
+/// Most requests one run may offer without `--force`: about an hour of a
+/// release build at [`NS_PER_REQUEST`].
+pub const MAX_REQUESTS: f64 = 1e10;
+
+/// Longest run without `--force` (two years): the per-minute records are
+/// held in memory (a few hundred bytes a minute).
+pub const MAX_RUN: SimTime = 2 * 365 * 24 * 60 * MINUTE;
+
+/// Why a compiled scenario is too big to run without `--force` (a run that
+/// would take hours or exhaust memory), or `None`.
+pub fn too_big(c: &Compiled) -> Option<String> {
+    let (requests, secs) = estimate(c);
+    if requests > MAX_REQUESTS {
+        return Some(format!(
+            "offers about {requests:.2e} requests, more than {MAX_REQUESTS:.0e}: roughly {:.0} hours of simulation; shorten the run or lower the rate, or pass --force",
+            secs / 3_600.0
+        ));
+    }
+    if c.end > MAX_RUN {
+        return Some(format!(
+            "runs {:.0} days, more than two years of per-minute records; shorten it, or pass --force",
+            c.end as f64 / 86_400e6
+        ));
+    }
+    None
+}
+
 /// Runs one scenario to its end.
 pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
     let c = scenario.compile()?;
@@ -1059,7 +1086,17 @@ fn output(
             cluster: cl.map(ClusterControl::cluster),
             idle_usd,
             unresolved_episode_start_s: unresolved,
-            notes: c.notes.clone(),
+            notes: {
+                let mut n = c.notes.clone();
+                let b = sim.data.rejected_by_bound();
+                if b > 0 {
+                    n.push(format!(
+                        "warning: {b} request(s) were rejected by capsim's own bound of {} requests in the service at once (it is hopelessly overloaded); they count as rejected — set task.queue_limit or workload.timeout to model what the service would do",
+                        crate::service::request::MAX_IN_FLIGHT
+                    ));
+                }
+                n
+            },
             events: sim.events(),
             wall_ms,
         },

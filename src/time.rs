@@ -47,6 +47,11 @@ pub fn from_secs_f64(s: f64) -> SimTime {
     }
 }
 
+/// The longest span a scenario may write (100 years, 3.2 × 10¹⁵ µs): far
+/// enough below `u64::MAX` µs (584,000 years) that any instant of a run
+/// plus any written span cannot wrap.
+pub const MAX_DURATION: SimTime = 36_500 * DAY;
+
 /// A span of simulated time written by a human, e.g. `"90s"`, `"15m"`,
 /// `"1h30m"`, `"30d"`, `"250ms"`.
 ///
@@ -83,13 +88,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         );
     }
     if trimmed.starts_with('-') {
-        return Err(format!("a duration cannot be negative, got \"{s}\""));
+        return Err(format!(
+            "a duration cannot be negative, got \"{}\"",
+            crate::input::excerpt(s, 80)
+        ));
     }
     match humantime::parse_duration(trimmed) {
         Ok(d) => {
             let us = d.as_micros();
-            if us > u64::MAX as u128 {
-                return Err(format!("duration \"{s}\" is too long"));
+            if us > MAX_DURATION as u128 {
+                return Err(format!(
+                    "duration \"{s}\" is too long: at most 36500d (100 years)"
+                ));
             }
             if d.subsec_nanos() % 1_000 != 0 {
                 return Err(format!(
@@ -99,7 +109,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             Ok(Duration(us as SimTime))
         }
         Err(e) => Err(format!(
-            "expected a duration like \"90s\", \"15m\", \"6h\" or \"30d\", got \"{s}\" ({e})"
+            "expected a duration like \"90s\", \"15m\", \"6h\" or \"30d\", got \"{}\" ({e})",
+            crate::input::excerpt(s, 80)
         )),
     }
 }

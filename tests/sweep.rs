@@ -91,28 +91,81 @@ fn sharded_processes_merge_into_the_unsharded_result() {
     let d = setup();
     let p = d.path();
     capsim(
-        &["sweep", "sweep.toml", "--out", "full", "--threads", "2"],
+        &[
+            "sweep",
+            "sweep.toml",
+            "--out",
+            "full",
+            "--threads",
+            "2",
+            "--allow-failures",
+        ],
         p,
         &[],
     );
     capsim(
-        &["sweep", "sweep.toml", "--shard", "0/3", "--out", "s0"],
+        &[
+            "sweep",
+            "sweep.toml",
+            "--shard",
+            "0/3",
+            "--out",
+            "s0",
+            "--allow-failures",
+        ],
         p,
         &[],
     );
     capsim(
-        &["sweep", "sweep.toml", "--shard", "1/3", "--out", "s1"],
+        &[
+            "sweep",
+            "sweep.toml",
+            "--shard",
+            "1/3",
+            "--out",
+            "s1",
+            "--allow-failures",
+        ],
         p,
         &[],
     );
     // The third shard takes its index from a Kubernetes Indexed Job's environment.
     capsim(
-        &["sweep", "sweep.toml", "--shards", "3", "--out", "s2"],
+        &[
+            "sweep",
+            "sweep.toml",
+            "--shards",
+            "3",
+            "--out",
+            "s2",
+            "--allow-failures",
+        ],
         p,
         &[("JOB_COMPLETION_INDEX", "2")],
     );
-    let m = capsim(&["merge", "s0", "s1", "s2", "--out", "merged"], p, &[]);
-    assert!(String::from_utf8_lossy(&m.stdout).contains("8 jobs"));
+    // Half the jobs fail (an invalid Fargate size): merge says so and exits
+    // 2 unless told to accept it.
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(["merge", "s0", "s1", "s2", "--out", "merged"])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--allow-failures"));
+    let m = capsim(
+        &[
+            "merge",
+            "s0",
+            "s1",
+            "s2",
+            "--out",
+            "merged",
+            "--allow-failures",
+        ],
+        p,
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&m.stdout).contains("8 jobs, 4 failed"));
     for f in [
         "results.csv",
         "points.csv",
@@ -132,7 +185,15 @@ fn sharded_processes_merge_into_the_unsharded_result() {
     )
     .unwrap();
     capsim(
-        &["sweep", "sweep.toml", "--shard", "2/3", "--out", "other"],
+        &[
+            "sweep",
+            "sweep.toml",
+            "--shard",
+            "2/3",
+            "--out",
+            "other",
+            "--allow-failures",
+        ],
         p,
         &[],
     );
@@ -413,4 +474,108 @@ fn validate_fails_on_an_invalid_point_unless_allowed() {
         &[],
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("ok with --allow-invalid"));
+}
+
+fn capsim_fails(args: &[&str], cwd: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "capsim {args:?} succeeded");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Sizes that would wrap, explode or never merge are refused at load with
+/// the key named, never a panic or a silent "0 jobs".
+#[test]
+fn absurd_sweep_sizes_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("base.toml"), base()).unwrap();
+    let cases = [
+        // A tiny step: 1e12 values.
+        (
+            "autoscaling.target_value = { from = 10, to = 90, step = 1e-10 }",
+            "at most 100000",
+        ),
+        // An infinite end.
+        (
+            "autoscaling.target_value = { from = 10, to = inf, step = 1 }",
+            "finite",
+        ),
+        ("autoscaling.target_value = [40, nan]", "not a finite value"),
+        // 2^64 points: 64 lists of two values.
+        (
+            &(0..64)
+                .map(|i| format!("a{i}.x = [1, 2]"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            "jobs; split the study",
+        ),
+    ];
+    for (sweep, expect) in cases {
+        let text = format!("base = \"base.toml\"\n[sweep]\n{sweep}\n");
+        std::fs::write(d.path().join("s.toml"), &text).unwrap();
+        let e = Sweep::load(&d.path().join("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(expect), "{sweep}: {e}");
+        let stderr = capsim_fails(&["validate", "s.toml"], d.path());
+        assert!(stderr.contains(expect), "{stderr}");
+    }
+}
+
+/// merge checks every record against the sweep it claims, and never writes
+/// into a shard it reads.
+#[test]
+fn merge_refuses_tampered_shards_and_its_own_inputs() {
+    let d = setup();
+    let p = d.path();
+    for k in 0..2 {
+        capsim(
+            &[
+                "sweep",
+                "sweep.toml",
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                &format!("s{k}"),
+                "--allow-failures",
+            ],
+            p,
+            &[],
+        );
+    }
+    let e = capsim_fails(&["merge", "s0", "s1", "--out", "s1"], p);
+    assert!(e.contains("merge into a new directory"), "{e}");
+    let jsonl = p.join("s1/jobs.jsonl");
+    let good = std::fs::read_to_string(&jsonl).unwrap();
+    let first: serde_json::Value = serde_json::from_str(good.lines().next().unwrap()).unwrap();
+    let tamper = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = first.clone();
+        f(&mut v);
+        let mut lines: Vec<String> = good.lines().map(String::from).collect();
+        lines[0] = serde_json::to_string(&v).unwrap();
+        std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+        capsim_fails(&["merge", "s0", "s1", "--out", "m", "--allow-failures"], p)
+    };
+    // A parameter list of the wrong length.
+    let e = tamper(&|v| v["values"].as_array_mut().unwrap().push(1.into()));
+    assert!(e.contains("does not match the sweep"), "{e}");
+    // A job renumbered past the end.
+    let e = tamper(&|v| v["job"] = 99.into());
+    assert!(e.contains("out of range"), "{e}");
+    // A job renumbered onto another: that one is then twice, this one missing.
+    let other = first["job"].as_u64().unwrap() ^ 1;
+    let e = tamper(&|v| v["job"] = other.into());
+    assert!(
+        e.contains("does not match") || e.contains("more than one shard"),
+        "{e}"
+    );
+    std::fs::write(&jsonl, good).unwrap();
+    capsim(
+        &["merge", "s0", "s1", "--out", "m", "--allow-failures"],
+        p,
+        &[],
+    );
 }

@@ -349,6 +349,6 @@ pub fn write(dir: &Path, name: &str, options: &[Candidate]) -> Result<(), Error>
     body.push_str("<h2>Data</h2>\n");
     body.push_str(&html::files(&["compare.parquet", "compare.csv"]));
     let p = dir.join("index.html");
-    std::fs::write(&p, html::page(name, "capsim compare", &body))
+    crate::report::fsio::write(&p, html::page(name, "capsim compare", &body))
         .map_err(|error| Error::Output { path: p, error })
 }

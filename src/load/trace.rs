@@ -9,7 +9,6 @@ use super::{LoadSpec, RateFn};
 use crate::error::ScenarioError;
 use crate::time::{Duration, SECOND, SimTime};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Layout of a trace file.
@@ -94,21 +93,25 @@ fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioErro
 
 /// Reads the whole file, decompressing `.gz`.
 fn read_text(path: &Path) -> Result<String, ScenarioError> {
-    let bytes = std::fs::read(path)
+    let max = crate::input::max_trace_bytes();
+    let bytes = crate::input::read_bytes(path, max)
         .map_err(|e| err(path, None, format!("cannot read the trace file: {e}")))?;
     let is_gz = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    if is_gz {
-        let mut s = String::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .map_err(|e| err(path, None, format!("cannot decompress the gzip trace: {e}")))?;
-        Ok(s)
+    let bytes = if is_gz {
+        crate::input::gunzip(&bytes, max)
+            .map_err(|e| err(path, None, format!("the gzip trace: {e}")))?
     } else {
-        String::from_utf8(bytes)
-            .map_err(|e| err(path, None, format!("the trace is not UTF-8 text: {e}")))
+        bytes
+    };
+    let mut text = String::from_utf8(bytes)
+        .map_err(|e| err(path, None, format!("the trace is not UTF-8 text: {e}")))?;
+    // A byte-order mark (spreadsheets write one) is not part of the first value.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
     }
+    Ok(text)
 }
 
 fn default_format(path: &Path) -> TraceFormat {
@@ -134,7 +137,10 @@ fn parse_value(cell: &str) -> Result<Option<f64>, String> {
     match c.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
         Ok(v) => Err(format!("expected a count or rate ≥ 0, got {v}")),
-        Err(_) => Err(format!("expected a number, got \"{c}\"")),
+        Err(_) => Err(format!(
+            "expected a number, got \"{}\"",
+            crate::input::excerpt(c, 80)
+        )),
     }
 }
 
@@ -150,7 +156,10 @@ fn parse_time(cell: &str) -> Result<i128, String> {
         return Ok((secs * SECOND as f64).round() as i128);
     }
     let dt: jiff::civil::DateTime = c.replacen(' ', "T", 1).parse().map_err(|_| {
-        format!("expected a time (seconds, or a date-time like 1995-07-01T00:00), got \"{c}\"")
+        format!(
+            "expected a time (seconds, or a date-time like 1995-07-01T00:00), got \"{}\"",
+            crate::input::excerpt(c, 80)
+        )
     })?;
     let epoch = jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0);
     Ok(dt.duration_since(epoch).as_micros())

@@ -59,12 +59,14 @@ fn parse(text: &str, origin: &str) -> Result<Vec<InstanceType>, String> {
         let t = rec.map_err(|e| format!("{origin} line {}: {e}", i + 2))?;
         if t.vcpu == 0
             || t.memory_mib == 0
-            || !(t.od_usd_per_hour.is_finite() && t.od_usd_per_hour >= 0.0)
+            || !(t.od_usd_per_hour.is_finite()
+                && (0.0..=super::MAX_PRICE_USD_PER_HOUR).contains(&t.od_usd_per_hour))
         {
             return Err(format!(
-                "{origin} line {}: {} needs vcpu > 0, memory_mib > 0 and a price ≥ 0",
+                "{origin} line {}: {} needs vcpu > 0, memory_mib > 0 and a price from 0 to {} USD per hour",
                 i + 2,
-                t.instance_type
+                t.instance_type,
+                super::MAX_PRICE_USD_PER_HOUR
             ));
         }
         out.push(t);
@@ -84,7 +86,7 @@ impl Catalog {
 
     /// The embedded catalog with the rows of a user CSV added or overriding.
     pub fn with_overrides(path: &Path) -> Result<Catalog, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut c = Catalog::embedded();
         for t in parse(&text, &path.display().to_string())? {

@@ -10,7 +10,7 @@
 
 use super::{
     Arch, DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR, Os, Platform, PlatformKind, PlatformSpec, Provider,
-    ProviderShare, TaskFacts, TaskPrices, check_strategy, known_regions, positive_or,
+    ProviderShare, TaskFacts, TaskPrices, check_strategy, known_regions, positive_or, price_or,
 };
 use crate::error::ScenarioError;
 use crate::pricing::{self, FARGATE_FREE_STORAGE_GB};
@@ -181,7 +181,7 @@ pub(super) fn compile(
         ("platform.spot_gb_hour_usd", spot_gb_hour_usd),
         ("platform.storage_gb_hour_usd", storage_gb_hour_usd),
     ] {
-        positive_or(key, *v)?;
+        price_or(key, *v)?;
     }
     if !(image_mb.is_finite() && *image_mb >= 0.0) {
         return Err(ScenarioError::invalid(

@@ -527,6 +527,24 @@ fn check_image(image_mb: f64, pull_mbps: f64) -> Result<(), ScenarioError> {
     Ok(())
 }
 
+/// The highest price capsim accepts (USD per hour, per unit or per
+/// instance): well above the dearest EC2 instance (about $400/h), low
+/// enough that a month of thousands of tasks stays a finite, printable sum.
+pub const MAX_PRICE_USD_PER_HOUR: f64 = 10_000.0;
+
+/// A price override: `None`, or a number from 0 to [`MAX_PRICE_USD_PER_HOUR`].
+fn price_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
+    match v {
+        Some(x) if !(x.is_finite() && (0.0..=MAX_PRICE_USD_PER_HOUR).contains(&x)) => {
+            Err(ScenarioError::invalid(
+                key,
+                format!("expected USD per hour from 0 to {MAX_PRICE_USD_PER_HOUR}, got {x}"),
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
 fn positive_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
     match v {
         Some(x) if !(x.is_finite() && x >= 0.0) => Err(ScenarioError::invalid(

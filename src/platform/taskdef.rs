@@ -95,8 +95,13 @@ impl TaskDefinition {
     /// every essential container sets one.
     pub fn containers_memory_mib(&self) -> Option<u32> {
         let essential: Vec<&Container> = self.containers.iter().filter(|c| c.essential).collect();
-        (!essential.is_empty() && essential.iter().all(|c| c.memory.is_some()))
-            .then(|| essential.iter().map(|c| c.memory.unwrap_or(0)).sum::<u32>())
+        (!essential.is_empty() && essential.iter().all(|c| c.memory.is_some())).then(|| {
+            // Each is at most MAX_MEMORY_MIB; the sum saturates rather than wraps.
+            essential
+                .iter()
+                .map(|c| c.memory.unwrap_or(0))
+                .fold(0u32, u32::saturating_add)
+        })
     }
 
     /// The longest `stopTimeout` of its containers (s), if any sets one.
@@ -123,24 +128,55 @@ impl TaskDefinition {
     }
 }
 
+/// Most CPU units a task or container may have: 196,608 (192 vCPU), the
+/// ECS task definition limit for EC2 (AWS ECS developer guide, task
+/// definition parameters: "between 128 CPU units (0.125 vCPUs) and 196608
+/// CPU units (192 vCPUs)").
+pub const MAX_CPU_UNITS: u64 = 196_608;
+
+/// Most memory (MiB) a task or container may have: 24 TiB, the largest EC2
+/// instance's memory (u-24tb1); ECS sets no lower bound of its own.
+pub const MAX_MEMORY_MIB: u64 = 24 * 1024 * 1024;
+
+/// `x` as a `u32` when `x ≤ max`, else an error naming the range.
+fn within(x: f64, max: u64, what: &str, shown: &dyn std::fmt::Display) -> Result<u32, String> {
+    if x.is_finite() && x >= 0.0 && x <= max as f64 {
+        Ok(x.round() as u32)
+    } else {
+        Err(format!("expected {what} from 0 to {max}, got {shown}"))
+    }
+}
+
 /// Parses `"256"`, `"1024"`, `"1 vCPU"`, `"0.25 vcpu"` into CPU units.
 pub fn parse_cpu(v: &Value) -> Result<u32, String> {
     match v {
-        Value::Number(n) => n
-            .as_u64()
-            .map(|x| x as u32)
-            .ok_or_else(|| format!("expected CPU units, got {n}")),
+        Value::Number(n) => match n.as_u64() {
+            Some(x) => within(x as f64, MAX_CPU_UNITS, "CPU units", n),
+            None => Err(format!("expected CPU units, got {n}")),
+        },
         Value::String(s) => {
             let t = s.trim().to_ascii_lowercase();
             if let Some(num) = t.strip_suffix("vcpu") {
-                let vcpu: f64 = num
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("expected CPU like \"256\" or \"1 vCPU\", got \"{s}\""))?;
-                Ok((vcpu * 1024.0).round() as u32)
+                let vcpu: f64 = num.trim().parse().map_err(|_| {
+                    format!(
+                        "expected CPU like \"256\" or \"1 vCPU\", got \"{}\"",
+                        crate::input::excerpt(s, 80)
+                    )
+                })?;
+                within(
+                    vcpu * 1024.0,
+                    MAX_CPU_UNITS,
+                    "CPU units",
+                    &format!("\"{s}\""),
+                )
             } else {
-                t.parse::<u32>()
-                    .map_err(|_| format!("expected CPU like \"256\" or \"1 vCPU\", got \"{s}\""))
+                let x = t.parse::<u64>().map_err(|_| {
+                    format!(
+                        "expected CPU like \"256\" or \"1 vCPU\", got \"{}\"",
+                        crate::input::excerpt(s, 80)
+                    )
+                })?;
+                within(x as f64, MAX_CPU_UNITS, "CPU units", &format!("\"{s}\""))
             }
         }
         other => Err(format!(
@@ -152,20 +188,28 @@ pub fn parse_cpu(v: &Value) -> Result<u32, String> {
 /// Parses `"512"` (MiB), `"1 GB"`, `"0.5GB"` into MiB.
 pub fn parse_memory(v: &Value) -> Result<u32, String> {
     match v {
-        Value::Number(n) => n
-            .as_u64()
-            .map(|x| x as u32)
-            .ok_or_else(|| format!("expected MiB, got {n}")),
+        Value::Number(n) => match n.as_u64() {
+            Some(x) => within(x as f64, MAX_MEMORY_MIB, "MiB", n),
+            None => Err(format!("expected MiB, got {n}")),
+        },
         Value::String(s) => {
             let t = s.trim().to_ascii_lowercase();
             if let Some(num) = t.strip_suffix("gb") {
                 let gb: f64 = num.trim().parse().map_err(|_| {
-                    format!("expected memory like \"512\" or \"1 GB\", got \"{s}\"")
+                    format!(
+                        "expected memory like \"512\" or \"1 GB\", got \"{}\"",
+                        crate::input::excerpt(s, 80)
+                    )
                 })?;
-                Ok((gb * 1024.0).round() as u32)
+                within(gb * 1024.0, MAX_MEMORY_MIB, "MiB", &format!("\"{s}\""))
             } else {
-                t.parse::<u32>()
-                    .map_err(|_| format!("expected memory like \"512\" or \"1 GB\", got \"{s}\""))
+                let x = t.parse::<u64>().map_err(|_| {
+                    format!(
+                        "expected memory like \"512\" or \"1 GB\", got \"{}\"",
+                        crate::input::excerpt(s, 80)
+                    )
+                })?;
+                within(x as f64, MAX_MEMORY_MIB, "MiB", &format!("\"{s}\""))
             }
         }
         other => Err(format!(
@@ -176,8 +220,13 @@ pub fn parse_memory(v: &Value) -> Result<u32, String> {
 
 fn as_u32(v: &Value, what: &str) -> Result<u32, String> {
     v.as_u64()
-        .map(|x| x as u32)
-        .ok_or_else(|| format!("{what}: expected a non-negative integer, got {v}"))
+        .and_then(|x| u32::try_from(x).ok())
+        .ok_or_else(|| {
+            format!(
+                "{what}: expected an integer from 0 to {}, got {v}",
+                u32::MAX
+            )
+        })
 }
 
 const TOP_LEVEL: &[&str] = &[
@@ -203,7 +252,7 @@ const CONTAINER: &[&str] = &[
 
 /// Reads a task definition file.
 pub fn load(path: &Path) -> Result<TaskDefinition, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES)
         .map_err(|e| format!("cannot read the task definition: {e}"))?;
     parse(&text, path)
 }

@@ -610,12 +610,16 @@ pub fn render(chart: &Chart, dir: &Path, stem: &str) -> Result<String, Error> {
         draw(&root, chart).map_err(|e| err(&dir.join(format!("{stem}.svg")), e.to_string()))?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
-    std::fs::write(&svg_path, &svg).map_err(|error| Error::Output {
+    crate::report::fsio::write(&svg_path, &svg).map_err(|error| Error::Output {
         path: svg_path.clone(),
         error,
     })?;
     let png_path = dir.join(format!("{stem}.png"));
     {
+        crate::report::fsio::unlink_symlink(&png_path).map_err(|error| Error::Output {
+            path: png_path.clone(),
+            error,
+        })?;
         let root = BitMapBackend::new(&png_path, SIZE).into_drawing_area();
         draw(&root, chart).map_err(|e| err(&png_path, e.to_string()))?;
     }

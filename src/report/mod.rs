@@ -3,6 +3,7 @@
 //! human table, and the files under the output directory.
 
 pub mod charts;
+pub mod fsio;
 pub mod html;
 pub mod run_page;
 pub mod shared;
@@ -862,14 +863,14 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let summary = dir.join("summary.json");
-    std::fs::write(&summary, summary_json(&out.summary)).map_err(io(&summary))?;
+    crate::report::fsio::write(&summary, summary_json(&out.summary)).map_err(io(&summary))?;
     for (name, text) in [
         ("timeseries.csv", timeseries_csv(&out.minutes)),
         ("decisions.csv", decisions_csv(&out.decisions)),
         ("tasks.csv", tasks_csv(&out.tasks)),
     ] {
         let p = dir.join(name);
-        std::fs::write(&p, text).map_err(io(&p))?;
+        crate::report::fsio::write(&p, text).map_err(io(&p))?;
     }
     tables::Table::from_records(&records(&out.minutes)).write(dir, "timeseries")?;
     run_page::write(dir, out, &out.context)

@@ -453,5 +453,5 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
     );
     let page = html::page(&s.scenario, &subtitle, &body);
     let p = dir.join("index.html");
-    std::fs::write(&p, page).map_err(|error| Error::Output { path: p, error })
+    crate::report::fsio::write(&p, page).map_err(|error| Error::Output { path: p, error })
 }

@@ -369,7 +369,7 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
     }
     let json = dir.join("cluster.json");
     let text = serde_json::to_string_pretty(&out.cluster).expect("the summary serialises") + "\n";
-    std::fs::write(&json, text).map_err(io(&json))?;
+    crate::report::fsio::write(&json, text).map_err(io(&json))?;
     let s = &out.cluster;
     let rows: Vec<Vec<String>> = s
         .services
@@ -518,6 +518,6 @@ pub fn write_shared(dir: &Path, out: &SharedOutput) -> Result<(), Error> {
         &body,
     );
     let index = dir.join("index.html");
-    std::fs::write(&index, page).map_err(io(&index))?;
+    crate::report::fsio::write(&index, page).map_err(io(&index))?;
     Ok(())
 }

@@ -110,7 +110,7 @@ impl Table {
     pub fn write(&self, dir: &Path, stem: &str) -> Result<(), Error> {
         let mut df = self.to_frame().map_err(|e| polars_err(dir, e))?;
         let pq = dir.join(format!("{stem}.parquet"));
-        let f = std::fs::File::create(&pq).map_err(|error| Error::Output {
+        let f = crate::report::fsio::create(&pq).map_err(|error| Error::Output {
             path: pq.clone(),
             error,
         })?;
@@ -118,7 +118,7 @@ impl Table {
             .finish(&mut df)
             .map_err(|e| polars_err(&pq, e))?;
         let csv = dir.join(format!("{stem}.csv"));
-        let mut f = std::fs::File::create(&csv).map_err(|error| Error::Output {
+        let mut f = crate::report::fsio::create(&csv).map_err(|error| Error::Output {
             path: csv.clone(),
             error,
         })?;
@@ -138,6 +138,15 @@ fn polars_err(path: &Path, e: PolarsError) -> Error {
 
 /// Reads a Parquet file into a DataFrame.
 pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let max = crate::input::max_trace_bytes();
+    if !meta.is_file() || meta.len() > max {
+        return Err(format!(
+            "{}: not a regular file of at most {max} bytes",
+            path.display()
+        ));
+    }
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     ParquetReader::new(f)

@@ -350,8 +350,50 @@ impl AutoscalingSpec {
                 ));
             }
         }
-        for s in &self.step_scaling {
-            let key = "autoscaling.step_scaling";
+        for (i, s) in self.step_scaling.iter().enumerate() {
+            let key = format!("autoscaling.step_scaling[{i}]");
+            let key = key.as_str();
+            if !s.threshold.is_finite() {
+                return Err(ScenarioError::invalid(
+                    format!("{key}.threshold"),
+                    format!("expected a finite number, got {}", s.threshold),
+                ));
+            }
+            if s.evaluation_periods > 1_440 {
+                return Err(ScenarioError::invalid(
+                    format!("{key}.evaluation_periods"),
+                    format!(
+                        "expected 1 to 1440 (CloudWatch evaluates at most one day of one-minute datapoints), got {}",
+                        s.evaluation_periods
+                    ),
+                ));
+            }
+            for (j, st) in s.steps.iter().enumerate() {
+                let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
+                if !finite(st.lower) || !finite(st.upper) {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.steps[{j}]"),
+                        "bounds must be finite numbers (leave one out for an open end)",
+                    ));
+                }
+                if let (Some(l), Some(u)) = (st.lower, st.upper)
+                    && l >= u
+                {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.steps[{j}]"),
+                        format!("lower ({l}) must be below upper ({u})"),
+                    ));
+                }
+                if !(st.adjustment.is_finite() && st.adjustment.abs() <= 1e6) {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.steps[{j}].adjustment"),
+                        format!(
+                            "expected a number from -1000000 to 1000000, got {}",
+                            st.adjustment
+                        ),
+                    ));
+                }
+            }
             if s.steps.is_empty() {
                 return Err(ScenarioError::invalid(
                     key,
@@ -393,10 +435,11 @@ impl AutoscalingSpec {
             ));
         }
         for s in &self.scheduled {
-            if s.every.is_some_and(|e| e.0 == 0) {
+            // Application Auto Scaling's rate expressions go down to one minute.
+            if s.every.is_some_and(|e| e.0 < crate::time::MINUTE) {
                 return Err(ScenarioError::invalid(
                     "autoscaling.scheduled.every",
-                    "must be longer than 0",
+                    "must be at least 1m (scheduled actions repeat at most once a minute)",
                 ));
             }
             if let (Some(a), Some(b)) = (s.min_capacity, s.max_capacity)

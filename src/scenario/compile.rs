@@ -393,14 +393,18 @@ impl Scenario {
                 ));
             }
         }
-        if self.service.scheduling_strategy == SchedulingStrategy::Daemon
-            && platform.kind != PlatformKind::Ideal
-        {
+        if self.service.scheduling_strategy == SchedulingStrategy::Daemon {
+            // The simulated service is always a replica service; a daemon
+            // (one task per instance) is a cluster's `platform.daemons` entry.
             return Err(ScenarioError::invalid(
                 "service.scheduling_strategy",
                 format!(
-                    "the daemon strategy runs one task per container instance and belongs to ECS on EC2; {} has no instances — use \"replica\"",
-                    self.platform.kind()
+                    "a daemon service runs one task per container instance beside the simulated service: on ECS on EC2 give it as platform.daemons = [{{ name, cpu, memory }}]; the simulated service itself is a \"replica\" service{}",
+                    if platform.kind == PlatformKind::Ideal || self.platform.kind() != "ecs_ec2" {
+                        format!(" ({} has no instances)", self.platform.kind())
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         }

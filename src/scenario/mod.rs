@@ -119,8 +119,8 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Loaded, Error> {
         file: path.to_path_buf(),
         problem,
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| wrap(ScenarioError::Read(e.to_string())))?;
+    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES)
+        .map_err(|e| wrap(ScenarioError::Read(e)))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_str(&text, &base, path, overrides)
 }
@@ -490,6 +490,20 @@ pub fn safe_name(name: &str) -> String {
     if s.is_empty() {
         s.push_str("scenario");
     }
+    // Names Windows reserves for devices, whatever the extension, and a
+    // trailing dot it strips: a report folder must be the same everywhere.
+    let stem = s.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        s.insert(0, '_');
+    }
+    if s.ends_with('.') {
+        s.pop();
+        s.push('_');
+    }
     s
 }
 
@@ -502,9 +516,14 @@ mod tests {
     fn safe_names() {
         assert_eq!(safe_name("web-api"), "web-api");
         assert_eq!(safe_name("../../etc/passwd"), "_._.._etc_passwd");
-        assert_eq!(safe_name(".."), "_.");
+        assert_eq!(safe_name(".."), "__");
         assert_eq!(safe_name(""), "scenario");
         assert_eq!(safe_name("a/b\\c"), "a_b_c");
+        assert_eq!(safe_name("CON"), "_CON");
+        assert_eq!(safe_name("nul.txt"), "_nul.txt");
+        assert_eq!(safe_name("com1"), "_com1");
+        assert_eq!(safe_name("console"), "console");
+        assert_eq!(safe_name("web."), "web_");
     }
 
     proptest! {

@@ -503,17 +503,7 @@ const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// Reads a manifest: a regular file of at most 16 MiB of UTF-8.
 fn read_manifest(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
-    }
-    if meta.len() > MAX_MANIFEST_BYTES {
-        return Err(format!(
-            "{} bytes: manifests of more than {MAX_MANIFEST_BYTES} bytes are refused",
-            meta.len()
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))
+    crate::input::read_text(path, MAX_MANIFEST_BYTES)
 }
 
 /// An optional value given in the scenario or in a file, not both differently.

@@ -132,6 +132,7 @@ fn parameters(
                         "needs at least one value",
                     ));
                 }
+                finite_values(a).map_err(|m| sweep_err(origin, &format!("sweep.{path}"), m))?;
                 out.push(Parameter {
                     path,
                     values: a.clone(),
@@ -157,6 +158,63 @@ fn parameters(
     Ok(())
 }
 
+/// Most values one range may expand to.
+pub const MAX_RANGE_VALUES: usize = 100_000;
+
+/// Most jobs (points × replications) one sweep may have: the job list and
+/// the results are held in memory (about 2 KB per job result). Split a
+/// larger study into several sweeps.
+pub const MAX_JOBS: usize = 1_000_000;
+
+/// Rejects NaN and infinite values: they never compare equal, so a sweep
+/// over them could not be merged or aggregated.
+fn finite_values(values: &[toml::Value]) -> Result<(), String> {
+    fn walk(v: &toml::Value) -> bool {
+        match v {
+            toml::Value::Float(f) => f.is_finite(),
+            toml::Value::Array(a) => a.iter().all(walk),
+            toml::Value::Table(t) => t.values().all(walk),
+            _ => true,
+        }
+    }
+    match values.iter().find(|v| !walk(v)) {
+        Some(v) => Err(format!("{v} is not a finite value")),
+        None => Ok(()),
+    }
+}
+
+/// Points of a grid or zip over parameter lists of these lengths, or
+/// `None` when the product overflows.
+fn count_points(mode: Mode, mut lens: impl Iterator<Item = usize>) -> Option<usize> {
+    match mode {
+        Mode::Grid => lens.try_fold(1usize, |a, n| a.checked_mul(n)),
+        Mode::Zip => Some(lens.next().unwrap_or(1)),
+    }
+}
+
+/// The parameter values of point `i` of a grid (the last parameter varies
+/// fastest) or a zip.
+pub fn point_values(mode: Mode, parameters: &[Parameter], i: usize) -> Vec<toml::Value> {
+    match mode {
+        Mode::Zip => parameters.iter().map(|p| p.values[i].clone()).collect(),
+        Mode::Grid => {
+            let mut rest = i;
+            let mut v: Vec<toml::Value> = parameters
+                .iter()
+                .rev()
+                .map(|p| {
+                    let n = p.values.len();
+                    let x = p.values[rest % n].clone();
+                    rest /= n;
+                    x
+                })
+                .collect();
+            v.reverse();
+            v
+        }
+    }
+}
+
 /// Expands `{ from, to, step }` (inclusive of `to`).
 fn range(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
     for k in t.keys() {
@@ -177,13 +235,20 @@ fn range(t: &toml::Table) -> Result<Vec<toml::Value>, String> {
         .iter()
         .all(|k| matches!(t.get(*k), Some(toml::Value::Integer(_))));
     let (from, to, step) = (num("from")?, num("to")?, num("step")?);
-    if step.is_nan() || step <= 0.0 || to < from {
+    if !(from.is_finite() && to.is_finite() && step.is_finite()) {
+        return Err("a range needs finite numbers `from`, `to` and `step`".into());
+    }
+    if step <= 0.0 || to < from {
         return Err("a range needs from ≤ to and step > 0".into());
     }
-    let n = ((to - from) / step + 1e-9).floor() as usize + 1;
-    if n > 100_000 {
-        return Err(format!("the range has {n} values; at most 100000"));
+    // Counted in floating point first: a tiny step must not wrap the count.
+    let count = ((to - from) / step + 1e-9).floor() + 1.0;
+    if count.is_nan() || count > MAX_RANGE_VALUES as f64 {
+        return Err(format!(
+            "the range has {count:.0} values; at most {MAX_RANGE_VALUES}"
+        ));
     }
+    let n = count as usize;
     Ok((0..n)
         .map(|i| {
             let v = from + step * i as f64;
@@ -200,9 +265,11 @@ impl Sweep {
     /// Reads a sweep: a scenario file with a `[sweep]` section, or a sweep
     /// file with `base = "scenario.toml"`, an optional `name`, and `[sweep]`.
     pub fn load(path: &Path) -> Result<Sweep, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Scenario {
-            file: path.to_path_buf(),
-            problem: ScenarioError::Read(e.to_string()),
+        let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES).map_err(|e| {
+            Error::Scenario {
+                file: path.to_path_buf(),
+                problem: ScenarioError::Read(e),
+            }
         })?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut table = scenario::parse_table(&text, path)?;
@@ -223,13 +290,14 @@ impl Sweep {
         let (base, base_text, base_dir, origin, name) = match table.remove("base") {
             Some(toml::Value::String(b)) => {
                 let bpath = dir.join(&b);
-                let btext = std::fs::read_to_string(&bpath).map_err(|e| {
-                    sweep_err(
-                        path,
-                        "base",
-                        format!("cannot read {}: {e}", bpath.display()),
-                    )
-                })?;
+                let btext =
+                    crate::input::read_text(&bpath, crate::input::MAX_TEXT_BYTES).map_err(|e| {
+                        sweep_err(
+                            path,
+                            "base",
+                            format!("cannot read {}: {e}", bpath.display()),
+                        )
+                    })?;
                 let mut btable = scenario::parse_table(&btext, &bpath)?;
                 btable.remove("sweep");
                 let name = match table.remove("name") {
@@ -306,6 +374,22 @@ impl Sweep {
                 "zip needs every parameter list to have the same length",
             ));
         }
+        let jobs = count_points(mode, params.iter().map(|p| p.values.len()))
+            .and_then(|p| p.checked_mul(replications as usize))
+            .filter(|j| *j <= MAX_JOBS);
+        if jobs.is_none() {
+            let points: f64 = match mode {
+                Mode::Grid => params.iter().map(|p| p.values.len() as f64).product(),
+                Mode::Zip => params.first().map_or(1.0, |p| p.values.len() as f64),
+            };
+            return Err(sweep_err(
+                path,
+                "sweep",
+                format!(
+                    "{points:.0} point(s) × {replications} replication(s) is more than {MAX_JOBS} jobs; split the study into several sweeps"
+                ),
+            ));
+        }
         // Check the base scenario itself.
         let probe = Scenario::from_table(base.clone(), &base_text, &base_dir, &origin, Vec::new())?;
         let name = name.unwrap_or_else(|| format!("{}-sweep", probe.name));
@@ -322,40 +406,15 @@ impl Sweep {
         })
     }
 
-    /// Number of points.
+    /// Number of points (bounded at load: see [`MAX_JOBS`]).
     pub fn points(&self) -> usize {
-        match self.mode {
-            Mode::Grid => self.parameters.iter().map(|p| p.values.len()).product(),
-            Mode::Zip => self.parameters.first().map_or(1, |p| p.values.len()),
-        }
+        count_points(self.mode, self.parameters.iter().map(|p| p.values.len()))
+            .expect("the point count was checked at load")
     }
 
     /// The parameter values of point `i`.
     pub fn point_values(&self, i: usize) -> Vec<toml::Value> {
-        match self.mode {
-            Mode::Zip => self
-                .parameters
-                .iter()
-                .map(|p| p.values[i].clone())
-                .collect(),
-            Mode::Grid => {
-                // The last parameter varies fastest.
-                let mut rest = i;
-                let mut v: Vec<toml::Value> = self
-                    .parameters
-                    .iter()
-                    .rev()
-                    .map(|p| {
-                        let n = p.values.len();
-                        let x = p.values[rest % n].clone();
-                        rest /= n;
-                        x
-                    })
-                    .collect();
-                v.reverse();
-                v
-            }
-        }
+        point_values(self.mode, &self.parameters, i)
     }
 
     /// Every job, in index order.
@@ -545,6 +604,8 @@ pub struct Check {
     pub requests: f64,
     /// Rough CPU time of every job (s, release build; see [`crate::run::estimate`]).
     pub cpu_seconds: f64,
+    /// Points too big to run without `--force`, and why ([`crate::run::too_big`]).
+    pub too_big: Vec<(usize, String)>,
 }
 
 /// Compiles every point of `sweep` (the replications of a point differ only
@@ -554,6 +615,7 @@ pub fn validate(sweep: &Sweep) -> Check {
         invalid: Vec::new(),
         requests: 0.0,
         cpu_seconds: 0.0,
+        too_big: Vec::new(),
     };
     let reps = sweep.replications as f64;
     for j in sweep.jobs().iter().filter(|j| j.replication == 0) {
@@ -562,6 +624,9 @@ pub fn validate(sweep: &Sweep) -> Check {
                 let (r, s) = crate::run::estimate(&c);
                 check.requests += r * reps;
                 check.cpu_seconds += s * reps;
+                if let Some(why) = crate::run::too_big(&c) {
+                    check.too_big.push((j.point, why));
+                }
             }
             Err(e) => check.invalid.push((j.point, e)),
         }
@@ -578,24 +643,39 @@ pub fn answer(sweep: &Sweep, results: &[JobResult]) -> Vec<String> {
 fn write_json(path: &Path, v: &serde_json::Value) -> Result<(), Error> {
     let mut text = serde_json::to_string_pretty(v).expect("JSON values serialise");
     text.push('\n');
-    std::fs::write(path, text).map_err(|error| Error::Output {
+    crate::report::fsio::write(path, text).map_err(|error| Error::Output {
         path: path.to_path_buf(),
         error,
     })
 }
 
 /// Merges shard directories into one sweep's outputs, identical to an
-/// unsharded run. Every job must be present exactly once.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize, Error> {
+/// unsharded run. Every job must be present exactly once. Returns the jobs
+/// merged and how many of them failed.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(usize, usize), Error> {
     let bad = |path: &Path, m: String| Error::Scenario {
         file: path.to_path_buf(),
         problem: ScenarioError::Read(m),
     };
+    // Writing into a shard being read would overwrite what is merged.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y || x.starts_with(&y) || y.starts_with(&x),
+        _ => false,
+    };
+    if let Some(d) = dirs.iter().find(|d| same(d, out)) {
+        return Err(bad(
+            out,
+            format!(
+                "--out is (or contains, or is inside) the shard directory {}: merge into a new directory",
+                d.display()
+            ),
+        ));
+    }
     let mut meta: Option<output::SweepMeta> = None;
     let mut results: Vec<JobResult> = Vec::new();
     for d in dirs {
         let sp = d.join("shard.json");
-        let text = std::fs::read_to_string(&sp)
+        let text = crate::input::read_text(&sp, crate::input::MAX_TEXT_BYTES)
             .map_err(|e| bad(&sp, format!("not a shard directory ({e})")))?;
         let info: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| bad(&sp, e.to_string()))?;
@@ -616,6 +696,66 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize, Error> {
         );
     }
     let meta = meta.ok_or_else(|| bad(out, "no shard directory given".into()))?;
+    // The description must be one a sweep could have: sizes that match the
+    // parameters, within the limits.
+    let points = count_points(meta.mode, meta.parameters.iter().map(|p| p.values.len()));
+    if meta.parameters.iter().any(|p| p.values.is_empty())
+        || points != Some(meta.points)
+        || meta.replications == 0
+        || meta.points.checked_mul(meta.replications as usize) != Some(meta.jobs)
+        || meta.jobs > MAX_JOBS
+    {
+        return Err(bad(
+            &dirs[0].join("shard.json"),
+            format!(
+                "its sweep description is inconsistent ({} points × {} replications ≠ {} jobs, or more than {MAX_JOBS} jobs)",
+                meta.points, meta.replications, meta.jobs
+            ),
+        ));
+    }
+    // Every record must be the job it claims: id in range, its point,
+    // replication, seed and parameter values those of that job.
+    for r in &results {
+        let reps = meta.replications as usize;
+        let expected = (r.job < meta.jobs).then(|| {
+            let point = r.job / reps;
+            let values: Vec<serde_json::Value> = point_values(meta.mode, &meta.parameters, point)
+                .iter()
+                .map(toml_to_json)
+                .collect();
+            (
+                point,
+                (r.job % reps) as u32,
+                job_seed(meta.seed, (r.job % reps) as u32),
+                values,
+            )
+        });
+        match expected {
+            Some((point, rep, seed, values))
+                if r.point == point
+                    && r.replication == rep
+                    && r.seed == seed
+                    && r.values == values => {}
+            Some(_) => {
+                return Err(bad(
+                    out,
+                    format!(
+                        "job {} of the shards does not match the sweep (its point, replication, seed or parameter values differ from job {}'s)",
+                        r.job, r.job
+                    ),
+                ));
+            }
+            None => {
+                return Err(bad(
+                    out,
+                    format!(
+                        "job {} of the shards is out of range: the sweep has {} jobs",
+                        r.job, meta.jobs
+                    ),
+                ));
+            }
+        }
+    }
     results.sort_by_key(|r| r.job);
     for w in results.windows(2) {
         if w[0].job == w[1].job {
@@ -648,7 +788,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize, Error> {
         &out.join("sweep.json"),
         &serde_json::json!({ "sweep": meta, "shard": null, "jobs_run": results.len(), "jobs_failed": failed, "merged_from": dirs.len() }),
     )?;
-    Ok(results.len())
+    Ok((results.len(), failed))
 }
 
 #[cfg(test)]

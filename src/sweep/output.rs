@@ -556,7 +556,7 @@ pub fn write_results(dir: &Path, meta: &SweepMeta, results: &[JobResult]) -> Res
         jsonl.push('\n');
     }
     let p = dir.join("jobs.jsonl");
-    std::fs::write(&p, jsonl).map_err(io(&p))?;
+    crate::report::fsio::write(&p, jsonl).map_err(io(&p))?;
     let records: Vec<Vec<(String, Value)>> = results.iter().map(|r| job_record(meta, r)).collect();
     Table::from_records(&records).write(dir, "results")
 }
@@ -647,7 +647,7 @@ pub fn write_outputs(
     }
     let page = page(meta, results, &pts, &inline);
     let p = dir.join("index.html");
-    std::fs::write(&p, page).map_err(io(&p))?;
+    crate::report::fsio::write(&p, page).map_err(io(&p))?;
     Ok(pts)
 }
 
@@ -782,7 +782,7 @@ fn page(
 
 /// Reads `jobs.jsonl`.
 pub fn read_jobs(path: &Path) -> Result<Vec<JobResult>, String> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::input::read_text(path, crate::input::MAX_JOBS_BYTES)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
