@@ -18,6 +18,8 @@ pub mod compare;
 pub mod control;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod input;
 pub mod k8s;
 pub mod load;

@@ -224,6 +224,14 @@ fn note_line(service: Option<&str>, n: &str) -> String {
 }
 
 fn main() -> ExitCode {
+    // A panic inside the Parquet reader on a damaged file is contained and
+    // reported as an error naming the file: say nothing more about it.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !capsim::report::tables::parquet_panic_contained() {
+            default_hook(info);
+        }
+    }));
     match real_main() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

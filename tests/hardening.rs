@@ -41,6 +41,12 @@ fn out_of_range_numbers_are_refused_not_wrapped() {
         (&["duration=\"36501d\""], "at most 36500d"),
         (&["platform.vcpu_hour_usd=1e308"], "from 0 to 10000"),
         (&["platform.gb_hour_usd=nan"], "platform.gb_hour_usd"),
+        // Counts beyond the ECS quotas (tasks per service).
+        (&["service.desired=5001"], "service.desired"),
+        (
+            &["autoscaling.max_capacity=4294967295"],
+            "autoscaling.max_capacity",
+        ),
     ];
     for (o, expect) in cases {
         let e = err_of(&base, o);
@@ -75,6 +81,24 @@ fn out_of_range_numbers_are_refused_not_wrapped() {
     ] {
         let e = err_of(&steps(policy), &[]);
         assert!(e.contains(expect), "{policy}: {e}");
+    }
+    // Instances beyond the ECS quota (container instances per cluster), and
+    // an EKS node group beyond capsim's own bound.
+    for (file, max, expect) in [
+        ("ec2-web-api.toml", 5001, "platform.max_size"),
+        ("eks-web-api.toml", 1001, "≤ 1000"),
+    ] {
+        let dir = common::root().join("scenarios");
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(text.contains("max_size = 10\n"), "{file}");
+        let text = text.replace("max_size = 10\n", &format!("max_size = {max}\n"));
+        let e = match capsim::Scenario::from_toml_str(&text, &dir, Path::new(file), &[])
+            .and_then(|s| s.compile().map(|_| ()))
+        {
+            Ok(()) => panic!("accepted {file} with max_size {max}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(expect), "{file}: {e}");
     }
     // A scheduled action every microsecond would never let the run end.
     let e = err_of(
@@ -216,9 +240,10 @@ fn only_bounded_regular_files_are_read() {
 }
 
 /// Class 5: a symbolic link already in the output folder is replaced, not
-/// written through; a daemon service is refused on every platform.
+/// written through; scenario names made safe to the same text keep apart;
+/// a daemon service is refused on every platform.
 #[test]
-fn output_links_are_not_followed() {
+fn output_is_never_written_through_links_or_shared() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     std::fs::write(p.join("s.toml"), common::step_fargate("links", "10m", 250)).unwrap();
@@ -244,6 +269,35 @@ fn output_links_are_not_followed() {
                 .contains("\"scenario\": \"links\"")
         );
     }
+    // Two names that are made safe to the same text keep separate folders.
+    let mut dirs = Vec::new();
+    for name in ["web/api", "web_api", "web api"] {
+        let o = capsim(
+            &[
+                "run",
+                "s.toml",
+                "--quiet",
+                "--set",
+                &format!("name={name:?}"),
+            ],
+            p,
+            &[],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let found: Vec<_> = std::fs::read_dir(p.join("reports"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|d| !dirs.contains(d))
+            .collect();
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        let summary = std::fs::read_to_string(found[0].join("summary.json")).unwrap();
+        assert!(
+            summary.contains(&format!("\"scenario\": {name:?}")),
+            "{summary}"
+        );
+        dirs.push(found[0].clone());
+    }
+    assert!(dirs.contains(&p.join("reports/web_api")), "{dirs:?}");
     for platform in ["ideal", "fargate"] {
         let e = err_of(
             &common::step_fargate("d", "10m", 250),

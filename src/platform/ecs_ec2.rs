@@ -74,6 +74,15 @@ pub(super) fn compile(
             format!("must not exceed max_size ({max_size})"),
         ));
     }
+    // Amazon ECS service quotas: 5,000 container instances per cluster.
+    if *max_size > 5_000 {
+        return Err(ScenarioError::invalid(
+            key("max_size"),
+            format!(
+                "expected at most 5000 (the ECS quota of container instances per cluster), got {max_size}"
+            ),
+        ));
+    }
     let initial = desired_capacity.unwrap_or(*min_size);
     if initial < *min_size || initial > *max_size {
         return Err(ScenarioError::invalid(

@@ -149,9 +149,53 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
     }
     let f =
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    ParquetReader::new(f)
-        .finish()
-        .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))
+    let read = || -> Result<DataFrame, String> {
+        let mut reader = ParquetReader::new(f).read_parallel(ParallelStrategy::None);
+        // The footer's own sizes first: a small file may claim billions of
+        // rows or gigabytes once decompressed.
+        let (rows, bytes) = {
+            let m = reader
+                .get_metadata()
+                .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))?;
+            let bytes: u64 = m
+                .row_groups
+                .iter()
+                .map(|g| g.total_byte_size() as u64)
+                .fold(0, u64::saturating_add);
+            (m.num_rows, bytes)
+        };
+        let max_rows = crate::load::trace::MAX_BUCKETS;
+        if rows > max_rows || bytes > max {
+            return Err(format!(
+                "{}: the Parquet file holds {rows} rows and {bytes} bytes uncompressed; at most {max_rows} rows and {max} bytes are read",
+                path.display()
+            ));
+        }
+        reader
+            .finish()
+            .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))
+    };
+    // polars asserts rather than errs on some damaged files: such a panic
+    // is contained here and reported as an error naming the file.
+    CONTAINED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    CONTAINED.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    out.unwrap_or_else(|_| {
+        Err(format!(
+            "cannot read Parquet {}: the file is damaged (the Parquet reader stopped on an inconsistency)",
+            path.display()
+        ))
+    })
+}
+
+/// Parquet reads in progress whose panics are contained (see [`read_parquet`]).
+static CONTAINED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a panic now would be one [`read_parquet`] contains and reports
+/// as an error: a panic hook uses it to stay quiet (the binary) or not
+/// to abort (the fuzz targets).
+pub fn parquet_panic_contained() -> bool {
+    CONTAINED.load(std::sync::atomic::Ordering::SeqCst) > 0
 }
 
 #[cfg(test)]

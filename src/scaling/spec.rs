@@ -321,6 +321,16 @@ impl AutoscalingSpec {
 
     /// Checks the section.
     pub fn validate(&self) -> Result<(), ScenarioError> {
+        // Amazon ECS service quotas: 5,000 tasks per service.
+        if self.max_capacity > 5_000 {
+            return Err(ScenarioError::invalid(
+                "autoscaling.max_capacity",
+                format!(
+                    "expected at most 5000 (the ECS quota of tasks per service), got {}",
+                    self.max_capacity
+                ),
+            ));
+        }
         if self.min_capacity > self.max_capacity {
             return Err(ScenarioError::invalid(
                 "autoscaling.min_capacity",

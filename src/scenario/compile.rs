@@ -347,6 +347,16 @@ impl Scenario {
                 ));
             }
         };
+        // Amazon ECS service quotas: 5,000 tasks per service (on EKS a
+        // Deployment has no such quota; the same bound keeps memory in hand).
+        if desired > 5_000 {
+            return Err(ScenarioError::invalid(
+                "service.desired",
+                format!(
+                    "expected at most 5000 tasks (the ECS quota of tasks per service), got {desired}"
+                ),
+            ));
+        }
         if let Some(d) = def {
             if platform.kind == PlatformKind::Ec2 && !eks && d.cpu_units.is_none() {
                 // Without a task-level cpu, ECS on EC2 gives the containers

@@ -471,7 +471,9 @@ pub fn parse_table(text: &str, origin: &Path) -> Result<toml::Table, Error> {
 
 /// Turns any name into one safe path component: only ASCII letters, digits,
 /// `-`, `_` and `.` are kept (others become `_`), no leading dot (so never
-/// `.` or `..`), never empty, at most 100 characters.
+/// `.` or `..`), never empty, at most 100 characters. A name that is already
+/// such a component is kept as it is; any other gets a digest of the name
+/// appended, so two names never share a folder.
 pub fn safe_name(name: &str) -> String {
     let mut s: String = name
         .chars()
@@ -504,6 +506,14 @@ pub fn safe_name(name: &str) -> String {
         s.pop();
         s.push('_');
     }
+    // A name that had to change is told apart from every other name that
+    // changes to the same text (`web/api` and `web_api`, two long names with
+    // one prefix): a stable digest of the name as written follows it.
+    if s != name {
+        let digest = crate::rng::derive_seed(0, name) as u32;
+        s.truncate(91);
+        s.push_str(&format!("-{digest:08x}"));
+    }
     s
 }
 
@@ -514,16 +524,34 @@ mod tests {
 
     #[test]
     fn safe_names() {
-        assert_eq!(safe_name("web-api"), "web-api");
-        assert_eq!(safe_name("../../etc/passwd"), "_._.._etc_passwd");
-        assert_eq!(safe_name(".."), "__");
-        assert_eq!(safe_name(""), "scenario");
-        assert_eq!(safe_name("a/b\\c"), "a_b_c");
-        assert_eq!(safe_name("CON"), "_CON");
-        assert_eq!(safe_name("nul.txt"), "_nul.txt");
-        assert_eq!(safe_name("com1"), "_com1");
-        assert_eq!(safe_name("console"), "console");
-        assert_eq!(safe_name("web."), "web_");
+        // Already safe: kept as written.
+        for name in ["web-api", "console", "web_api", "a.b"] {
+            assert_eq!(safe_name(name), name);
+        }
+        // Changed: the safe text, then a digest of the name as written.
+        for (name, stem) in [
+            ("../../etc/passwd", "_._.._etc_passwd-"),
+            ("..", "__-"),
+            ("", "scenario-"),
+            ("a/b\\c", "a_b_c-"),
+            ("CON", "_CON-"),
+            ("nul.txt", "_nul.txt-"),
+            ("com1", "_com1-"),
+            ("web.", "web_-"),
+        ] {
+            let s = safe_name(name);
+            assert!(
+                s.starts_with(stem) && s.len() == stem.len() + 8,
+                "{name:?} → {s}"
+            );
+        }
+        // Names that change to the same text are told apart; the digest is
+        // stable from run to run.
+        assert_ne!(safe_name("web/api"), safe_name("web_api"));
+        assert_ne!(safe_name("web/api"), safe_name("web api"));
+        let long = "x".repeat(120);
+        assert_ne!(safe_name(&(long.clone() + "a")), safe_name(&(long + "b")));
+        assert_eq!(safe_name("web/api"), safe_name("web/api"));
     }
 
     proptest! {
@@ -536,6 +564,7 @@ mod tests {
             let p = std::path::Path::new(&s);
             prop_assert_eq!(p.components().count(), 1);
             prop_assert!(matches!(p.components().next(), Some(std::path::Component::Normal(_))));
+            prop_assert!(s.len() <= 100);
         }
     }
 }

@@ -671,6 +671,29 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(usize, usize), Error> {
             ),
         ));
     }
+    let (meta, results) = read_shards(dirs)?;
+    output::write_outputs(out, &meta, &results)?;
+    let failed = results.iter().filter(|r| r.outcome.is_err()).count();
+    write_json(
+        &out.join("sweep.json"),
+        &serde_json::json!({ "sweep": meta, "shard": null, "jobs_run": results.len(), "jobs_failed": failed, "merged_from": dirs.len() }),
+    )?;
+    Ok((results.len(), failed))
+}
+
+/// Reads shard directories (`shard.json`, `jobs.jsonl`) and checks them
+/// against the sweep they claim: one sweep description, consistent sizes,
+/// every record the job it names, each job exactly once. Returns the
+/// description and the jobs in order.
+pub fn read_shards(dirs: &[PathBuf]) -> Result<(output::SweepMeta, Vec<JobResult>), Error> {
+    let bad = |path: &Path, m: String| Error::Scenario {
+        file: path.to_path_buf(),
+        problem: ScenarioError::Read(m),
+    };
+    let Some(first) = dirs.first() else {
+        return Err(bad(Path::new("."), "no shard directory given".into()));
+    };
+    let out = first.as_path();
     let mut meta: Option<output::SweepMeta> = None;
     let mut results: Vec<JobResult> = Vec::new();
     for d in dirs {
@@ -782,13 +805,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(usize, usize), Error> {
             ),
         ));
     }
-    output::write_outputs(out, &meta, &results)?;
-    let failed = results.iter().filter(|r| r.outcome.is_err()).count();
-    write_json(
-        &out.join("sweep.json"),
-        &serde_json::json!({ "sweep": meta, "shard": null, "jobs_run": results.len(), "jobs_failed": failed, "merged_from": dirs.len() }),
-    )?;
-    Ok((results.len(), failed))
+    Ok((meta, results))
 }
 
 #[cfg(test)]
