@@ -32,7 +32,7 @@ for t in "${targets[@]}"; do
       -artifact_prefix="artifacts/$t/" -print_final_stats=1 ${FUZZ_SEED:+-seed=$FUZZ_SEED} >"$log" 2>&1; then
     grep -E '^(#[0-9]+ +(INITED|DONE))|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" || true
   else
-    tail -n 40 "$log"
+    grep -E "panicked|memory allocation|ERROR|SUMMARY|Failing input|artifacts/" "$log" | cut -c1-300 | head -n 20
     echo "fuzz target $t failed: the input is in fuzz/artifacts/$t/" >&2
     status=1
   fi

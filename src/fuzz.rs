@@ -62,11 +62,15 @@ pub fn scenario(data: &[u8]) -> Reached {
 /// it is under a `.gz` name (a raw, likely broken, gzip stream), bits 4–5
 /// the `missing` policy, bits 6–7 the CSV columns (0: counts in column 1,
 /// times in column 0; 1 or 3: columns named `rps` and `time`; 2: counts in
-/// column 3, no time column).
+/// column 3, no time column). The second byte chooses how the trace is
+/// replayed: bits 0–1 the bucket (1m, 1s, 5m, 1ms), bit 2 the unit (`rps`
+/// instead of counts), bits 3–4 the rescaling (mean 2 req/s, peak 5 req/s,
+/// scale 0.5, none), bit 5 a window starting 1 minute in.
 pub fn trace(data: &[u8]) -> Reached {
-    let Some((&mode, body)) = data.split_first() else {
+    let [mode, opts, body @ ..] = data else {
         return Reached::Refused;
     };
+    let (mode, opts) = (*mode, *opts);
     let (format, ext, header) = match mode & 3 {
         0 => ("values", "txt", true),
         1 => ("csv", "csv", true),
@@ -94,8 +98,16 @@ pub fn trace(data: &[u8]) -> Reached {
         (_, 1 | 3) => "column = \"rps\"\ntime_column = \"time\"\n",
         _ => "column = 3\n",
     };
+    let bucket = ["1m", "1s", "5m", "1ms"][(opts & 3) as usize];
+    let unit = if opts & 4 != 0 { "rps" } else { "count" };
+    let scaling = ["mean_rps = 2", "peak_rps = 5", "scale = 0.5", ""][((opts >> 3) & 3) as usize];
+    let window = if opts & 32 != 0 {
+        "start = \"1m\"\n"
+    } else {
+        ""
+    };
     let toml = format!(
-        "name = \"fuzz\"\nduration = \"30m\"\n[load]\nkind = \"trace\"\nfile = \"{name}\"\nformat = \"{format}\"\nheader = {header}\nbucket = \"1m\"\nmissing = \"{missing}\"\nmean_rps = 2\nrepeat = true\n{column}[workload]\ncpu_ms = {{ dist = \"constant\", value = 10 }}\n[task]\ncpu = 256\nmemory = 512\nconcurrency = 4\n[service]\ndesired = 1\n[platform]\nkind = \"fargate\"\n"
+        "name = \"fuzz\"\nduration = \"30m\"\n[load]\nkind = \"trace\"\nfile = \"{name}\"\nformat = \"{format}\"\nheader = {header}\nbucket = \"{bucket}\"\nunit = \"{unit}\"\nmissing = \"{missing}\"\n{scaling}\n{window}repeat = true\n{column}[workload]\ncpu_ms = {{ dist = \"constant\", value = 10 }}\n[task]\ncpu = 256\nmemory = 512\nconcurrency = 4\n[service]\ndesired = 1\n[platform]\nkind = \"fargate\"\n"
     );
     match scenario::load_str(&toml, &dir, &dir.join("fuzz.toml"), &[]) {
         Ok(Loaded::Single(s)) => compile_and_run(&s),

@@ -7,9 +7,9 @@
 use std::io::Read;
 use std::path::Path;
 
-/// Largest scenario, sweep, task definition, manifest, catalog, shard
-/// description or `jobs.jsonl` (16 MiB; a `jobs.jsonl` of a million jobs
-/// is far larger — merges of such sweeps read each shard's, each under it).
+/// Largest scenario, sweep, task definition, manifest, catalog or shard
+/// description (16 MiB). A shard's `jobs.jsonl` is read with the trace
+/// bound instead (a million jobs' records are far larger).
 pub const MAX_TEXT_BYTES: u64 = 16 << 20;
 
 /// Largest trace file, and largest trace once decompressed (1 GiB: the
@@ -31,7 +31,19 @@ pub fn max_trace_bytes() -> u64 {
 
 /// The bytes of `path`, a regular file of at most `max` bytes.
 pub fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
+    // Opened without blocking (a FIFO would wait for a writer for ever),
+    // then checked on the open file, so nothing can be swapped in between.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let f = options
+        .open(path)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("cannot read it: {e}"))?;
     if !meta.is_file() {
         return Err(format!(
             "not a regular file ({}); give a file",
@@ -45,11 +57,10 @@ pub fn read_bytes(path: &Path, max: u64) -> Result<Vec<u8>, String> {
             max
         ));
     }
-    let f = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // The file may grow between the check and the read: read one byte more
     // than allowed to notice.
-    f.take(max + 1)
+    f.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read it: {e}"))?;
     if bytes.len() as u64 > max {
@@ -76,7 +87,7 @@ pub fn read_text(path: &Path, max: u64) -> Result<String, String> {
 pub fn gunzip(bytes: &[u8], max: u64) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
-        .take(max + 1)
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| format!("cannot decompress it: {e}"))?;
     if out.len() as u64 > max {

@@ -738,9 +738,10 @@ pub fn estimate(c: &Compiled) -> (f64, f64) {
 /// release build at [`NS_PER_REQUEST`].
 pub const MAX_REQUESTS: f64 = 1e10;
 
-/// Longest run without `--force` (two years): the per-minute records are
-/// held in memory (a few hundred bytes a minute).
-pub const MAX_RUN: SimTime = 2 * 365 * 24 * 60 * MINUTE;
+/// Most trace buckets a run may step through without `--force`: the
+/// arrival process visits each (a run of 400 days over 1 ms buckets would
+/// visit 3.5·10¹⁰ and never end).
+pub const MAX_BUCKET_STEPS: f64 = 1e9;
 
 /// Why a compiled scenario is too big to run without `--force` (a run that
 /// would take hours or exhaust memory), or `None`.
@@ -752,11 +753,13 @@ pub fn too_big(c: &Compiled) -> Option<String> {
             secs / 3_600.0
         ));
     }
-    if c.end > MAX_RUN {
-        return Some(format!(
-            "runs {:.0} days, more than two years of per-minute records; shorten it, or pass --force",
-            c.end as f64 / 86_400e6
-        ));
+    if let crate::load::RateFn::Buckets { width, .. } = &c.rate {
+        let steps = c.end as f64 / *width as f64;
+        if steps > MAX_BUCKET_STEPS {
+            return Some(format!(
+                "steps through {steps:.2e} trace buckets, more than {MAX_BUCKET_STEPS:.0e}: use a coarser load.bucket or a shorter run, or pass --force"
+            ));
+        }
     }
     None
 }

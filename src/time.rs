@@ -98,12 +98,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             let us = d.as_micros();
             if us > MAX_DURATION as u128 {
                 return Err(format!(
-                    "duration \"{s}\" is too long: at most 36500d (100 years)"
+                    "duration \"{}\" is too long: at most 36500d (100 years)",
+                    crate::input::excerpt(s, 80)
                 ));
             }
             if d.subsec_nanos() % 1_000 != 0 {
                 return Err(format!(
-                    "duration \"{s}\" is finer than the simulator's 1 µs resolution"
+                    "duration \"{}\" is finer than the simulator's 1 µs resolution",
+                    crate::input::excerpt(s, 80)
                 ));
             }
             Ok(Duration(us as SimTime))

@@ -69,6 +69,10 @@ impl Dist {
     }
 }
 
+/// Smallest gamma shape: below it the draws overflow to infinity or
+/// underflow to 0 (capsim's bound).
+const MIN_GAMMA_SHAPE: f64 = 0.01;
+
 /// Largest mean (ms) a distribution may have: one day.
 const MAX_MEAN_MS: f64 = 86_400_000.0;
 
@@ -136,6 +140,14 @@ impl DistSpec {
             DistSpec::Gamma { mean, shape } => {
                 positive(&format!("{key}.mean"), *mean)?;
                 positive(&format!("{key}.shape"), *shape)?;
+                if *shape < MIN_GAMMA_SHAPE {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.shape"),
+                        format!(
+                            "expected at least {MIN_GAMMA_SHAPE} (smaller shapes put nearly every draw at 0 or at infinity), got {shape}"
+                        ),
+                    ));
+                }
                 Ok(Dist::Gamma(
                     Gamma::new(*shape, mean / shape).expect("shape and scale are positive"),
                 ))

@@ -74,6 +74,8 @@ fn trace_corpus() {
             ("csv-noheader", ran),
             ("csv-gzip", ran),
             ("csv-gzip-raw", ran),
+            ("values-1s-rps-peak", ran),
+            ("csv-window-scale", ran),
         ],
     );
 }

@@ -47,6 +47,31 @@ fn out_of_range_numbers_are_refused_not_wrapped() {
             &["autoscaling.max_capacity=4294967295"],
             "autoscaling.max_capacity",
         ),
+        (
+            &["autoscaling.scheduled=[{at=\"1m\",min_capacity=50000000,max_capacity=50000000}]"],
+            "autoscaling.scheduled",
+        ),
+        // Sizes that would overflow sums, counts that would fill memory.
+        (&["task.concurrency=4294967295"], "task.concurrency"),
+        (&["task.concurrency=0"], "task.concurrency"),
+        (&["task.cpu=4294967295"], "task.cpu"),
+        (&["task.memory=4294967295"], "task.memory"),
+        (
+            &["service.maximum_percent=4294967295"],
+            "service.maximum_percent",
+        ),
+        (
+            &["workload.io_ms={dist=\"gamma\",mean=10,shape=1e-320}"],
+            "workload.io_ms.shape",
+        ),
+        (
+            &["load_balancer.kb_per_request=1e300"],
+            "load_balancer.kb_per_request",
+        ),
+        (
+            &["platform.spot_interruptions_per_hour=1e9"],
+            "spot_interruptions_per_hour",
+        ),
     ];
     for (o, expect) in cases {
         let e = err_of(&base, o);
@@ -82,6 +107,36 @@ fn out_of_range_numbers_are_refused_not_wrapped() {
         let e = err_of(&steps(policy), &[]);
         assert!(e.contains(expect), "{policy}: {e}");
     }
+    // EKS counts and sizes: replicas, CoreDNS, DaemonSets, node groups.
+    let eks = common::root().join("scenarios/eks-web-api.toml");
+    for (o, expect) in [
+        ("hpa.max_replicas=4000000000", "max_replicas"),
+        ("platform.coredns_replicas=4000000000", "coredns_replicas"),
+        (
+            "platform.daemonsets=[{name=\"a\",cpu_millicores=4294967295}]",
+            "platform.daemonsets[0]",
+        ),
+        (
+            "platform.daemonsets=[{name=\"a\",memory_mib=4294967295}]",
+            "platform.daemonsets[0]",
+        ),
+    ] {
+        let e = match capsim::Scenario::load(&eks, &[o.to_string()])
+            .and_then(|s| s.compile().map(|_| ()))
+        {
+            Ok(()) => panic!("accepted {o}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(expect), "{o}: {e}");
+    }
+    // A key thousands of tables deep is refused before it is built.
+    let deep = format!("{}rps=1", "load.".repeat(6000));
+    let e = err_of(&base, &[deep.as_str()]);
+    assert!(
+        e.contains("16 dotted parts") && e.len() < 400,
+        "{}",
+        &e[..e.len().min(400)]
+    );
     // Instances beyond the ECS quota (container instances per cluster), and
     // an EKS node group beyond capsim's own bound.
     for (file, max, expect) in [
@@ -226,6 +281,14 @@ fn only_bounded_regular_files_are_read() {
         assert!(!o.status.success());
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(e.contains("decompresses to more than 1000000 bytes"), "{e}");
+        // The largest bound a user can give does not overflow either.
+        let o = capsim(
+            &["validate", "bomb.toml"],
+            p,
+            &[("CAPSIM_MAX_TRACE_BYTES", "18446744073709551615")],
+        );
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!e.contains("panicked"), "{e}");
     }
     // A megabyte-long token is quoted at a readable length.
     std::fs::write(p.join("long.txt"), format!("1 2 {}\n", "x".repeat(1 << 20))).unwrap();

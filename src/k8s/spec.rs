@@ -293,11 +293,15 @@ fn rules(spec: Option<&RulesSpec>, default: Rules, key: &str) -> Result<Rules, S
 impl HpaSpec {
     /// Checks the section and compiles it.
     pub fn compile(&self) -> Result<HpaConfig, ScenarioError> {
-        if self.max_replicas == 0 || self.min_replicas > self.max_replicas {
+        let most = crate::scaling::MAX_TASKS;
+        if self.max_replicas == 0
+            || self.min_replicas > self.max_replicas
+            || self.max_replicas > most
+        {
             return Err(bad(
                 "max_replicas",
                 format!(
-                    "expected 1 ≤ min_replicas ({}) ≤ max_replicas ({})",
+                    "expected 1 ≤ min_replicas ({}) ≤ max_replicas ({}) ≤ {most} (capsim's bound, the ECS quota of tasks per service)",
                     self.min_replicas, self.max_replicas
                 ),
             ));

@@ -153,6 +153,14 @@ fn parse_time(cell: &str) -> Result<i128, String> {
     if let Ok(secs) = c.parse::<f64>()
         && secs.is_finite()
     {
+        // Times beyond ±10¹² s (31,700 years) are no trace's: refused
+        // before any difference of two could overflow.
+        if secs.abs() > 1e12 {
+            return Err(format!(
+                "expected a time within ±10¹² seconds, got \"{}\"",
+                crate::input::excerpt(c, 80)
+            ));
+        }
         return Ok((secs * SECOND as f64).round() as i128);
     }
     let dt: jiff::civil::DateTime = c.replacen(' ', "T", 1).parse().map_err(|_| {
@@ -199,17 +207,46 @@ pub fn read(
 fn parquet_as_csv(path: &Path) -> Result<String, ScenarioError> {
     use polars::prelude::{CsvWriter, SerWriter};
     let mut df = crate::report::tables::read_parquet(path).map_err(|m| err(path, None, m))?;
-    let mut buf = Vec::new();
-    CsvWriter::new(&mut buf)
+    // A column of one long string repeated (dictionary-encoded, so small on
+    // disk) would expand without bound as text: the text is capped at the
+    // trace bound.
+    let mut capped = Capped {
+        buf: Vec::new(),
+        max: crate::input::max_trace_bytes(),
+    };
+    CsvWriter::new(&mut capped)
         .finish(&mut df)
         .map_err(|e| err(path, None, format!("cannot convert the Parquet trace: {e}")))?;
-    String::from_utf8(buf).map_err(|e| {
+    String::from_utf8(capped.buf).map_err(|e| {
         err(
             path,
             None,
             format!("the Parquet trace has non-UTF-8 text: {e}"),
         )
     })
+}
+
+/// A buffer that refuses to grow past `max` bytes.
+struct Capped {
+    buf: Vec<u8>,
+    max: u64,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() as u64 + data.len() as u64 > self.max {
+            return Err(std::io::Error::other(format!(
+                "as text it is more than {} bytes (set CAPSIM_MAX_TRACE_BYTES to allow more)",
+                self.max
+            )));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn read_values(path: &Path, text: &str) -> Result<RawTrace, ScenarioError> {

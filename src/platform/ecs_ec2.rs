@@ -52,6 +52,17 @@ pub(super) fn compile(
         unreachable!("called for its own kind only")
     };
     let key = |k: &str| format!("platform.{k}");
+    for (i, d) in daemons.iter().enumerate() {
+        use crate::platform::taskdef::{MAX_CPU_UNITS, MAX_MEMORY_MIB};
+        if u64::from(d.cpu) > MAX_CPU_UNITS || u64::from(d.memory) > MAX_MEMORY_MIB {
+            return Err(ScenarioError::invalid(
+                format!("platform.daemons[{i}]"),
+                format!(
+                    "expected cpu ≤ {MAX_CPU_UNITS} units and memory ≤ {MAX_MEMORY_MIB} MiB (the largest task ECS runs)"
+                ),
+            ));
+        }
+    }
     let arch = task.arch.unwrap_or_default();
     let catalog = ec2::catalog_for(instance_catalog, &task.base_dir, region)?;
     let types = ec2::lookup(&catalog, instance_types, arch, &key("instance_types"))?;
@@ -211,14 +222,13 @@ pub(super) fn compile(
     // Every type of the group must hold one task beside the
     // daemons: a task that exceeds the smallest type can never
     // make the group grow and would stay PENDING (aws.md §2.6).
-    let (d_cpu, d_mem) = cluster
-        .daemons
-        .iter()
-        .fold((0, 0), |(c, m), (_, r)| (c + r.cpu, m + r.memory));
+    let (d_cpu, d_mem) = cluster.daemons.iter().fold((0u32, 0u32), |(c, m), (_, r)| {
+        (c.saturating_add(r.cpu), m.saturating_add(r.memory))
+    });
     for t in cluster.types() {
         let cap = cluster.capacity(t);
-        if request.resources.cpu + d_cpu > cap.cpu
-            || request.resources.memory + d_mem > cap.memory
+        if request.resources.cpu.saturating_add(d_cpu) > cap.cpu
+            || request.resources.memory.saturating_add(d_mem) > cap.memory
             || request.resources.slots > cap.slots
         {
             return Err(ScenarioError::invalid(

@@ -454,6 +454,34 @@ pub(super) fn compile(
             "needs at least one node group (or compute = \"fargate\")",
         ));
     }
+    // Amazon EKS quotas: 30 managed node groups per cluster; capsim holds
+    // the cluster to 5,000 nodes in all (as an ECS cluster's instances).
+    let nodes: u64 = node_groups.iter().map(|g| u64::from(g.max_size)).sum();
+    if node_groups.len() > 30 || nodes > 5_000 {
+        return Err(ScenarioError::invalid(
+            key("node_groups"),
+            format!(
+                "expected at most 30 node groups (the EKS quota) of at most 5000 nodes in all, got {} groups of {nodes}",
+                node_groups.len()
+            ),
+        ));
+    }
+    if *coredns_replicas > 100 {
+        return Err(ScenarioError::invalid(
+            key("coredns_replicas"),
+            format!("expected 0 to 100 (capsim's bound), got {coredns_replicas}"),
+        ));
+    }
+    for (i, d) in daemonsets.iter().enumerate() {
+        if u64::from(d.cpu_millicores) > 192_000
+            || u64::from(d.memory_mib) > crate::platform::taskdef::MAX_MEMORY_MIB
+        {
+            return Err(ScenarioError::invalid(
+                format!("platform.daemonsets[{i}]"),
+                "expected cpu_millicores ≤ 192000 and memory_mib ≤ 25165824 (the largest node)",
+            ));
+        }
+    }
     let mut groups = Vec::new();
     let mut priorities = Vec::new();
     for (i, g) in node_groups.iter().enumerate() {
@@ -652,12 +680,12 @@ pub(super) fn compile(
                 .daemons
                 .iter()
                 .fold(Resources::default(), |a, (_, r)| Resources {
-                    cpu: a.cpu + r.cpu,
-                    memory: a.memory + r.memory,
-                    slots: a.slots + r.slots,
+                    cpu: a.cpu.saturating_add(r.cpu),
+                    memory: a.memory.saturating_add(r.memory),
+                    slots: a.slots.saturating_add(r.slots),
                 });
-            request.cpu + ds.cpu <= cap.cpu
-                && request.memory + ds.memory <= cap.memory
+            request.cpu.saturating_add(ds.cpu) <= cap.cpu
+                && request.memory.saturating_add(ds.memory) <= cap.memory
                 && ds.slots < cap.slots
         })
     });

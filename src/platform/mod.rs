@@ -545,11 +545,13 @@ fn price_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
     }
 }
 
+/// A Spot interruption rate (per instance or task and hour): at most one a
+/// minute (capsim's bound; AWS publishes frequency bands, all far below).
 fn positive_or(key: &str, v: Option<f64>) -> Result<Option<f64>, ScenarioError> {
     match v {
-        Some(x) if !(x.is_finite() && x >= 0.0) => Err(ScenarioError::invalid(
+        Some(x) if !(x.is_finite() && (0.0..=60.0).contains(&x)) => Err(ScenarioError::invalid(
             key,
-            format!("expected a number ≥ 0, got {x}"),
+            format!("expected interruptions per hour from 0 to 60, got {x}"),
         )),
         other => Ok(other),
     }

@@ -143,7 +143,10 @@ fn within(x: f64, max: u64, what: &str, shown: &dyn std::fmt::Display) -> Result
     if x.is_finite() && x >= 0.0 && x <= max as f64 {
         Ok(x.round() as u32)
     } else {
-        Err(format!("expected {what} from 0 to {max}, got {shown}"))
+        Err(format!(
+            "expected {what} from 0 to {max}, got {}",
+            crate::input::excerpt(&shown.to_string(), 80)
+        ))
     }
 }
 

@@ -25,19 +25,38 @@ pub fn unlink_symlink(path: &Path) -> io::Result<()> {
 
 /// Writes `contents` to `path` through a temporary file and a rename.
 pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> io::Result<()> {
+    use std::io::Write;
     let tmp = temp_of(path);
-    unlink_symlink(&tmp)?;
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    // A leftover (or a link planted) at the temporary name goes; the file
+    // is then created new, so nothing there is ever followed.
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(contents.as_ref()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }
 
 /// Creates `path` for writing, replacing a symbolic link there rather than
-/// following it.
+/// following it (and, on Unix, refusing to follow one that appears in
+/// between).
 pub fn create(path: &Path) -> io::Result<std::fs::File> {
     unlink_symlink(path)?;
-    std::fs::File::create(path)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    options.open(path)
 }
 
 #[cfg(all(test, unix))]

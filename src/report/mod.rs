@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod fsio;
 pub mod html;
+pub mod parquet_guard;
 pub mod run_page;
 pub mod shared;
 pub mod tables;

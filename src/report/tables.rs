@@ -147,9 +147,10 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
             path.display()
         ));
     }
-    let f =
-        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let read = || -> Result<DataFrame, String> {
+        check_pages(path, max)?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let mut reader = ParquetReader::new(f).read_parallel(ParallelStrategy::None);
         // The footer's own sizes first: a small file may claim billions of
         // rows or gigabytes once decompressed.
@@ -186,6 +187,14 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
             path.display()
         ))
     })
+}
+
+/// Reads the file and checks its structure (`parquet_guard`) before
+/// polars is given it.
+fn check_pages(path: &Path, max: u64) -> Result<(), String> {
+    let bytes = crate::input::read_bytes(path, max)?;
+    super::parquet_guard::check(&bytes)
+        .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))
 }
 
 /// Parquet reads in progress whose panics are contained (see [`read_parquet`]).

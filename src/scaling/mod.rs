@@ -28,8 +28,8 @@ mod spec;
 pub use alarm::{Alarm, AlarmEval, AlarmState};
 pub use spec::{
     AdjustmentType, AutoscalingSpec, CapacityBase, Comparison, HIGH_RESOLUTION_METRIC_DELAY_S,
-    HighResolutionAlarms, METRIC_DELAY_S, MetricAggregation, ScheduledSpec, StepScalingSpec,
-    StepSpec, TargetTrackingSpec,
+    HighResolutionAlarms, MAX_TASKS, METRIC_DELAY_S, MetricAggregation, ScheduledSpec,
+    StepScalingSpec, StepSpec, TargetTrackingSpec,
 };
 
 use crate::metrics::cloudwatch::{CloudWatch, Metric};

@@ -7,6 +7,11 @@ use crate::metrics::cloudwatch::Metric;
 use crate::time::Duration;
 use serde::{Deserialize, Serialize};
 
+/// Most tasks (or pods) a service may have: the Amazon ECS quota of tasks
+/// per service (aws.md, service quotas); capsim holds Kubernetes
+/// Deployments to the same bound.
+pub const MAX_TASKS: u32 = 5_000;
+
 fn default_cooldown() -> Duration {
     Duration::from_secs(300)
 }
@@ -321,12 +326,11 @@ impl AutoscalingSpec {
 
     /// Checks the section.
     pub fn validate(&self) -> Result<(), ScenarioError> {
-        // Amazon ECS service quotas: 5,000 tasks per service.
-        if self.max_capacity > 5_000 {
+        if self.max_capacity > MAX_TASKS {
             return Err(ScenarioError::invalid(
                 "autoscaling.max_capacity",
                 format!(
-                    "expected at most 5000 (the ECS quota of tasks per service), got {}",
+                    "expected at most {MAX_TASKS} (the ECS quota of tasks per service), got {}",
                     self.max_capacity
                 ),
             ));
@@ -450,6 +454,15 @@ impl AutoscalingSpec {
                 return Err(ScenarioError::invalid(
                     "autoscaling.scheduled.every",
                     "must be at least 1m (scheduled actions repeat at most once a minute)",
+                ));
+            }
+            if s.min_capacity
+                .max(s.max_capacity)
+                .is_some_and(|c| c > MAX_TASKS)
+            {
+                return Err(ScenarioError::invalid(
+                    "autoscaling.scheduled.max_capacity",
+                    format!("expected at most {MAX_TASKS} (the ECS quota of tasks per service)"),
                 ));
             }
             if let (Some(a), Some(b)) = (s.min_capacity, s.max_capacity)

@@ -59,7 +59,58 @@ pub struct PodCompiled {
     pub hpa: Option<crate::k8s::spec::HpaConfig>,
 }
 
+/// Most requests one task serves at once (`task.concurrency`): capsim's
+/// bound, far above any thread or connection pool, so that arithmetic on
+/// it cannot overflow.
+pub const MAX_CONCURRENCY: u32 = 100_000;
+
+/// Largest `service.maximum_percent`: capsim's bound (ECS documents no
+/// upper limit for replica services; 200 is the default).
+pub const MAX_MAXIMUM_PERCENT: u32 = 1_000;
+
 impl Scenario {
+    /// `[task]` sizes within what a task definition may say (ECS's
+    /// maximums), the concurrency and the deployment percentages within
+    /// capsim's bounds.
+    fn check_task_numbers(&self) -> Result<(), ScenarioError> {
+        use crate::platform::taskdef::{MAX_CPU_UNITS, MAX_MEMORY_MIB};
+        let t = &self.task;
+        for (key, value, max, what) in [
+            ("task.cpu", t.cpu, MAX_CPU_UNITS, "CPU units"),
+            ("task.cpu_limit", t.cpu_limit, MAX_CPU_UNITS, "CPU units"),
+            ("task.memory", t.memory, MAX_MEMORY_MIB, "MiB"),
+            ("task.memory_limit", t.memory_limit, MAX_MEMORY_MIB, "MiB"),
+        ] {
+            if let Some(v) = value
+                && u64::from(v) > max
+            {
+                return Err(ScenarioError::invalid(
+                    key,
+                    format!("expected at most {max} {what} (the largest task ECS runs), got {v}"),
+                ));
+            }
+        }
+        if t.concurrency == 0 || t.concurrency > MAX_CONCURRENCY {
+            return Err(ScenarioError::invalid(
+                "task.concurrency",
+                format!(
+                    "expected 1 to {MAX_CONCURRENCY} requests served at once, got {}",
+                    t.concurrency
+                ),
+            ));
+        }
+        if self.service.maximum_percent > MAX_MAXIMUM_PERCENT {
+            return Err(ScenarioError::invalid(
+                "service.maximum_percent",
+                format!(
+                    "expected at most {MAX_MAXIMUM_PERCENT} (capsim's bound; the ECS default is 200), got {}",
+                    self.service.maximum_percent
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks every section and compiles what the engine needs (reads trace
     /// files). Loading only checks the shape of the TOML; this checks values.
     pub fn compile(&self) -> Result<Compiled, Error> {
@@ -81,6 +132,7 @@ impl Scenario {
         if self.name.trim().is_empty() {
             return Err(ScenarioError::invalid("name", "must not be empty"));
         }
+        self.check_task_numbers()?;
         if self.duration.0 == 0 {
             return Err(ScenarioError::invalid(
                 "duration",
@@ -349,7 +401,7 @@ impl Scenario {
         };
         // Amazon ECS service quotas: 5,000 tasks per service (on EKS a
         // Deployment has no such quota; the same bound keeps memory in hand).
-        if desired > 5_000 {
+        if desired > crate::scaling::MAX_TASKS {
             return Err(ScenarioError::invalid(
                 "service.desired",
                 format!(

@@ -21,7 +21,7 @@ pub fn parse_value(raw: &str) -> toml::Value {
 /// Applies one `key=value` override to a TOML table.
 pub fn apply(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
     let err = |message: String| ScenarioError::Override {
-        arg: arg.to_string(),
+        arg: crate::input::excerpt(arg, 80),
         message,
     };
     let (key, raw) = arg
@@ -30,7 +30,18 @@ pub fn apply(table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
     let key = key.trim();
     let segments: Vec<&str> = key.split('.').collect();
     if segments.iter().any(|s| s.is_empty()) {
-        return Err(err(format!("\"{key}\" is not a dotted key like load.rps")));
+        return Err(err(format!(
+            "\"{}\" is not a dotted key like load.rps",
+            crate::input::excerpt(key, 80)
+        )));
+    }
+    // No scenario key is deeper than a few tables; a deep one would only
+    // build nested tables until the stack ran out.
+    if segments.len() > 16 {
+        return Err(err(format!(
+            "a key has at most 16 dotted parts, this one {}",
+            segments.len()
+        )));
     }
     set_path(table, &segments, parse_value(raw)).map_err(err)
 }

@@ -256,10 +256,14 @@ impl LoadBalancerSpec {
                 "expected a number ≥ 1",
             ));
         }
-        if !(self.kb_per_request.is_finite() && self.kb_per_request >= 0.0) {
+        // capsim's bound: a gigabyte per request.
+        if !(self.kb_per_request.is_finite() && (0.0..=1e6).contains(&self.kb_per_request)) {
             return Err(ScenarioError::invalid(
                 "load_balancer.kb_per_request",
-                "expected a number ≥ 0",
+                format!(
+                    "expected a number from 0 to 1000000 (a GB), got {}",
+                    self.kb_per_request
+                ),
             ));
         }
         Ok(())

@@ -269,7 +269,7 @@ impl RequestPlane {
             cx.rec.rejected(now);
             return;
         }
-        if !has_slot && self.slab.live() >= MAX_IN_FLIGHT {
+        if self.slab.live() >= MAX_IN_FLIGHT {
             // capsim's own bound, so that a hopeless overload cannot take
             // all memory: rejected, counted, and said in the summary.
             cx.rec.rejected(now);

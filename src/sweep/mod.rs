@@ -717,12 +717,32 @@ pub fn read_shards(dirs: &[PathBuf]) -> Result<(output::SweepMeta, Vec<JobResult
         results.extend(
             output::read_jobs(&d.join("jobs.jsonl")).map_err(|m| bad(&d.join("jobs.jsonl"), m))?,
         );
+        // More records than the sweep has jobs: some are repeated (the same
+        // shard given twice?); stop before reading any more.
+        if let Some(m) = &meta
+            && results.len() > m.jobs
+        {
+            return Err(bad(
+                d,
+                format!(
+                    "the shards so far hold {} records for a sweep of {} jobs: a shard is given twice, or holds jobs it should not",
+                    results.len(),
+                    m.jobs
+                ),
+            ));
+        }
     }
     let meta = meta.ok_or_else(|| bad(out, "no shard directory given".into()))?;
     // The description must be one a sweep could have: sizes that match the
     // parameters, within the limits.
     let points = count_points(meta.mode, meta.parameters.iter().map(|p| p.values.len()));
+    let zip_uneven = meta.mode == Mode::Zip
+        && meta
+            .parameters
+            .windows(2)
+            .any(|w| w[0].values.len() != w[1].values.len());
     if meta.parameters.iter().any(|p| p.values.is_empty())
+        || zip_uneven
         || points != Some(meta.points)
         || meta.replications == 0
         || meta.points.checked_mul(meta.replications as usize) != Some(meta.jobs)
