@@ -5,6 +5,7 @@
 
 use crate::control::{Balancer, ControlConfig, ControlPlane, PodSettings};
 use crate::control::{ClusterControl, ServicePlacement};
+use crate::engine::DataPlane;
 use crate::engine::{Sim, run_shared};
 use crate::error::Error;
 use crate::k8s::hpa_controller::PodRequests;
@@ -19,6 +20,7 @@ use crate::report::{self, RunFacts, RunOutput, SharedOutput};
 use crate::rng::{Component, stream};
 use crate::scaling::AutoScaler;
 use crate::scenario::{Compiled, Scenario, SharedScenario};
+use crate::service::fluid::{FluidDemand, FluidPlane};
 use crate::service::request::Demand;
 use crate::service::{RequestPlane, Start};
 use crate::time::{MINUTE, SimTime};
@@ -783,7 +785,29 @@ pub fn run_compiled_reporting(
     c: &Compiled,
     progress: &dyn Fn(SimTime),
 ) -> Result<RunOutput, Error> {
-    let mut sim = build_sim(scenario, c, scenario.seed, 0, 1);
+    match c.plane.0 {
+        crate::service::Fidelity::Fluid => run_single(
+            scenario,
+            c,
+            progress,
+            fluid_plane(scenario, c, scenario.seed),
+        ),
+        _ => run_single(
+            scenario,
+            c,
+            progress,
+            request_plane(scenario, c, scenario.seed),
+        ),
+    }
+}
+
+fn run_single<D: DataPlane>(
+    scenario: &Scenario,
+    c: &Compiled,
+    progress: &dyn Fn(SimTime),
+    plane: D,
+) -> Result<RunOutput, Error> {
+    let mut sim = build_sim(scenario, c, scenario.seed, 0, 1, plane);
     let mut cluster = cluster_for(&[(scenario, c)], scenario.seed, c.end);
     let started = Instant::now();
     match cluster.as_mut() {
@@ -810,12 +834,35 @@ pub fn run_shared_reporting(
         .map(|s| s.compile())
         .collect::<Result<Vec<_>, _>>()?;
     let end = compiled[0].end;
+    if let Some((s, _)) = shared
+        .services
+        .iter()
+        .zip(&compiled)
+        .find(|(_, c)| c.plane.0 == crate::service::Fidelity::Fluid)
+    {
+        return Err(Error::Scenario {
+            file: s.origin.clone(),
+            problem: crate::ScenarioError::invalid(
+                "fidelity",
+                "the fluid plane does not run services sharing a cluster yet: use fidelity = \"request\"",
+            ),
+        });
+    }
     let mut sims: Vec<_> = shared
         .services
         .iter()
         .zip(&compiled)
         .enumerate()
-        .map(|(k, (s, c))| build_sim(s, c, s.seed, k, shared.services.len()))
+        .map(|(k, (s, c))| {
+            build_sim(
+                s,
+                c,
+                s.seed,
+                k,
+                shared.services.len(),
+                request_plane(s, c, s.seed),
+            )
+        })
         .collect();
     let pairs: Vec<(&Scenario, &Compiled)> = shared.services.iter().zip(&compiled).collect();
     let mut cluster = cluster_for(&pairs, shared.seed, end).expect("shared scenarios are on EC2");
@@ -950,13 +997,8 @@ fn lag_targets(scenario: &Scenario, c: &Compiled) -> Vec<(Metric, f64)> {
         .unwrap_or_default()
 }
 
-fn build_sim(
-    scenario: &Scenario,
-    c: &Compiled,
-    seed: u64,
-    service: usize,
-    services: usize,
-) -> Sim<RequestPlane> {
+/// The request-level data plane of a service.
+fn request_plane(scenario: &Scenario, c: &Compiled, seed: u64) -> RequestPlane {
     let arrivals = Arrivals::new(c.rate.clone(), stream(seed, Component::Arrivals), c.end);
     let demand = Demand {
         cpu: c.cpu.clone(),
@@ -965,7 +1007,47 @@ fn build_sim(
         io_rng: stream(seed, Component::IoWait),
         timeout: c.timeout,
     };
-    let plane = RequestPlane::new(arrivals, demand, c.shape, scenario.service.routing);
+    RequestPlane::new(arrivals, demand, c.shape, scenario.service.routing)
+}
+
+/// The fluid data plane of a service.
+fn fluid_plane(scenario: &Scenario, c: &Compiled, seed: u64) -> FluidPlane {
+    let w = &scenario.workload;
+    let cpu_mean = w.cpu_ms.mean();
+    let io_mean = w.io_ms.as_ref().map_or(0.0, |d| d.mean());
+    let var = w.cpu_ms.variance() + w.io_ms.as_ref().map_or(0.0, |d| d.variance());
+    let s = cpu_mean + io_mean;
+    let demand = FluidDemand {
+        cpu: c.cpu.clone(),
+        io: c.io.clone(),
+        cpu_mean_ms: cpu_mean,
+        io_mean_ms: io_mean,
+        service_scv: if s > 0.0 { var / (s * s) } else { 0.0 },
+        cpu_scv: if cpu_mean > 0.0 {
+            w.cpu_ms.variance() / (cpu_mean * cpu_mean)
+        } else {
+            0.0
+        },
+        timeout: c.timeout,
+        rng: stream(seed, Component::CpuDemand),
+    };
+    FluidPlane::new(
+        c.rate.clone(),
+        c.end,
+        scenario.fluid_step.0,
+        demand,
+        c.shape,
+    )
+}
+
+fn build_sim<D: DataPlane>(
+    scenario: &Scenario,
+    c: &Compiled,
+    seed: u64,
+    service: usize,
+    services: usize,
+    plane: D,
+) -> Sim<D> {
     let autoscaler = scenario.autoscaling.as_ref().map(AutoScaler::new);
     let targets = lag_targets(scenario, c);
     let lb = &scenario.load_balancer;
@@ -1047,10 +1129,10 @@ fn build_sim(
 /// A finished service's report. Alone on its cluster, a service is
 /// charged the whole instance bill (and its idle part is shown); sharing
 /// it, the instance cost allocated to it.
-fn output(
+fn output<D: DataPlane>(
     scenario: &Scenario,
     c: &Compiled,
-    sim: &mut Sim<RequestPlane>,
+    sim: &mut Sim<D>,
     cluster: Option<&mut ClusterControl>,
     wall_ms: f64,
 ) -> RunOutput {
@@ -1091,6 +1173,16 @@ fn output(
             unresolved_episode_start_s: unresolved,
             notes: {
                 let mut n = c.notes.clone();
+                if scenario.fidelity != crate::service::Fidelity::Request {
+                    n.push(format!(
+                        "data plane: {} ({}); see the README on fidelity for what the fluid plane approximates",
+                        match c.plane.0 {
+                            crate::service::Fidelity::Fluid => "fluid",
+                            _ => "request",
+                        },
+                        c.plane.1
+                    ));
+                }
                 let b = sim.data.rejected_by_bound();
                 if b > 0 {
                     n.push(format!(

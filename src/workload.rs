@@ -98,6 +98,19 @@ impl DistSpec {
         }
     }
 
+    /// The variance of the distribution (ms²).
+    pub fn variance(&self) -> f64 {
+        match self {
+            DistSpec::Constant { .. } => 0.0,
+            DistSpec::Exponential { mean } => mean * mean,
+            DistSpec::Lognormal { mean, p99 } => match lognormal_params(*mean, *p99) {
+                Ok((_, sigma)) => ((sigma * sigma).exp() - 1.0) * mean * mean,
+                Err(_) => 0.0,
+            },
+            DistSpec::Gamma { mean, shape } => mean * mean / shape,
+        }
+    }
+
     /// The mean of the distribution (ms).
     pub fn mean(&self) -> f64 {
         match self {

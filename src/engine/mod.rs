@@ -109,6 +109,12 @@ pub trait DataPlane {
     /// Task `id` stops at once: requests still on it fail.
     fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, Self::Event>);
 
+    /// Arrivals the plane rejected because of capsim's own bound on
+    /// requests held at once (said in the summary).
+    fn rejected_by_bound(&self) -> u64 {
+        0
+    }
+
     /// CPU busy time over all tasks since the previous call, in CPU units ×
     /// µs (1024 units = one vCPU), brought up to `now`; each task's own is
     /// added to `per_task[id]` (grown as needed).

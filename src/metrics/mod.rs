@@ -265,6 +265,68 @@ impl Recorder {
         self.change_in_flight(now, -1);
     }
 
+    /// `n` requests arrived at `now` (the aggregate data plane).
+    pub fn arrivals(&mut self, now: SimTime, n: u64) {
+        self.arrived += n;
+        self.row(now).arrived += n;
+        self.change_in_flight(now, n as i64);
+    }
+
+    /// `n` requests rejected at `now`.
+    pub fn rejected_n(&mut self, now: SimTime, n: u64) {
+        self.rejected += n;
+        self.row(now).rejected += n;
+        self.change_in_flight(now, -(n as i64));
+    }
+
+    /// `n` requests timed out at `now`.
+    pub fn timed_out_n(&mut self, now: SimTime, n: u64) {
+        self.timed_out += n;
+        self.row(now).timed_out += n;
+        self.change_in_flight(now, -(n as i64));
+    }
+
+    /// `n` requests failed at `now` (their task stopped).
+    pub fn failed_n(&mut self, now: SimTime, n: u64) {
+        self.failed += n;
+        self.row(now).failed += n;
+        self.change_in_flight(now, -(n as i64));
+    }
+
+    /// `n` requests completed at `now`, each after `latency` µs of which
+    /// `wait` queued (the aggregate data plane's share of a step).
+    pub fn completed_n(&mut self, now: SimTime, latency: SimTime, wait: SimTime, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.completed += n;
+        let slow = latency as f64 > self.slo_us;
+        let row = self.row(now);
+        row.completed += n;
+        if slow {
+            row.slow += n;
+        }
+        row.latency_max = row.latency_max.max(latency);
+        let _ = self.latency.record_n(latency.clamp(1, HIST_MAX), n);
+        if wait == 0 {
+            self.zero_waits += n;
+        } else {
+            let _ = self.wait.record_n(wait.min(HIST_MAX), n);
+        }
+        let _ = self.minute_hist.record_n(latency.clamp(1, HIST_MAX), n);
+        self.latency_sum += latency as u128 * n as u128;
+        self.wait_sum += wait as u128 * n as u128;
+        self.latency_max = self.latency_max.max(latency);
+        self.change_in_flight(now, -(n as i64));
+    }
+
+    /// Adds request × µs spent in the system by requests that arrived and
+    /// completed at one instant in the aggregate plane's records.
+    pub fn add_in_flight_area(&mut self, area: u128) {
+        self.in_flight_area += area;
+        self.in_flight_since_take += area;
+    }
+
     /// Adds the fleet's side of the minute ending at or before `now` (the
     /// control plane calls this at each minute boundary and at the end).
     pub fn add_fleet(&mut self, minute: usize, f: FleetMinute) {

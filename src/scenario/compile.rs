@@ -41,6 +41,8 @@ pub struct Compiled {
     pub pod: Option<PodCompiled>,
     /// Notes for the user (task definition fields that are not modelled, …).
     pub notes: Vec<String>,
+    /// The data plane that runs (`Request` or `Fluid`, never `Auto`) and why.
+    pub plane: (crate::service::Fidelity, String),
 }
 
 /// A Kubernetes pod and its autoscaler, compiled.
@@ -515,6 +517,7 @@ impl Scenario {
             a.validate()?;
         }
         notes.extend(self.warnings(&rate, end));
+        let plane = self.plane(&rate, end)?;
         Ok(Compiled {
             end,
             rate,
@@ -528,6 +531,57 @@ impl Scenario {
             stop_timeout,
             pod,
             notes,
+            plane,
+        })
+    }
+
+    /// Which data plane runs, and why (said in the summary).
+    fn plane(
+        &self,
+        rate: &crate::load::RateFn,
+        end: SimTime,
+    ) -> Result<(crate::service::Fidelity, String), ScenarioError> {
+        use crate::service::Fidelity;
+        let step = self.fluid_step.0;
+        if step < crate::time::SECOND / 10 || !crate::time::MINUTE.is_multiple_of(step) {
+            return Err(ScenarioError::invalid(
+                "fluid_step",
+                format!(
+                    "expected a divisor of a minute of at least 100ms (1s, 5s, 15s, …), got {}",
+                    self.fluid_step
+                ),
+            ));
+        }
+        if !(self.fluid_threshold.is_finite() && self.fluid_threshold >= 0.0) {
+            return Err(ScenarioError::invalid(
+                "fluid_threshold",
+                format!(
+                    "expected a number of requests ≥ 0, got {}",
+                    self.fluid_threshold
+                ),
+            ));
+        }
+        let expected = rate.integral(0, end);
+        Ok(match self.fidelity {
+            Fidelity::Request => (Fidelity::Request, "fidelity = \"request\"".into()),
+            Fidelity::Fluid => (
+                Fidelity::Fluid,
+                format!("fidelity = \"fluid\", step {}", self.fluid_step),
+            ),
+            Fidelity::Auto if expected > self.fluid_threshold => (
+                Fidelity::Fluid,
+                format!(
+                    "fidelity = \"auto\": about {expected:.3e} requests, above fluid_threshold {:.0e}; step {}",
+                    self.fluid_threshold, self.fluid_step
+                ),
+            ),
+            Fidelity::Auto => (
+                Fidelity::Request,
+                format!(
+                    "fidelity = \"auto\": about {expected:.3e} requests, not above fluid_threshold {:.0e}",
+                    self.fluid_threshold
+                ),
+            ),
         })
     }
 }

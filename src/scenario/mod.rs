@@ -40,6 +40,14 @@ pub use crate::report::verdict::SloSpec;
 /// Longest run capsim simulates: 400 days.
 pub const MAX_DURATION: SimTime = 400 * crate::time::DAY;
 
+fn default_fluid_step() -> Duration {
+    Duration(crate::time::SECOND)
+}
+
+fn default_fluid_threshold() -> f64 {
+    1e8
+}
+
 /// A scenario as written in its TOML file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +62,19 @@ pub struct Scenario {
     /// AWS region (prices and limits). Default `us-east-1`.
     #[serde(default = "default_region")]
     pub region: String,
+    /// Which data plane serves the requests: `request` (default: every
+    /// request simulated), `fluid` (requests counted per step, for months
+    /// and large sweeps) or `auto` (fluid above `fluid_threshold` requests).
+    #[serde(default)]
+    pub fidelity: crate::service::Fidelity,
+    /// The fluid plane's step. Default 1s; a divisor of a minute.
+    #[serde(default = "default_fluid_step")]
+    pub fluid_step: Duration,
+    /// With `fidelity = "auto"`: the expected requests above which the
+    /// fluid plane runs. Default 10⁸ (about half a minute of the
+    /// request-level plane).
+    #[serde(default = "default_fluid_threshold")]
+    pub fluid_threshold: f64,
     /// Offered load.
     pub load: LoadSpec,
     /// What each request needs.

@@ -3,7 +3,9 @@
 //! request as an event. Scenario sections `[task]`, `[service]` and
 //! `[load_balancer]`.
 
+pub mod fluid;
 pub mod ps;
+pub mod queueing;
 pub mod request;
 
 use crate::error::ScenarioError;
@@ -13,6 +15,19 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub use request::RequestPlane;
+
+/// Which data plane serves the requests (`fidelity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fidelity {
+    /// Every request simulated (the request-level plane).
+    #[default]
+    Request,
+    /// Requests counted per step (the aggregate plane, `fluid`).
+    Fluid,
+    /// Fluid when the run offers more than `fluid_threshold` requests.
+    Auto,
+}
 
 /// How the load balancer picks a task for each request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -573,6 +573,10 @@ impl DataPlane for RequestPlane {
         self.kill(id, cx);
     }
 
+    fn rejected_by_bound(&self) -> u64 {
+        self.bounded
+    }
+
     fn take_busy(&mut self, now: SimTime, per_task: &mut Vec<u64>) -> u64 {
         let mut total = std::mem::take(&mut self.busy_of_removed);
         if per_task.len() < self.tasks.len() {
