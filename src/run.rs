@@ -729,16 +729,30 @@ pub fn needed_per_minute(
 /// 13.0 M requests in 4.5 s). A rough guide for `validate`, not a promise.
 pub const NS_PER_REQUEST: f64 = 350.0;
 
+/// Wall-clock cost of one task for one step of the fluid plane (ns, release
+/// build): the quickstart over 7 days, about 3 M task-steps, took 4.8 s
+/// with the other core busy (BENCHMARKS.md). A rough guide.
+pub const NS_PER_FLUID_TASK_STEP: f64 = 1_500.0;
+
 /// Offered requests of a compiled scenario and a rough wall-clock estimate
-/// of its run in seconds (release build, one core).
+/// of its run in seconds (release build, one core). For the fluid plane the
+/// estimate assumes the service at its most tasks: an upper bound.
 pub fn estimate(c: &Compiled) -> (f64, f64) {
     let requests = c.rate.integral(0, c.end);
+    if c.plane.0 == crate::service::Fidelity::Fluid {
+        let task_steps = c.end as f64 / c.fluid_step.max(1) as f64 * c.max_tasks.max(1) as f64;
+        return (requests, task_steps * NS_PER_FLUID_TASK_STEP / 1e9);
+    }
     (requests, requests * NS_PER_REQUEST / 1e9)
 }
 
 /// Most requests one run may offer without `--force`: about an hour of a
 /// release build at [`NS_PER_REQUEST`].
 pub const MAX_REQUESTS: f64 = 1e10;
+
+/// Most task-steps a fluid run may take without `--force` (duration over
+/// the step, times the most tasks): about an hour at a microsecond each.
+pub const MAX_FLUID_TASK_STEPS: f64 = 3e9;
 
 /// Most trace buckets a run may step through without `--force`: the
 /// arrival process visits each (a run of 400 days over 1 ms buckets would
@@ -749,7 +763,16 @@ pub const MAX_BUCKET_STEPS: f64 = 1e9;
 /// would take hours or exhaust memory), or `None`.
 pub fn too_big(c: &Compiled) -> Option<String> {
     let (requests, secs) = estimate(c);
-    if requests > MAX_REQUESTS {
+    if c.plane.0 == crate::service::Fidelity::Fluid {
+        // The fluid plane's cost is its task-steps, not its requests.
+        let task_steps = c.end as f64 / c.fluid_step.max(1) as f64 * c.max_tasks.max(1) as f64;
+        if task_steps > MAX_FLUID_TASK_STEPS {
+            return Some(format!(
+                "steps {task_steps:.2e} task-steps of the fluid plane (duration / fluid_step × at most {} tasks), more than {MAX_FLUID_TASK_STEPS:.0e}: use a longer fluid_step or a shorter run, or pass --force",
+                c.max_tasks
+            ));
+        }
+    } else if requests > MAX_REQUESTS {
         return Some(format!(
             "offers about {requests:.2e} requests, more than {MAX_REQUESTS:.0e}: roughly {:.0} hours of simulation; shorten the run or lower the rate, or pass --force",
             secs / 3_600.0

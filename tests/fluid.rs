@@ -253,3 +253,45 @@ fn shared_clusters_are_refused_in_fluid() {
     };
     assert!(e.contains("fidelity"), "{e}");
 }
+
+/// A fluid run is bounded by its task-steps, not its requests: a tiny step
+/// over a long run with thousands of tasks is refused without `--force`,
+/// and the month the plane is for is not.
+#[test]
+fn fluid_runs_are_bounded_by_task_steps() {
+    let path = common::root().join("scenarios/quickstart.toml");
+    let compiled = |o: &[&str]| {
+        let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
+        capsim::Scenario::load(&path, &o)
+            .unwrap()
+            .compile()
+            .unwrap()
+    };
+    let huge = compiled(&[
+        "fidelity=\"fluid\"",
+        "duration=\"400d\"",
+        "fluid_step=\"100ms\"",
+        "autoscaling.max_capacity=5000",
+    ]);
+    let why = capsim::too_big(&huge).expect("refused");
+    assert!(why.contains("task-steps"), "{why}");
+    let month = compiled(&["fidelity=\"fluid\"", "duration=\"30d\""]);
+    assert_eq!(capsim::too_big(&month), None);
+    // fidelity = "auto" picks the plane by the expected requests.
+    let auto = |t: &str| compiled(&["fidelity=\"auto\"", &format!("fluid_threshold={t}")]).plane;
+    assert_eq!(auto("1e9").0, capsim::service::Fidelity::Request);
+    let (plane, why) = auto("1e6");
+    assert_eq!(plane, capsim::service::Fidelity::Fluid);
+    assert!(why.contains("above fluid_threshold"), "{why}");
+    // A step that does not divide a minute is refused.
+    let o = vec![
+        "fidelity=\"fluid\"".to_string(),
+        "fluid_step=\"7s\"".to_string(),
+    ];
+    let e = capsim::Scenario::load(&path, &o)
+        .unwrap()
+        .compile()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fluid_step"), "{e}");
+}

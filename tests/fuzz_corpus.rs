@@ -48,6 +48,8 @@ fn scenario_corpus() {
         "fargate-step-scaling",
         "mmc",
         "quickstart",
+        "quickstart-fluid",
+        "ec2-fluid-surge",
         "shared-cluster",
     ]
     .into_iter()

@@ -43,6 +43,11 @@ pub struct Compiled {
     pub notes: Vec<String>,
     /// The data plane that runs (`Request` or `Fluid`, never `Auto`) and why.
     pub plane: (crate::service::Fidelity, String),
+    /// The fluid plane's step (µs).
+    pub fluid_step: SimTime,
+    /// The most tasks the service can have (its autoscaler's maximum, else
+    /// its desired count): what a fluid run's cost grows with.
+    pub max_tasks: u32,
 }
 
 /// A Kubernetes pod and its autoscaler, compiled.
@@ -529,9 +534,17 @@ impl Scenario {
             platform,
             desired,
             stop_timeout,
+            max_tasks: desired
+                .max(self.autoscaling.as_ref().map_or(0, |a| a.max_capacity))
+                .max(
+                    pod.as_ref()
+                        .and_then(|p| p.hpa.as_ref())
+                        .map_or(0, |h| h.scaling.max_replicas),
+                ),
             pod,
             notes,
             plane,
+            fluid_step: self.fluid_step.0,
         })
     }
 
