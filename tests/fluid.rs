@@ -295,3 +295,21 @@ fn fluid_runs_are_bounded_by_task_steps() {
         .to_string();
     assert!(e.contains("fluid_step"), "{e}");
 }
+
+/// The same scenario and seed give the same fluid run.
+#[test]
+fn fluid_runs_are_deterministic() {
+    let path = common::root().join("scenarios/quickstart.toml");
+    let o = vec![
+        "fidelity=\"fluid\"".to_string(),
+        "duration=\"3h\"".to_string(),
+    ];
+    let run = || {
+        let mut s = capsim::run(&capsim::Scenario::load(&path, &o).unwrap())
+            .unwrap()
+            .summary;
+        s.engine.wall_ms = 0.0;
+        serde_json::to_string(&s).unwrap()
+    };
+    assert_eq!(run(), run());
+}
