@@ -1052,7 +1052,11 @@ fn fluid_plane(scenario: &Scenario, c: &Compiled, seed: u64) -> FluidPlane {
             0.0
         },
         timeout: c.timeout,
+        cpu_var_ms2: w.cpu_ms.variance(),
         rng: stream(seed, Component::CpuDemand),
+        noise: scenario
+            .fluid_noise
+            .then(|| stream(seed, Component::Arrivals)),
     };
     FluidPlane::new(
         c.rate.clone(),

@@ -80,13 +80,14 @@ proptest! {
         desired in 0u32..5,
         least in any::<bool>(),
         fluid in any::<bool>(),
+        noise in any::<bool>(),
         seed in 0u64..(i64::MAX as u64),
     ) {
         let io = if io_ms > 0.5 { format!("io_ms = {{ dist = \"exponential\", mean = {io_ms} }}\n") } else { String::new() };
         let timeout = timeout_ms.map(|t| format!("timeout = \"{t}ms\"\n")).unwrap_or_default();
         let ql = queue_limit.map(|q| format!("queue_limit = {q}\n")).unwrap_or_default();
         let toml = format!(
-            "name = \"p\"\nseed = {seed}\nduration = \"3m\"\nfidelity = \"{}\"\n[load]\nkind = \"spike\"\nrps = {rps}\nspike_rps = {}\nat = \"60s\"\nlength = \"30s\"\nramp = \"10s\"\n[workload]\ncpu_ms = {{ dist = \"gamma\", mean = {cpu_ms}, shape = 2 }}\n{io}{timeout}[task]\ncpu = {cpu}\nmemory = 2048\nconcurrency = {concurrency}\n{ql}[service]\ndesired = {desired}\nrouting = \"{}\"\n[platform]\nkind = \"ideal\"\n",
+            "name = \"p\"\nseed = {seed}\nduration = \"3m\"\nfidelity = \"{}\"\nfluid_noise = {noise}\n[load]\nkind = \"spike\"\nrps = {rps}\nspike_rps = {}\nat = \"60s\"\nlength = \"30s\"\nramp = \"10s\"\n[workload]\ncpu_ms = {{ dist = \"gamma\", mean = {cpu_ms}, shape = 2 }}\n{io}{timeout}[task]\ncpu = {cpu}\nmemory = 2048\nconcurrency = {concurrency}\n{ql}[service]\ndesired = {desired}\nrouting = \"{}\"\n[platform]\nkind = \"ideal\"\n",
             if fluid { "fluid" } else { "request" },
             rps * 3.0,
             if least { "least_outstanding" } else { "round_robin" },

@@ -19,13 +19,14 @@ const KNOWN: &[(&str, &str)] = &[
     // Near saturation the geometric queue model is too light in the body
     // (p50 −22 %; the p99 agrees).
     ("PS 4×1 vCPU ρ=0.95", "p50"),
-    // A saturated surge: backlogs stay on the tasks that had them, and the
-    // CPU metric then triggers fewer scale-outs (3 vs 5) than in request
-    // mode, so fewer tasks, lower cost and slower medians.
+    // A saturated surge held at the target value afterwards: without
+    // per-step noise (`fluid_noise`) the CPU metric sits exactly on the
+    // target and triggers fewer scale-outs than request mode's noisy one
+    // (3.25 vs 4.25 over four seeds), so fewer tasks, lower cost and
+    // slower medians.
     ("step surge, scale-out", "cost"),
     ("step surge, scale-out", "tasks"),
     ("step surge, scale-out", "p50"),
-    ("step surge, scale-out", "scale-outs"),
     // Minute-to-minute bursts of a real trace: the fluid tail is heavier in
     // the busiest minutes (p99 +12 %, breach minutes 80 vs 47).
     ("NASA trace, one week", "breach minutes"),
@@ -33,29 +34,77 @@ const KNOWN: &[(&str, &str)] = &[
 
 struct Row {
     name: String,
-    request: Summary,
-    fluid: Summary,
+    /// One summary per seed, each plane.
+    request: Vec<Summary>,
+    fluid: Vec<Summary>,
 }
 
-fn both(name: &str, toml: &str, overrides: &[&str]) -> Row {
-    both_with(name, overrides, |o| common::scenario_with(toml, o).unwrap())
+/// Means over the seeds of one plane's figures.
+struct Means {
+    cost: f64,
+    tasks: f64,
+    scale_outs: f64,
+    p50: Option<f64>,
+    p99: Option<f64>,
+    breach: f64,
+    events: f64,
+}
+
+fn means(runs: &[Summary]) -> Means {
+    let n = runs.len() as f64;
+    let avg = |f: &dyn Fn(&Summary) -> f64| runs.iter().map(f).sum::<f64>() / n;
+    let opt = |f: &dyn Fn(&Summary) -> Option<f64>| {
+        runs.iter()
+            .map(f)
+            .collect::<Option<Vec<f64>>>()
+            .map(|v| v.iter().sum::<f64>() / n)
+    };
+    Means {
+        cost: avg(&|s| s.cost_usd.total),
+        tasks: avg(&|s| s.tasks.mean),
+        scale_outs: avg(&|s| s.scaling.scale_out_events as f64),
+        p50: opt(&|s| s.latency_ms.p50),
+        p99: opt(&|s| s.latency_ms.p99),
+        breach: avg(&|s| s.slo.breach_minutes.unwrap_or(0) as f64),
+        events: avg(&|s| s.engine.events as f64),
+    }
+}
+
+fn both(name: &str, toml: &str, overrides: &[&str], seeds: &[u64]) -> Row {
+    both_with(name, overrides, seeds, |o| {
+        common::scenario_with(toml, o).unwrap()
+    })
 }
 
 /// A bundled scenario (`scenarios/<file>`), both ways.
-fn both_file(name: &str, file: &str, overrides: &[&str]) -> Row {
+fn both_file(name: &str, file: &str, overrides: &[&str], seeds: &[u64]) -> Row {
     let path = common::root().join("scenarios").join(file);
-    both_with(name, overrides, |o| {
+    both_with(name, overrides, seeds, |o| {
         let o: Vec<String> = o.iter().map(|s| s.to_string()).collect();
         capsim::Scenario::load(&path, &o).unwrap()
     })
 }
 
-fn both_with(name: &str, overrides: &[&str], load: impl Fn(&[&str]) -> capsim::Scenario) -> Row {
+/// Each plane over `seeds` (the same seeds both ways: the comparison is of
+/// expectations, as one run of either is a draw).
+fn both_with(
+    name: &str,
+    overrides: &[&str],
+    seeds: &[u64],
+    load: impl Fn(&[&str]) -> capsim::Scenario,
+) -> Row {
     let run = |fidelity: &str| {
-        let mut o: Vec<&str> = overrides.to_vec();
-        let f = format!("fidelity=\"{fidelity}\"");
-        o.push(&f);
-        capsim::run(&load(&o)).unwrap().summary
+        seeds
+            .iter()
+            .map(|seed| {
+                let mut o: Vec<&str> = overrides.to_vec();
+                let f = format!("fidelity=\"{fidelity}\"");
+                let s = format!("seed={seed}");
+                o.push(&f);
+                o.push(&s);
+                capsim::run(&load(&o)).unwrap().summary
+            })
+            .collect()
     };
     Row {
         name: name.to_string(),
@@ -74,7 +123,7 @@ fn rel(a: f64, b: f64) -> f64 {
 
 /// The figures outside tolerance, each with what was measured.
 fn misses(r: &Row) -> Vec<(&'static str, String)> {
-    let (q, f) = (&r.request, &r.fluid);
+    let (q, f) = (means(&r.request), means(&r.fluid));
     let mut out = Vec::new();
     let mut pct = |what: &'static str, a: f64, b: f64, tol: f64| {
         let d = rel(a, b);
@@ -85,54 +134,54 @@ fn misses(r: &Row) -> Vec<(&'static str, String)> {
             ));
         }
     };
-    pct("cost", f.cost_usd.total, q.cost_usd.total, 0.01);
-    pct("tasks", f.tasks.mean, q.tasks.mean, 0.02);
-    if let (Some(a), Some(b)) = (f.latency_ms.p50, q.latency_ms.p50) {
+    pct("cost", f.cost, q.cost, 0.01);
+    pct("tasks", f.tasks, q.tasks, 0.02);
+    if let (Some(a), Some(b)) = (f.p50, q.p50) {
         pct("p50", a, b, 0.05);
     }
-    if let (Some(a), Some(b)) = (f.latency_ms.p99, q.latency_ms.p99) {
+    if let (Some(a), Some(b)) = (f.p99, q.p99) {
         pct("p99", a, b, 0.15);
     }
-    let (a, b) = (f.scaling.scale_out_events, q.scaling.scale_out_events);
-    if a.abs_diff(b) > 1 {
-        out.push(("scale-outs", format!("fluid {a} vs request {b}")));
+    if (f.scale_outs - q.scale_outs).abs() > 1.0 {
+        out.push((
+            "scale-outs",
+            format!("fluid {:.2} vs request {:.2}", f.scale_outs, q.scale_outs),
+        ));
     }
-    let (a, b) = (
-        f.slo.breach_minutes.unwrap_or(0),
-        q.slo.breach_minutes.unwrap_or(0),
-    );
-    if a.abs_diff(b) > 2 && (a as f64 - b as f64).abs() > 0.1 * b as f64 {
-        out.push(("breach minutes", format!("fluid {a} vs request {b}")));
+    let (a, b) = (f.breach, q.breach);
+    if (a - b).abs() > 2.0 && (a - b).abs() > 0.1 * b {
+        out.push(("breach minutes", format!("fluid {a:.2} vs request {b:.2}")));
     }
     out
 }
 
 fn table(rows: &[Row]) {
     println!(
-        "| case | cost req / fluid | mean tasks | scale-outs | p50 ms | p99 ms | breach min | events req / fluid |"
+        "| case | seeds | cost req / fluid | mean tasks | scale-outs | p50 ms | p99 ms | breach min | events req / fluid |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in rows {
-        let (q, f) = (&r.request, &r.fluid);
+        let (q, f) = (means(&r.request), means(&r.fluid));
         let ms = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.1}"));
         println!(
-            "| {} | {:.3} / {:.3} ({:+.2} %) | {:.3} / {:.3} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |",
+            "| {} | {} | {:.3} / {:.3} ({:+.2} %) | {:.3} / {:.3} | {:.2} / {:.2} | {} / {} | {} / {} | {:.2} / {:.2} | {:.0} / {:.0} |",
             r.name,
-            q.cost_usd.total,
-            f.cost_usd.total,
-            rel(f.cost_usd.total, q.cost_usd.total) * 100.0,
-            q.tasks.mean,
-            f.tasks.mean,
-            q.scaling.scale_out_events,
-            f.scaling.scale_out_events,
-            ms(q.latency_ms.p50),
-            ms(f.latency_ms.p50),
-            ms(q.latency_ms.p99),
-            ms(f.latency_ms.p99),
-            q.slo.breach_minutes.unwrap_or(0),
-            f.slo.breach_minutes.unwrap_or(0),
-            q.engine.events,
-            f.engine.events,
+            r.request.len(),
+            q.cost,
+            f.cost,
+            rel(f.cost, q.cost) * 100.0,
+            q.tasks,
+            f.tasks,
+            q.scale_outs,
+            f.scale_outs,
+            ms(q.p50),
+            ms(f.p50),
+            ms(q.p99),
+            ms(f.p99),
+            q.breach,
+            f.breach,
+            q.events,
+            f.events,
         );
     }
 }
@@ -155,7 +204,7 @@ fn assert_agree(rows: &[Row]) {
             }
         }
         // Every request is accounted for in both planes.
-        for s in [&r.request, &r.fluid] {
+        for s in r.request.iter().chain(&r.fluid) {
             let q = &s.requests;
             assert_eq!(
                 q.arrived,
@@ -192,11 +241,13 @@ fn steady_load_agrees() {
             &format!("M/M/16 ρ={rho}"),
             &mmc,
             &[&format!("load.rps={}", rho * 1600.0)],
+            &[7],
         ));
         rows.push(both(
             &format!("PS 4×1 vCPU ρ={rho}"),
             &ps,
             &[&format!("load.rps={}", rho * 200.0)],
+            &[7],
         ));
     }
     assert_agree(&rows);
@@ -207,19 +258,35 @@ fn steady_load_agrees() {
 /// managed scaling.
 #[test]
 fn scaled_services_agree() {
+    // Scale-outs and SLO-breach minutes of one run are draws (the
+    // request-level quickstart gives 4 to 13 breach minutes over seeds 1-4):
+    // the planes are compared on their means over four seeds.
+    let seeds = [1, 2, 3, 4];
     let rows = vec![
-        both_file("diurnal day, target tracking", "quickstart.toml", &[]),
+        both_file(
+            "diurnal day, target tracking",
+            "quickstart.toml",
+            &[],
+            &seeds,
+        ),
         both(
             "step surge, scale-out",
             &common::step_fargate("surge", "2h", 250),
             &[],
+            &seeds,
         ),
         both_file(
             "Fargate Spot, interruptions",
             "fargate-spot-web-api.toml",
             &[],
+            &seeds,
         ),
-        both_file("ECS on EC2, managed scaling", "ec2-web-api.toml", &[]),
+        both_file(
+            "ECS on EC2, managed scaling",
+            "ec2-web-api.toml",
+            &[],
+            &seeds,
+        ),
     ];
     assert_agree(&rows);
 }
@@ -235,6 +302,7 @@ fn nasa_week_agrees() {
         "NASA trace, one week",
         "nasa-trace.toml",
         &["duration=\"7d\""],
+        &[1],
     )]);
 }
 

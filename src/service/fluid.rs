@@ -52,7 +52,7 @@ use crate::rng::Stream;
 use crate::time::{SECOND, SimTime};
 use crate::workload::Dist;
 use rand::RngExt;
-use rand_distr::{Distribution, Exp1};
+use rand_distr::{Distribution, Exp1, StandardNormal};
 use std::collections::VecDeque;
 
 /// Events of the fluid data plane.
@@ -78,8 +78,15 @@ pub struct FluidDemand {
     pub cpu_scv: f64,
     /// Timeout after arrival, if any (µs).
     pub timeout: Option<SimTime>,
+    /// Variance of the CPU time (ms²).
+    pub cpu_var_ms2: f64,
     /// The stream latency draws come from.
     pub rng: Stream,
+    /// With noise: the stream of the per-step arrival counts (Poisson
+    /// around the rate's integral) and of the CPU time they need (normal
+    /// around its mean, the variance of a sum of draws). Without: the
+    /// means, fractions carried.
+    pub noise: Option<Stream>,
 }
 
 /// Draws per task and step that carry the step's latencies.
@@ -327,9 +334,20 @@ impl FluidPlane {
             task.busy_since = now;
             task.busy_rate = 0.0;
         }
-        let offered = self.rate.integral(now, step_end) + self.carry;
-        let arrivals = offered.floor().max(0.0);
-        self.carry = offered - arrivals;
+        let mean = self.rate.integral(now, step_end);
+        let arrivals = match self.demand.noise.as_mut() {
+            Some(rng) if mean > 0.0 => match rand_distr::Poisson::new(mean) {
+                Ok(p) => p.sample(rng).max(0.0),
+                Err(_) => mean.round(),
+            },
+            Some(_) => 0.0,
+            None => {
+                let offered = mean + self.carry;
+                let whole = offered.floor().max(0.0);
+                self.carry = offered - whole;
+                whole
+            }
+        };
         let arrivals = arrivals as u64;
         cx.rec.arrivals(now, arrivals);
         let n = self.serving.len() as u64;
@@ -359,7 +377,10 @@ impl FluidPlane {
             let Some(queued) = self.tasks[id].as_ref().map(|t| t.queued) else {
                 continue;
             };
-            let lambda = a as f64 / secs.max(1e-9);
+            // The queueing formulas take the expected rate: they hold the
+            // Poisson variability themselves (a noisy count would count it
+            // twice). The count itself (noisy or not) is what is served.
+            let lambda = mean / n.max(1) as f64 / secs.max(1e-9);
             // Round robin (and least outstanding) over n identical tasks:
             // each sees every n-th arrival of a Poisson stream.
             let ca2 = 1.0 / n.max(1) as f64;
@@ -449,10 +470,18 @@ impl FluidPlane {
                     killed.push(id);
                 }
             }
+            // The CPU the served requests need: their mean, and with noise
+            // the spread of a sum of that many draws.
+            let mut cpu_units_us = served as f64 * cpu_units_us_per_request;
+            if let Some(rng) = self.demand.noise.as_mut()
+                && served > 0
+            {
+                let z: f64 = StandardNormal.sample(rng);
+                let sd = (served as f64 * self.demand.cpu_var_ms2).sqrt() * 1_000.0 * 1024.0;
+                cpu_units_us = (cpu_units_us + z * sd).max(0.0);
+            }
             let task = self.tasks[id].as_mut().expect("live task");
-            task.busy_rate = (served as f64 * cpu_units_us_per_request
-                / (step_end - now).max(1) as f64)
-                .min(max_busy_rate);
+            task.busy_rate = (cpu_units_us / (step_end - now).max(1) as f64).min(max_busy_rate);
             if task.draining && task.queued == 0 {
                 task.draining = false;
                 drained.push(id as TaskId);
