@@ -381,3 +381,29 @@ fn fluid_runs_are_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// A hopeless overload holds at most capsim's bound of requests in the
+/// fluid plane too, and says how many it turned away.
+#[test]
+fn fluid_overload_is_bounded_and_said() {
+    let toml = common::basic(
+        "kind = \"constant\"\nrps = 1000000",
+        "cpu_ms = { dist = \"constant\", value = 10 }",
+        "cpu = 1024\nmemory = 2048\nconcurrency = 4",
+        "desired = 1",
+    );
+    let s = common::scenario_with(&toml, &["fidelity=\"fluid\"", "duration=\"1m\""]).unwrap();
+    let out = capsim::run(&s).unwrap();
+    common::assert_conserved(&out);
+    let q = &out.summary.requests;
+    assert!(q.in_flight_at_end <= 5_000_000, "{q:?}");
+    assert!(q.rejected > 50_000_000, "{q:?}");
+    assert!(
+        out.summary
+            .notes
+            .iter()
+            .any(|n| n.contains("capsim's own bound")),
+        "{:?}",
+        out.summary.notes
+    );
+}

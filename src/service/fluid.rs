@@ -135,6 +135,10 @@ pub struct FluidPlane {
     busy_of_removed: f64,
     /// Each task's arrivals of the step (reused).
     share: Vec<u64>,
+    /// Requests waiting in every task's backlog.
+    queued_total: u64,
+    /// Arrivals rejected by capsim's own bound on requests held at once.
+    bounded: u64,
 }
 
 impl FluidPlane {
@@ -158,6 +162,8 @@ impl FluidPlane {
             next_rr: 0,
             busy_of_removed: 0.0,
             share: Vec::new(),
+            queued_total: 0,
+            bounded: 0,
         }
     }
 
@@ -406,12 +412,19 @@ impl FluidPlane {
                 let task = self.tasks[id].as_mut().expect("live task");
                 if a > 0 {
                     let room = limit.map_or(a, |l| l.saturating_sub(task.queued).min(a));
-                    if room < a {
-                        cx.rec.rejected_n(now, a - room);
+                    // capsim's own bound, as in the request-level plane: it
+                    // also bounds the cohorts kept (each holds a request).
+                    let held =
+                        (super::request::MAX_IN_FLIGHT as u64).saturating_sub(self.queued_total);
+                    let kept = room.min(held);
+                    if kept < a {
+                        cx.rec.rejected_n(now, a - kept);
+                        self.bounded += room - kept;
                     }
-                    if room > 0 {
-                        task.backlog.push_back((now, room));
-                        task.queued += room;
+                    if kept > 0 {
+                        task.backlog.push_back((now, kept));
+                        task.queued += kept;
+                        self.queued_total += kept;
                     }
                 }
                 // Cohorts older than the timeout are gone.
@@ -422,6 +435,7 @@ impl FluidPlane {
                         }
                         task.backlog.pop_front();
                         task.queued -= count;
+                        self.queued_total -= count;
                         cx.rec.timed_out_n(now, count);
                     }
                 }
@@ -446,6 +460,7 @@ impl FluidPlane {
                 }
                 let total: u64 = cohorts.iter().map(|c| c.1).sum();
                 task.queued -= total;
+                self.queued_total -= total;
                 let queued_now = task.queued;
                 served = total;
                 // In service at saturation: concurrency / throughput, the
@@ -505,6 +520,7 @@ impl FluidPlane {
         if let Some(mut task) = self.tasks.get_mut(id as usize).and_then(Option::take) {
             task.busy += task.busy_rate * now.saturating_sub(task.busy_since) as f64;
             self.busy_of_removed += task.busy;
+            self.queued_total -= task.queued;
             cx.rec.failed_n(now, task.queued);
         }
     }
@@ -555,6 +571,10 @@ impl DataPlane for FluidPlane {
 
     fn remove_task(&mut self, id: TaskId, cx: &mut Ctx<'_, FluidEvent>) {
         self.kill(id, cx);
+    }
+
+    fn rejected_by_bound(&self) -> u64 {
+        self.bounded
     }
 
     fn take_busy(&mut self, now: SimTime, per_task: &mut Vec<u64>) -> u64 {
