@@ -165,7 +165,7 @@ fn small(c: &crate::scenario::Compiled) -> bool {
     let (requests, secs) = crate::estimate(c);
     // The fluid plane's cost is its task-steps, not its requests.
     let cheap = if c.plane.0 == crate::service::Fidelity::Fluid {
-        secs <= 0.02
+        secs <= 0.1
     } else {
         requests <= 5_000.0
     };

@@ -519,7 +519,8 @@ fn compare_runs_ecs_eks_and_fargate_side_by_side() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let df = capsim::report::tables::read_parquet(&d.path().join("cmp/compare.parquet")).unwrap();
+    let df = capsim::report::tables::read_parquet(&d.path().join("cmp/compare.parquet"), 1_000_000)
+        .unwrap();
     assert_eq!(df.height(), 4);
     for p in ["eks-nodegroup", "eks-fargate"] {
         let s: capsim::Summary = serde_json::from_str(

@@ -72,7 +72,8 @@ fn run_report_has_every_chart_and_escapes_the_name() {
     }
     assert!(html.contains("0.04048"), "prices appear in the assumptions");
     // The run's time series as Parquet, typed.
-    let ts = capsim::report::tables::read_parquet(&dir.join("timeseries.parquet")).unwrap();
+    let ts =
+        capsim::report::tables::read_parquet(&dir.join("timeseries.parquet"), 1_000_000).unwrap();
     assert_eq!(ts.height(), 30);
     assert_eq!(
         ts.column("arrived").unwrap().dtype(),
@@ -177,7 +178,7 @@ fn compare_runs_modelled_platforms_and_refuses_others() {
         "{table}"
     );
     let dir = d.path().join("cmp");
-    let df = capsim::report::tables::read_parquet(&dir.join("compare.parquet")).unwrap();
+    let df = capsim::report::tables::read_parquet(&dir.join("compare.parquet"), 1_000_000).unwrap();
     assert_eq!(df.height(), 3);
     for c in [
         "platform",

@@ -228,8 +228,10 @@ fn tables_have_typed_columns_and_intervals() {
     let s = Sweep::load(&d.path().join("sweep.toml")).unwrap();
     let out = d.path().join("o");
     sweep::execute(&s, &out, 2, None, &|_| {}).unwrap();
-    let results = capsim::report::tables::read_parquet(&out.join("results.parquet")).unwrap();
-    let points = capsim::report::tables::read_parquet(&out.join("points.parquet")).unwrap();
+    let results =
+        capsim::report::tables::read_parquet(&out.join("results.parquet"), 1_000_000).unwrap();
+    let points =
+        capsim::report::tables::read_parquet(&out.join("points.parquet"), 1_000_000).unwrap();
     assert_eq!(results.height(), 8);
     assert_eq!(points.height(), 4);
     use polars::prelude::DataType;

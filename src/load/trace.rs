@@ -206,7 +206,8 @@ pub fn read(
 /// A Parquet file as CSV text with a header (polars writes datetimes in ISO form).
 fn parquet_as_csv(path: &Path) -> Result<String, ScenarioError> {
     use polars::prelude::{CsvWriter, SerWriter};
-    let mut df = crate::report::tables::read_parquet(path).map_err(|m| err(path, None, m))?;
+    let mut df =
+        crate::report::tables::read_parquet(path, MAX_BUCKETS).map_err(|m| err(path, None, m))?;
     // A column of one long string repeated (dictionary-encoded, so small on
     // disk) would expand without bound as text: the text is capped at the
     // trace bound.

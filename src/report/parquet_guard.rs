@@ -8,13 +8,11 @@
 //! bytes that carry it: a list of n elements needs at least n bytes, a
 //! string its length, a page its compressed size; no page unpacks to more
 //! than [`MAX_PAGE_BYTES`]; a data page holds at most its row group's rows
-//! (trace columns are flat) and a dictionary at most [`MAX_BUCKETS`] values.
+//! (trace columns are flat) and a dictionary at most the caller's row bound.
 //!
 //! Source: Apache Parquet format, `parquet.thrift` (FileMetaData, RowGroup,
 //! ColumnChunk, ColumnMetaData, PageHeader) and the Thrift compact
 //! protocol specification.
-
-use crate::load::trace::MAX_BUCKETS;
 
 /// Largest page capsim lets polars unpack (compressed or not).
 pub const MAX_PAGE_BYTES: i64 = 256 << 20;
@@ -246,7 +244,7 @@ impl<'a> Reader<'a> {
 
 /// Checks `bytes`, a whole Parquet file, for claims its bytes cannot back
 /// or that would make polars allocate without bound.
-pub fn check(bytes: &[u8]) -> Result<(), String> {
+pub fn check(bytes: &[u8], max_rows: usize) -> Result<(), String> {
     let len = bytes.len();
     if len < 12 || &bytes[..4] != b"PAR1" || &bytes[len - 4..] != b"PAR1" {
         return Err("not a Parquet file (no PAR1 marks at both ends)".into());
@@ -273,7 +271,7 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
             Err(format!("{what} is {v}, expected 0 to {max}"))
         }
     };
-    let max_rows = MAX_BUCKETS as i64;
+    let max_rows = max_rows as i64;
     let bad = |e: String| format!("its footer is damaged: {e}");
     footer
         .expect_list(2, MAX_COLUMNS, true, "the schema")
@@ -322,14 +320,14 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
                     "a column runs past the end of the file ({end} > {len})"
                 ));
             }
-            check_pages(&bytes[first as usize..end], rows)?;
+            check_pages(&bytes[first as usize..end], rows, max_rows)?;
         }
     }
     Ok(())
 }
 
 /// Walks the page headers of one column chunk.
-fn check_pages(chunk: &[u8], rows: i64) -> Result<(), String> {
+fn check_pages(chunk: &[u8], rows: i64, max_rows: i64) -> Result<(), String> {
     let mut pos = 0;
     while pos < chunk.len() {
         let mut r = Reader {
@@ -353,7 +351,7 @@ fn check_pages(chunk: &[u8], rows: i64) -> Result<(), String> {
         for (field, max, what) in [
             (5, rows, "a data page"),
             (8, rows, "a data page"),
-            (7, MAX_BUCKETS as i64, "a dictionary page"),
+            (7, max_rows, "a dictionary page"),
         ] {
             if let Some(n) = values(field)
                 && !(0..=max).contains(&n)
@@ -409,7 +407,7 @@ mod tests {
         };
         assert!(r.strukt().unwrap_err().contains("nest"));
         // Not Parquet at all.
-        assert!(check(b"hello").is_err());
-        assert!(check(b"PAR1\xff\xff\xff\x7fPAR1").is_err());
+        assert!(check(b"hello", 10).is_err());
+        assert!(check(b"PAR1\xff\xff\xff\x7fPAR1", 10).is_err());
     }
 }

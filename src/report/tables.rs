@@ -137,7 +137,7 @@ fn polars_err(path: &Path, e: PolarsError) -> Error {
 }
 
 /// Reads a Parquet file into a DataFrame.
-pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
+pub fn read_parquet(path: &Path, max_rows: usize) -> Result<DataFrame, String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let max = crate::input::max_trace_bytes();
@@ -148,7 +148,7 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
         ));
     }
     let read = || -> Result<DataFrame, String> {
-        check_pages(path, max)?;
+        check_pages(path, max, max_rows)?;
         let f = std::fs::File::open(path)
             .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         let mut reader = ParquetReader::new(f).read_parallel(ParallelStrategy::None);
@@ -165,7 +165,6 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
                 .fold(0, u64::saturating_add);
             (m.num_rows, bytes)
         };
-        let max_rows = crate::load::trace::MAX_BUCKETS;
         if rows > max_rows || bytes > max {
             return Err(format!(
                 "{}: the Parquet file holds {rows} rows and {bytes} bytes uncompressed; at most {max_rows} rows and {max} bytes are read",
@@ -191,9 +190,9 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame, String> {
 
 /// Reads the file and checks its structure (`parquet_guard`) before
 /// polars is given it.
-fn check_pages(path: &Path, max: u64) -> Result<(), String> {
+fn check_pages(path: &Path, max: u64, max_rows: usize) -> Result<(), String> {
     let bytes = crate::input::read_bytes(path, max)?;
-    super::parquet_guard::check(&bytes)
+    super::parquet_guard::check(&bytes, max_rows)
         .map_err(|e| format!("cannot read Parquet {}: {e}", path.display()))
 }
 
@@ -244,7 +243,7 @@ mod tests {
         );
         let dir = tempfile::tempdir().unwrap();
         t.write(dir.path(), "t").unwrap();
-        let back = read_parquet(&dir.path().join("t.parquet")).unwrap();
+        let back = read_parquet(&dir.path().join("t.parquet"), 1_000).unwrap();
         assert_eq!(back.shape(), (2, 5));
         let csv = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
         assert!(csv.starts_with("a,b,c,d,e\n1,1.5,x,true,\n"), "{csv}");

@@ -534,13 +534,21 @@ impl Scenario {
             platform,
             desired,
             stop_timeout,
+            // Deployments may run up to maximum_percent of the desired count.
             max_tasks: desired
-                .max(self.autoscaling.as_ref().map_or(0, |a| a.max_capacity))
+                .max(self.autoscaling.as_ref().map_or(0, |a| {
+                    a.scheduled
+                        .iter()
+                        .filter_map(|s| s.max_capacity.max(s.min_capacity))
+                        .fold(a.max_capacity, u32::max)
+                }))
                 .max(
                     pod.as_ref()
                         .and_then(|p| p.hpa.as_ref())
                         .map_or(0, |h| h.scaling.max_replicas),
-                ),
+                )
+                .saturating_mul(self.service.maximum_percent.max(100))
+                / 100,
             pod,
             notes,
             plane,
@@ -556,11 +564,13 @@ impl Scenario {
     ) -> Result<(crate::service::Fidelity, String), ScenarioError> {
         use crate::service::Fidelity;
         let step = self.fluid_step.0;
-        if step < crate::time::SECOND / 10 || !crate::time::MINUTE.is_multiple_of(step) {
+        // A divisor of 20 s, the finest CloudWatch period capsim models, so
+        // that every datapoint gets whole steps.
+        if step < crate::time::SECOND / 10 || !(20 * crate::time::SECOND).is_multiple_of(step) {
             return Err(ScenarioError::invalid(
                 "fluid_step",
                 format!(
-                    "expected a divisor of a minute of at least 100ms (1s, 5s, 15s, …), got {}",
+                    "expected a divisor of 20s of at least 100ms (1s, 2s, 5s, 10s, 20s, …), got {}",
                     self.fluid_step
                 ),
             ));

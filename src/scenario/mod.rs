@@ -67,7 +67,7 @@ pub struct Scenario {
     /// and large sweeps) or `auto` (fluid above `fluid_threshold` requests).
     #[serde(default)]
     pub fidelity: crate::service::Fidelity,
-    /// The fluid plane's step. Default 1s; a divisor of a minute.
+    /// The fluid plane's step. Default 1s; a divisor of 20s.
     #[serde(default = "default_fluid_step")]
     pub fluid_step: Duration,
     /// The fluid plane's per-step counts and CPU time vary as they would

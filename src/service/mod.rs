@@ -1,7 +1,9 @@
 //! The service being simulated — its tasks' shape, its fleet settings, its
-//! load balancer — and the request-level data plane that serves every
-//! request as an event. Scenario sections `[task]`, `[service]` and
-//! `[load_balancer]`.
+//! load balancer — and the two data planes that serve its requests: the
+//! request-level plane (`request`, every request an event) and the fluid
+//! plane (`fluid`, requests counted per step, latencies from `queueing`).
+//! Scenario sections `[task]`, `[service]` and `[load_balancer]`, and the
+//! `fidelity` that picks the plane.
 
 pub mod fluid;
 pub mod ps;
