@@ -389,17 +389,19 @@ impl FluidPlane {
         let mut area = 0.0;
         let mut killed = Vec::new();
         let mut drained = Vec::new();
+        // The queueing formulas take the expected rate: they hold the
+        // Poisson variability themselves (a noisy count would count it
+        // twice). The count itself (noisy or not) is what is served. Round
+        // robin (and least outstanding) over n identical tasks: each sees
+        // every n-th arrival of a Poisson stream. Every task without a
+        // backlog is in the same state, so the model is solved once.
+        let lambda = mean / n.max(1) as f64 / secs.max(1e-9);
+        let ca2 = 1.0 / n.max(1) as f64;
+        let common = self.stable(lambda, ca2);
         for (id, &a) in share.iter().enumerate() {
             let Some(queued) = self.tasks[id].as_ref().map(|t| t.queued) else {
                 continue;
             };
-            // The queueing formulas take the expected rate: they hold the
-            // Poisson variability themselves (a noisy count would count it
-            // twice). The count itself (noisy or not) is what is served.
-            let lambda = mean / n.max(1) as f64 / secs.max(1e-9);
-            // Round robin (and least outstanding) over n identical tasks:
-            // each sees every n-th arrival of a Poisson stream.
-            let ca2 = 1.0 / n.max(1) as f64;
             if a == 0 && queued == 0 {
                 // Nothing to serve (a draining task, or none of the step's
                 // arrivals): no model, no memory but the base.
@@ -411,11 +413,7 @@ impl FluidPlane {
                 }
                 continue;
             }
-            let stable = if queued == 0 {
-                self.stable(lambda, ca2)
-            } else {
-                None
-            };
+            let stable = if queued == 0 { common } else { None };
             let served;
             if let Some((model, stretch, p_wait, mean_wait)) = stable {
                 served = a;
