@@ -14,7 +14,7 @@
 //!   Allen–Cunneen G/G/c wait. The service time: its CPU time (drawn from
 //!   the workload), stretched by processor sharing on the task's vCPUs
 //!   (the number of others a request finds is geometric, as in M/M/c-PS,
-//!   its mean `queueing::ps_stretch`; a fraction of a vCPU runs the CPU
+//!   whose mean stretch is 1 + C(c, a)/(c(1 − ρ)); a fraction of a vCPU runs the CPU
 //!   phase that much slower), plus its I/O wait (drawn). A task whose slots
 //!   each have a whole core never stretches. Arrivals split round robin
 //!   over n tasks are Erlang-n, more regular than Poisson (ca² = 1/n): the

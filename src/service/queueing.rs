@@ -1,8 +1,7 @@
 //! Queueing formulas the aggregate ("fluid") data plane serves latency
-//! from: Erlang C for the chance that a request waits, the M/M/c wait, the
-//! Allen–Cunneen correction for general service times, and the
-//! processor-sharing stretch of a CPU phase on several cores. Pure
-//! functions with case tables.
+//! from: Erlang C for the chance that a request waits (a slot, or a core
+//! under processor sharing), the M/M/c wait and the Allen–Cunneen
+//! correction for general service times. Pure functions with case tables.
 //!
 //! Sources: Erlang C and the M/M/c wait (Kleinrock, *Queueing Systems*
 //! vol. 1, §3.5); Allen–Cunneen, E[W(G/G/c)] ≈ E[W(M/M/c)]·(c²ₐ + c²ₛ)/2
@@ -54,28 +53,6 @@ pub fn allen_cunneen_wait(c: u32, lambda: f64, s: f64, ca2: f64, cs2: f64) -> f6
     mmc_wait(c, lambda, s) * (ca2 + cs2) / 2.0
 }
 
-/// How much longer a CPU phase takes when `cores` cores are shared by
-/// processor sharing, at CPU load `a = λ·E[cpu]` (in cores): each request's
-/// CPU time is multiplied by `1 + C(cores, a)/(cores·(1 − ρ))`. Infinite
-/// when the cores are saturated.
-pub fn ps_stretch(cores: f64, a: f64) -> f64 {
-    if a <= 0.0 {
-        return 1.0;
-    }
-    if a >= cores {
-        return f64::INFINITY;
-    }
-    // Whole cores for Erlang C; a fractional core (0.25 vCPU) is one
-    // server running at that fraction of the speed, handled by the caller
-    // scaling the CPU time.
-    let c = cores.floor().max(1.0);
-    let rho = a / c;
-    if rho >= 1.0 {
-        return f64::INFINITY;
-    }
-    1.0 + erlang_c(c as u32, a) / (c * (1.0 - rho))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,16 +101,5 @@ mod tests {
             0.45,
             1e-12
         ));
-    }
-
-    #[test]
-    fn ps_stretch_cases() {
-        // One core: M/G/1-PS, E[T | x] = x/(1 − ρ).
-        assert!(close(ps_stretch(1.0, 0.5), 2.0, 1e-12));
-        assert!(close(ps_stretch(1.0, 0.9), 10.0, 1e-9));
-        // Two cores at a = 1: 1 + (1/3)/(2·0.5) = 4/3.
-        assert!(close(ps_stretch(2.0, 1.0), 4.0 / 3.0, 1e-9));
-        assert_eq!(ps_stretch(2.0, 0.0), 1.0);
-        assert_eq!(ps_stretch(2.0, 2.0), f64::INFINITY);
     }
 }
