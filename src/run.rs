@@ -1221,6 +1221,10 @@ fn output<D: DataPlane>(
             },
             events: sim.events(),
             wall_ms,
+            data_plane: match c.plane.0 {
+                crate::service::Fidelity::Fluid => "fluid",
+                _ => "request",
+            },
         },
     );
     // The capacity provider's rows sit beside the service's, in time order

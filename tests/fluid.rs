@@ -380,6 +380,12 @@ fn fluid_runs_are_deterministic() {
         serde_json::to_string(&s).unwrap()
     };
     assert_eq!(run(), run());
+    // The summary says which plane ran (request mode says so too).
+    let s = capsim::run(&capsim::Scenario::load(&path, &o).unwrap()).unwrap();
+    assert_eq!(s.summary.engine.data_plane, "fluid");
+    let q = vec!["duration=\"10m\"".to_string()];
+    let r = capsim::run(&capsim::Scenario::load(&path, &q).unwrap()).unwrap();
+    assert_eq!(r.summary.engine.data_plane, "request");
 }
 
 /// A hopeless overload holds at most capsim's bound of requests in the

@@ -229,6 +229,15 @@ pub struct Engine {
     pub events: u64,
     /// Wall-clock time of the run (ms) — the only non-deterministic field.
     pub wall_ms: f64,
+    /// The data plane that served the requests: `request` (every request
+    /// simulated) or `fluid` (counted per step, latencies from queueing
+    /// formulas: an approximation, README "Fidelity").
+    #[serde(default = "request_plane")]
+    pub data_plane: String,
+}
+
+fn request_plane() -> String {
+    "request".into()
 }
 
 /// The summary of one run (`summary.json`).
@@ -427,6 +436,8 @@ pub struct RunFacts<'a> {
     pub events: u64,
     /// Wall time (ms).
     pub wall_ms: f64,
+    /// The data plane that ran (`request` or `fluid`).
+    pub data_plane: &'a str,
 }
 
 fn ms(us: u64) -> f64 {
@@ -622,6 +633,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         engine: Engine {
             events: f.events,
             wall_ms: f.wall_ms,
+            data_plane: f.data_plane.to_string(),
         },
         notes: f.notes.clone(),
     };
@@ -832,8 +844,8 @@ pub fn human_table(s: &Summary) -> String {
     }
     let _ = writeln!(
         t,
-        "engine     {} events in {:.0} ms",
-        s.engine.events, s.engine.wall_ms
+        "engine     {} events in {:.0} ms ({} data plane)",
+        s.engine.events, s.engine.wall_ms, s.engine.data_plane
     );
     t
 }

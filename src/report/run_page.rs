@@ -257,6 +257,14 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
             format!("{:.1} h", s.duration_s / 3_600.0),
         ],
         vec![
+            "data plane".into(),
+            if s.engine.data_plane == "fluid" {
+                "fluid: requests counted per step, latencies from queueing formulas (an approximation: see the notes and the README's Fidelity section)".into()
+            } else {
+                "request: every request simulated".into()
+            },
+        ],
+        vec![
             "requests".into(),
             format!(
                 "{} arrived, {} completed, {} timed out, {} rejected, {} failed",
