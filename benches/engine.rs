@@ -103,10 +103,32 @@ fn eks(c: &mut Criterion) {
     g.finish();
 }
 
+/// The fluid plane on issue 13's month: `benches/fluid_month.toml` (the
+/// quickstart web API at 1,000 requests per second on average, diurnal,
+/// target tracking on Fargate) for 30 days, the whole run (plane set-up,
+/// simulation, summary; no files written). Request mode is measured on a
+/// one-day window of the same scenario and scaled by 30 in BENCHMARKS.md.
+fn fluid(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |set: &[String]| {
+        Scenario::load(&root.join("benches/fluid_month.toml"), set)
+            .expect("benches/fluid_month.toml loads")
+    };
+    let month = load(&[]);
+    let mut g = c.benchmark_group("fluid_month");
+    g.sample_size(10);
+    g.bench_function("fluid_30d", |b| b.iter(|| capsim::run(&month).unwrap()));
+    if std::env::var_os("CAPSIM_BENCH_REQUEST_DAY").is_some() {
+        let day = load(&["duration=\"1d\"".into(), "fidelity=\"request\"".into()]);
+        g.bench_function("request_1d", |b| b.iter(|| capsim::run(&day).unwrap()));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No plots: criterion's plotting backend needs system fonts.
     config = Criterion::default().without_plots();
-    targets = bench, shared, eks
+    targets = bench, shared, eks, fluid
 }
 criterion_main!(benches);

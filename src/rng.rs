@@ -40,6 +40,9 @@ pub enum Component {
     InstanceBoot,
     /// Phases of periodic controllers (the HPA's sync against metrics-server's scrapes).
     ControllerPhase,
+    /// The per-minute percentiles of the aggregate plane: which order
+    /// statistics a minute's requests would have shown.
+    MinuteSampling,
 }
 
 impl Component {
@@ -58,6 +61,7 @@ impl Component {
             Component::Placement => "placement",
             Component::InstanceBoot => "instance-boot",
             Component::ControllerPhase => "controller-phase",
+            Component::MinuteSampling => "minute-sampling",
         }
     }
 }

@@ -729,19 +729,31 @@ pub fn needed_per_minute(
 /// 13.0 M requests in 4.5 s). A rough guide for `validate`, not a promise.
 pub const NS_PER_REQUEST: f64 = 350.0;
 
-/// Wall-clock cost of one task for one step of the fluid plane (ns, release
-/// build): the quickstart over 7 days, about 3 M task-steps, took 4.8 s
-/// with the other core busy (BENCHMARKS.md). A rough guide.
-pub const NS_PER_FLUID_TASK_STEP: f64 = 1_500.0;
+/// Wall-clock cost of one step of the fluid plane while no task has a
+/// backlog (ns, release build): every serving task is then in the same
+/// state and solved once. With [`NS_PER_FLUID_MINUTE`], fitted to
+/// `benches/fluid_month.toml` (30 days, 2.6 M steps and 43,200 minutes in
+/// about 0.23 s, BENCHMARKS.md). A rough guide: a saturated service costs
+/// up to a microsecond per task and step.
+pub const NS_PER_FLUID_STEP: f64 = 20.0;
+
+/// Wall-clock cost of one simulated minute of a fluid run beside its steps
+/// (ns): the control plane's minute (CloudWatch, alarms, the decision
+/// log), the minute's percentiles, the latency profiles it builds.
+pub const NS_PER_FLUID_MINUTE: f64 = 4_000.0;
 
 /// Offered requests of a compiled scenario and a rough wall-clock estimate
-/// of its run in seconds (release build, one core). For the fluid plane the
-/// estimate assumes the service at its most tasks: an upper bound.
+/// of its run in seconds (release build, one core). For the fluid plane
+/// the estimate assumes no task is saturated.
 pub fn estimate(c: &Compiled) -> (f64, f64) {
     let requests = c.rate.integral(0, c.end);
     if c.plane.0 == crate::service::Fidelity::Fluid {
-        let task_steps = c.end as f64 / c.fluid_step.max(1) as f64 * c.max_tasks.max(1) as f64;
-        return (requests, task_steps * NS_PER_FLUID_TASK_STEP / 1e9);
+        let steps = c.end as f64 / c.fluid_step.max(1) as f64;
+        let minutes = c.end as f64 / crate::time::MINUTE as f64;
+        return (
+            requests,
+            (steps * NS_PER_FLUID_STEP + minutes * NS_PER_FLUID_MINUTE) / 1e9,
+        );
     }
     (requests, requests * NS_PER_REQUEST / 1e9)
 }
@@ -1057,6 +1069,7 @@ fn fluid_plane(scenario: &Scenario, c: &Compiled, seed: u64) -> FluidPlane {
         noise: scenario
             .fluid_noise
             .then(|| stream(seed, Component::Arrivals)),
+        minutes: Some(stream(seed, Component::MinuteSampling)),
     };
     FluidPlane::new(
         c.rate.clone(),

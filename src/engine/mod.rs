@@ -28,6 +28,8 @@ pub enum Event<E> {
 /// service shares with others (ECS on EC2 only).
 pub struct Ctx<'a, E> {
     now: SimTime,
+    /// No other event is due before this instant (see [`Ctx::advance_to`]).
+    horizon: SimTime,
     queue: &'a mut EventQueue<Event<E>>,
     /// Measurements of the run.
     pub rec: &'a mut Recorder,
@@ -47,11 +49,40 @@ impl<'a, E> Ctx<'a, E> {
     ) -> Self {
         Ctx {
             now,
+            horizon: now,
             queue,
             rec,
             notices,
             cluster,
         }
+    }
+
+    /// The same context, told that no other event is due before `horizon`.
+    pub fn with_horizon(mut self, horizon: SimTime) -> Self {
+        self.horizon = horizon.max(self.now);
+        self
+    }
+
+    /// No other event (of this service, of a service sharing its cluster,
+    /// of the cluster) is due before this instant.
+    pub fn horizon(&self) -> SimTime {
+        self.horizon
+    }
+
+    /// Moves the clock forward to `t`, before the horizon: a data plane
+    /// may handle instants nothing else happens at in one event (the fluid
+    /// plane's steps). It must not have scheduled anything before `t`.
+    /// Notices raised are handled at the instant reached.
+    pub fn advance_to(&mut self, t: SimTime) {
+        debug_assert!(
+            t >= self.now && t < self.horizon,
+            "advance past the horizon"
+        );
+        debug_assert!(
+            self.queue.peek_time().is_none_or(|p| p > t),
+            "advance past a scheduled event"
+        );
+        self.now = t;
     }
 
     /// Tells the control plane something (handled right after the current event).
@@ -165,7 +196,7 @@ impl<D: DataPlane> Sim<D> {
     pub fn run_reporting(&mut self, progress: &dyn Fn(SimTime)) {
         self.start(None);
         while let Some(t) = self.next_time() {
-            self.step(None);
+            self.step(None, SimTime::MAX);
             if self.events.is_multiple_of(PROGRESS_EVERY) {
                 progress(t);
             }
@@ -197,12 +228,20 @@ impl<D: DataPlane> Sim<D> {
         self.queue.peek_time().filter(|t| *t < self.end)
     }
 
-    /// Runs the next event (and the notices it raised).
-    pub fn step(&mut self, mut cluster: Option<&mut ClusterControl>) {
+    /// Runs the next event (and the notices it raised). No event outside
+    /// this service is due before `bound`. Returns the instant reached
+    /// (later than the event's if its handler advanced the clock).
+    pub fn step(&mut self, mut cluster: Option<&mut ClusterControl>, bound: SimTime) -> SimTime {
         let Some((t, event)) = self.queue.pop() else {
-            return;
+            return self.end;
         };
         self.events += 1;
+        let horizon = self
+            .queue
+            .peek_time()
+            .unwrap_or(SimTime::MAX)
+            .min(self.end)
+            .min(bound);
         let mut notices = std::mem::take(&mut self.notices);
         let mut cx = Ctx::new(
             t,
@@ -210,15 +249,19 @@ impl<D: DataPlane> Sim<D> {
             &mut self.rec,
             &mut notices,
             cluster.as_deref_mut(),
-        );
+        )
+        .with_horizon(horizon);
         match event {
             Event::Data(e) => self.data.handle(e, &mut cx),
             Event::Control(c) => self.control.handle(c, &mut self.data, &mut cx),
         }
+        // A data plane may have moved the clock forward (`advance_to`).
+        let t = cx.now();
         if !notices.is_empty() {
             self.handle_notices(t, &mut notices, cluster);
         }
         self.notices = notices;
+        t
     }
 
     /// Schedules a control-plane event from outside the run (what the shared
@@ -300,7 +343,14 @@ pub fn run_shared<D: DataPlane>(
         let c = cluster.next_time();
         match next {
             Some((t, k)) if c.is_none_or(|c| t <= c) => {
-                sims[k].step(Some(cluster));
+                // Nothing else is due before the others' next events.
+                let mut bound = c.unwrap_or(SimTime::MAX);
+                for (j, s) in sims.iter().enumerate() {
+                    if j != k {
+                        bound = bound.min(s.next_time().unwrap_or(SimTime::MAX));
+                    }
+                }
+                let t = sims[k].step(Some(cluster), bound);
                 deliver(sims, cluster, t);
                 steps += 1;
                 if steps.is_multiple_of(PROGRESS_EVERY) {

@@ -7,9 +7,17 @@
 //! an exact sum. `cloudwatch` holds the per-minute datapoints autoscaling reads.
 
 pub mod cloudwatch;
+pub mod profile;
 
+use crate::rng::Stream;
 use crate::time::{DAY, MINUTE, SimTime};
 use hdrhistogram::Histogram;
+use profile::{LatencyProfile, mixture_level, mixture_quantile, mixture_share_le};
+use rand::RngExt;
+use rand_distr::{Beta, Binomial, Distribution};
+
+/// A latency profile registered with a [`Recorder`].
+pub type ProfileId = u32;
 
 /// Largest latency the histograms resolve (longer ones are clamped to it).
 const HIST_MAX: u64 = 30 * DAY;
@@ -125,6 +133,14 @@ pub struct Recorder {
     zero_waits: u64,
     /// SLO target (µs): completions above it are counted per minute.
     slo_us: f64,
+    /// Latency profiles of the aggregate plane, with the requests recorded
+    /// by each not yet added to the run's histograms.
+    profiles: Vec<(LatencyProfile, u64)>,
+    /// Requests recorded by profile in the current minute.
+    minute_profiles: Vec<(ProfileId, u64)>,
+    /// Draws the order statistics a minute's requests would have shown
+    /// (the aggregate plane; `None`: the profiles' own percentiles).
+    minute_rng: Option<Stream>,
 }
 
 impl Default for Recorder {
@@ -165,6 +181,9 @@ impl Recorder {
             rows: vec![MinuteRow::default()],
             zero_waits: 0,
             slo_us: f64::INFINITY,
+            profiles: Vec::new(),
+            minute_profiles: Vec::new(),
+            minute_rng: None,
         }
     }
 
@@ -188,8 +207,47 @@ impl Recorder {
     }
 
     fn close_current(&mut self) {
-        let h = &self.minute_hist;
         let row = &mut self.rows[self.current];
+        if !self.minute_profiles.is_empty() {
+            let (parts, profiles) = (&self.minute_profiles, &self.profiles);
+            let get = |id: ProfileId| &profiles[id as usize].0;
+            if self.minute_hist.is_empty()
+                && let Some(rng) = self.minute_rng.as_mut()
+            {
+                // Only profiles, sampled: the minute's requests are draws
+                // from their mixture, and its percentiles, maximum and slow
+                // count those of so many draws.
+                let m = sample_minute(parts, get, self.slo_us, rng);
+                row.slow += m.slow;
+                row.latency_max = m.max;
+                row.latency_p99 = Some(m.p99.min(m.max));
+                row.latency_p50 = Some(m.p50.min(m.p99).min(m.max));
+                self.minute_profiles.clear();
+                return;
+            }
+            let mut slow = 0.0;
+            for &(id, n) in parts {
+                slow += n as f64 * get(id).share_above(self.slo_us);
+            }
+            row.slow += slow.round() as u64;
+            if self.minute_hist.is_empty() {
+                // Only profiles: their mixture's percentiles.
+                row.latency_p50 =
+                    mixture_quantile(parts, get, 0.50).map(|v| v.min(row.latency_max));
+                row.latency_p99 =
+                    mixture_quantile(parts, get, 0.99).map(|v| v.min(row.latency_max));
+                self.minute_profiles.clear();
+                return;
+            }
+            // Profiles and single requests: the profiles join the histogram.
+            for &(id, n) in &self.minute_profiles {
+                for (v, c) in self.profiles[id as usize].0.spread(n, false) {
+                    let _ = self.minute_hist.record_n(v.clamp(1, HIST_MAX), c);
+                }
+            }
+            self.minute_profiles.clear();
+        }
+        let h = &self.minute_hist;
         if row.completed > 0 {
             // Histogram buckets report their upper edge: never above the exact max.
             row.latency_p50 = Some(h.value_at_quantile(0.50).min(row.latency_max));
@@ -320,6 +378,55 @@ impl Recorder {
         self.change_in_flight(now, -(n as i64));
     }
 
+    /// Per-minute percentiles of profiles are sampled from `rng`: those of
+    /// as many draws from the minute's mixture as it has requests, not the
+    /// mixture's own (the aggregate data plane).
+    pub fn sample_minutes(&mut self, rng: Stream) {
+        self.minute_rng = Some(rng);
+    }
+
+    /// Registers a latency profile (the aggregate data plane's).
+    pub fn add_profile(&mut self, p: LatencyProfile) -> ProfileId {
+        self.profiles.push((p, 0));
+        (self.profiles.len() - 1) as ProfileId
+    }
+
+    /// Profile `id`.
+    pub fn profile(&self, id: ProfileId) -> &LatencyProfile {
+        &self.profiles[id as usize].0
+    }
+
+    /// Number of profiles registered.
+    pub fn profile_count(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// `n` requests completed at `now` with latencies distributed as
+    /// profile `id` (the aggregate data plane's share of a step). The
+    /// minute's percentiles and slow count come from the mixture of its
+    /// profiles; the run's histograms get them at the end.
+    pub fn completed_profile(&mut self, now: SimTime, id: ProfileId, n: u64) {
+        if n == 0 {
+            return;
+        }
+        let p = &self.profiles[id as usize].0;
+        let (max, mean_latency, mean_wait) = (p.max(), p.mean_latency(), p.mean_wait());
+        // Rolls the minute first: the profile counts in the new one.
+        let row = self.row(now);
+        row.completed += n;
+        row.latency_max = row.latency_max.max(max);
+        match self.minute_profiles.last_mut() {
+            Some((last, count)) if *last == id => *count += n,
+            _ => self.minute_profiles.push((id, n)),
+        }
+        self.profiles[id as usize].1 += n;
+        self.completed += n;
+        self.latency_sum += (mean_latency * n as f64).round() as u128;
+        self.wait_sum += (mean_wait * n as f64).round() as u128;
+        self.latency_max = self.latency_max.max(max);
+        self.change_in_flight(now, -(n as i64));
+    }
+
     /// Adds request × µs spent in the system by requests that arrived and
     /// completed at one instant in the aggregate plane's records.
     pub fn add_in_flight_area(&mut self, area: u128) {
@@ -354,6 +461,19 @@ impl Recorder {
     pub fn finish(&mut self, end: SimTime) {
         self.change_in_flight(end, 0);
         self.close_current();
+        for (p, total) in &mut self.profiles {
+            let n = std::mem::take(total);
+            for (v, c) in p.spread(n, false) {
+                let _ = self.latency.record_n(v.clamp(1, HIST_MAX), c);
+            }
+            for (v, c) in p.spread(n, true) {
+                if v == 0 {
+                    self.zero_waits += c;
+                } else {
+                    let _ = self.wait.record_n(v.min(HIST_MAX), c);
+                }
+            }
+        }
         let minutes = end.div_ceil(MINUTE).max(1) as usize;
         if self.rows.len() < minutes {
             self.rows.resize(minutes, MinuteRow::default());
@@ -416,6 +536,85 @@ impl Recorder {
     /// The per-minute rows.
     pub fn rows(&self) -> &[MinuteRow] {
         &self.rows
+    }
+}
+
+/// What one minute of requests drawn from a mixture of profiles shows.
+struct MinuteSample {
+    p50: u64,
+    p99: u64,
+    max: u64,
+    slow: u64,
+}
+
+/// The median, 99th percentile, maximum and count above `slo_us` of a
+/// minute of `N` requests from a mixture of profiles (`N` its requests).
+/// Requests of one task are correlated over its queue's relaxation time,
+/// so the minute varies as `N_eff = Σ n / corr` independent draws: each
+/// percentile is the mixture's quantile at the order statistic's level
+/// among `N_eff`, a Beta(r, N_eff + 1 − r) draw (the maximum's,
+/// U^(1/N_eff)); the slow count is drawn given the 99th percentile (those
+/// ranked above it are slow if it is; of the rest, a binomial share) and
+/// scaled to `N`, so that a minute's p99 is above the target exactly when
+/// its slow count says so.
+fn sample_minute<'a>(
+    parts: &[(ProfileId, u64)],
+    get: impl Fn(ProfileId) -> &'a LatencyProfile + Copy,
+    slo_us: f64,
+    rng: &mut Stream,
+) -> MinuteSample {
+    let total: u64 = parts.iter().map(|p| p.1).sum();
+    let eff: f64 = parts
+        .iter()
+        .map(|&(id, n)| n as f64 / get(id).correlation())
+        .sum();
+    let n = (eff.round() as u64).clamp(1, total.max(1));
+    let level = |q: f64, rng: &mut Stream| -> f64 {
+        let r = ((q * n as f64).ceil() as u64).clamp(1, n);
+        match Beta::new(r as f64, (n + 1 - r) as f64) {
+            Ok(b) => b.sample(rng),
+            Err(_) => q,
+        }
+    };
+    let quantile = |u: f64| mixture_level(parts, get, u).unwrap_or(0);
+    let u50 = level(0.50, rng);
+    let u99 = level(0.99, rng);
+    let umax = rng.random::<f64>().powf(1.0 / n as f64);
+    let (p50, p99, max) = (quantile(u50), quantile(u99), quantile(umax));
+    let r99 = ((0.99 * n as f64).ceil() as u64).clamp(1, n);
+    let at_or_below = |v: f64| mixture_share_le(parts, get, v);
+    let f_slo = at_or_below(slo_us);
+    let binomial = |trials: u64, p: f64, rng: &mut Stream| -> u64 {
+        match Binomial::new(trials, p.clamp(0.0, 1.0)) {
+            Ok(b) => b.sample(rng),
+            Err(_) => 0,
+        }
+    };
+    let breach = p99 as f64 > slo_us;
+    let slow_eff = if breach {
+        // Ranks r99..N are above the p99, so slow; of the r99 − 1 below it,
+        // those between the target and the p99.
+        let below = at_or_below(p99 as f64 - 0.5).max(f64::MIN_POSITIVE);
+        (n - r99 + 1) + binomial(r99 - 1, (below - f_slo) / below, rng)
+    } else {
+        // None ranked at or below the p99 is slow; of the N − r99 above it,
+        // those above the target.
+        let above = (1.0 - at_or_below(p99 as f64)).max(f64::MIN_POSITIVE);
+        binomial(n - r99, (1.0 - f_slo) / above, rng)
+    };
+    // To the minute's requests, on the same side of its 99th percentile.
+    let allowed = total - (99 * total).div_ceil(100);
+    let scaled = (slow_eff as f64 * total as f64 / n as f64).round() as u64;
+    let slow = if breach {
+        scaled.clamp(allowed + 1, total)
+    } else {
+        scaled.min(allowed)
+    };
+    MinuteSample {
+        p50,
+        p99,
+        max,
+        slow,
     }
 }
 
@@ -507,5 +706,64 @@ mod tests {
         r.completed(30, 10, 10);
         r.finish(100);
         assert_eq!(r.in_flight_area(), 10 + 2 * 10 + 10);
+    }
+}
+
+#[cfg(test)]
+mod sampled_minutes {
+    use super::*;
+    use crate::rng::{Component, stream};
+
+    /// A minute of `n` requests uniform on [0, 1000) µs, sampled many times.
+    fn minutes(n: u64, slo: f64, trials: u32) -> (f64, f64, Vec<MinuteSample>) {
+        let mut rng = stream(1, Component::MinuteSampling);
+        let samples: Vec<(f64, f64)> = (0..4096)
+            .map(|j| ((j as f64 + 0.5) / 4096.0 * 1000.0, 0.0))
+            .collect();
+        let profiles = [(LatencyProfile::new(&samples), 0u64)];
+        let get = |id: ProfileId| &profiles[id as usize].0;
+        let out: Vec<_> = (0..trials)
+            .map(|_| sample_minute(&[(0, n)], get, slo, &mut rng))
+            .collect();
+        let breach = out.iter().filter(|m| m.p99 as f64 > slo).count() as f64 / f64::from(trials);
+        let mean = out.iter().map(|m| m.p99 as f64).sum::<f64>() / f64::from(trials);
+        (breach, mean, out)
+    }
+
+    #[test]
+    fn a_small_minutes_p99_is_its_maximum() {
+        // 50 requests: the p99 is the largest, above 990 with probability
+        // 1 − 0.99^50 = 0.395; its mean is 1000 × 50/51.
+        let (breach, mean, _) = minutes(50, 990.0, 4000);
+        assert!((breach - 0.395).abs() < 0.03, "{breach}");
+        assert!((mean - 980.4).abs() < 2.0, "{mean}");
+    }
+
+    #[test]
+    fn a_large_minutes_p99_is_close_to_the_quantile() {
+        // 10,000 requests: the 9,900th, sd √(0.99 × 0.01 / 10⁴) ≈ 0.001.
+        let (_, mean, out) = minutes(10_000, 995.0, 500);
+        assert!((mean - 990.0).abs() < 0.5, "{mean}");
+        assert!(out.iter().all(|m| (m.p99 as f64 - 990.0).abs() < 6.0));
+        assert!(out.iter().all(|m| m.p50 <= m.p99 + 1 && m.p99 <= m.max));
+    }
+
+    #[test]
+    fn the_slow_count_agrees_with_the_p99() {
+        for (n, slo) in [(50, 990.0), (300, 985.0), (5_000, 990.0)] {
+            let (_, _, out) = minutes(n, slo, 500);
+            let rank = (99 * n).div_ceil(100);
+            for m in out {
+                let breach = m.slow > n - rank;
+                assert_eq!(
+                    breach,
+                    m.p99 as f64 > slo,
+                    "{n}: {} slow, p99 {}",
+                    m.slow,
+                    m.p99
+                );
+                assert!(m.slow <= n);
+            }
+        }
     }
 }

@@ -102,20 +102,44 @@ impl Decision {
 /// period it measures: `09:01=62.10;09:02=-` (`-` = missing; seconds
 /// shown for high-resolution periods).
 fn labelled(e: &AlarmEval) -> String {
-    e.values
-        .iter()
-        .zip(&e.starts)
-        .map(|(v, t)| {
-            let s = t / SECOND;
-            let at = if s.is_multiple_of(60) {
-                format!("{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60)
-            } else {
-                format!("{:02}:{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60, s % 60)
-            };
-            format!("{at}={}", v.map_or("-".into(), |v| format!("{v:.2}")))
-        })
-        .collect::<Vec<_>>()
-        .join(";")
+    use std::fmt::Write;
+    // Written in place: this runs at every evaluation of every policy.
+    let mut out = String::with_capacity(e.values.len() * 12);
+    for (k, (v, t)) in e.values.iter().zip(&e.starts).enumerate() {
+        if k > 0 {
+            out.push(';');
+        }
+        let s = t / SECOND;
+        let _ = write!(out, "{:02}:{:02}", (s / 3_600) % 24, (s / 60) % 60);
+        if !s.is_multiple_of(60) {
+            let _ = write!(out, ":{:02}", s % 60);
+        }
+        out.push('=');
+        match v {
+            Some(v) => push_fixed2(&mut out, *v),
+            None => out.push('-'),
+        }
+    }
+    out
+}
+
+/// Appends `v` as `format!("{v:.2}")` does, by integer arithmetic where
+/// the hundredths are not within rounding of a tie (the float formatter
+/// then decides).
+fn push_fixed2(out: &mut String, v: f64) {
+    use std::fmt::Write;
+    let c = v * 100.0;
+    let tie = ((c - c.floor()) - 0.5).abs() < 1e-6;
+    let r = c.round();
+    if v.is_finite() && c.abs() < 1e15 && !tie && (r != 0.0 || v.is_sign_positive()) {
+        let a = r.abs() as u64;
+        if r < 0.0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{}.{:02}", a / 100, a % 100);
+    } else {
+        let _ = write!(out, "{v:.2}");
+    }
 }
 
 /// Formats an instant as `d<day> HH:MM:SS`.
@@ -135,6 +159,11 @@ struct TargetTracking {
     target: f64,
     high: Alarm,
     low: Alarm,
+    /// `high.describe()` and `low.describe()`, and the reason of a quiet
+    /// evaluation: written once, not at every evaluation.
+    high_label: String,
+    low_label: String,
+    quiet: String,
     out_cooldown: SimTime,
     in_cooldown: SimTime,
     disable_in: bool,
@@ -143,6 +172,9 @@ struct TargetTracking {
 struct StepPolicy {
     name: String,
     alarm: Alarm,
+    /// `alarm.describe()` and the reason of a quiet evaluation.
+    label: String,
+    quiet: String,
     adjustment_type: AdjustmentType,
     steps: Vec<StepSpec>,
     min_magnitude: Option<u32>,
@@ -252,6 +284,22 @@ impl AutoScaler {
                 out_cooldown: p.scale_out_cooldown.0,
                 in_cooldown: p.scale_in_cooldown.0,
                 disable_in: p.disable_scale_in,
+                high_label: String::new(),
+                low_label: String::new(),
+                quiet: String::new(),
+            })
+            .map(|mut t: TargetTracking| {
+                t.high_label = t.high.describe();
+                t.low_label = t.low.describe();
+                t.quiet = if t.disable_in {
+                    format!("{QUIET}: no datapoint {} (scale-in disabled)", t.high_label)
+                } else {
+                    format!(
+                        "{QUIET}: no datapoint {}, none {}",
+                        t.high_label, t.low_label
+                    )
+                };
+                t
             })
             .collect();
         let steps = spec
@@ -274,6 +322,13 @@ impl AutoScaler {
                 aggregation: s.metric_aggregation_type,
                 out_cooldown: None,
                 in_cooldown_until: 0,
+                label: String::new(),
+                quiet: String::new(),
+            })
+            .map(|mut p: StepPolicy| {
+                p.label = p.alarm.describe();
+                p.quiet = format!("{QUIET}: no datapoint {}", p.label);
+                p
             })
             .collect();
         let scheduled = spec
@@ -403,12 +458,12 @@ impl AutoScaler {
         };
         let mut formulas: Vec<(usize, String)> = Vec::new();
         let row =
-            |policy: &str, alarm: &Alarm, e: &AlarmEval, proposed: Option<u32>, reason: String| {
+            |policy: &str, alarm: &str, e: &AlarmEval, proposed: Option<u32>, reason: String| {
                 Decision {
                     time_s: now as f64 / SECOND as f64,
                     clock: clock(now),
                     policy: policy.to_string(),
-                    alarm: alarm.describe(),
+                    alarm: alarm.to_string(),
                     datapoints: labelled(e),
                     alarm_state: e.state.as_str().to_string(),
                     running,
@@ -440,7 +495,13 @@ impl AutoScaler {
             if high.state == AlarmState::Alarm {
                 mark(&high);
                 let prop = proposal.unwrap_or(desired);
-                rows.push(row(&p.name, &p.high, &high, Some(prop), String::new()));
+                rows.push(row(
+                    &p.name,
+                    &p.high_label,
+                    &high,
+                    Some(prop),
+                    String::new(),
+                ));
                 formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
                 outs.push(Proposal {
                     row: rows.len() - 1,
@@ -449,7 +510,7 @@ impl AutoScaler {
                 });
             } else if low.state == AlarmState::Alarm && !p.disable_in {
                 let prop = proposal.unwrap_or(desired);
-                rows.push(row(&p.name, &p.low, &low, Some(prop), String::new()));
+                rows.push(row(&p.name, &p.low_label, &low, Some(prop), String::new()));
                 formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
                 ins.push(Proposal {
                     row: rows.len() - 1,
@@ -460,21 +521,18 @@ impl AutoScaler {
             } else if high.breaching > 0 {
                 rows.push(row(
                     &p.name,
-                    &p.high,
+                    &p.high_label,
                     &high,
                     None,
                     format!(
                         "no action: {} of {} datapoints {}, {} needed",
-                        high.breaching,
-                        p.high.periods,
-                        p.high.describe(),
-                        p.high.needed
+                        high.breaching, p.high.periods, p.high_label, p.high.needed
                     ),
                 ));
             } else if high.state == AlarmState::InsufficientData {
                 rows.push(row(
                     &p.name,
-                    &p.high,
+                    &p.high_label,
                     &high,
                     None,
                     format!(
@@ -489,36 +547,16 @@ impl AutoScaler {
             {
                 rows.push(row(
                     &p.name,
-                    &p.low,
+                    &p.low_label,
                     &low,
                     None,
                     format!(
                         "no action: {} of {} datapoints {}, {} needed to scale in",
-                        low.breaching,
-                        p.low.periods,
-                        p.low.describe(),
-                        p.low.needed
+                        low.breaching, p.low.periods, p.low_label, p.low.needed
                     ),
                 ));
             } else {
-                rows.push(row(
-                    &p.name,
-                    &p.high,
-                    &high,
-                    None,
-                    if p.disable_in {
-                        format!(
-                            "{QUIET}: no datapoint {} (scale-in disabled)",
-                            p.high.describe()
-                        )
-                    } else {
-                        format!(
-                            "{QUIET}: no datapoint {}, none {}",
-                            p.high.describe(),
-                            p.low.describe()
-                        )
-                    },
-                ));
+                rows.push(row(&p.name, &p.high_label, &high, None, p.quiet.clone()));
             }
             if !p.disable_in && !this_in {
                 all_tt_in = false;
@@ -528,25 +566,16 @@ impl AutoScaler {
             let e = p.alarm.evaluate(store(p.alarm.metric), now);
             if e.state != AlarmState::Alarm {
                 if e.breaching == 0 {
-                    rows.push(row(
-                        &p.name,
-                        &p.alarm,
-                        &e,
-                        None,
-                        format!("{QUIET}: no datapoint {}", p.alarm.describe()),
-                    ));
+                    rows.push(row(&p.name, &p.label, &e, None, p.quiet.clone()));
                 } else {
                     rows.push(row(
                         &p.name,
-                        &p.alarm,
+                        &p.label,
                         &e,
                         None,
                         format!(
                             "no action: {} of {} datapoints {}, {} needed",
-                            e.breaching,
-                            p.alarm.periods,
-                            p.alarm.describe(),
-                            p.alarm.needed
+                            e.breaching, p.alarm.periods, p.label, p.alarm.needed
                         ),
                     ));
                 }
@@ -587,7 +616,7 @@ impl AutoScaler {
             if p.alarm.comparison.upward() {
                 mark(&e);
             }
-            rows.push(row(&p.name, &p.alarm, &e, proposed, String::new()));
+            rows.push(row(&p.name, &p.label, &e, proposed, String::new()));
             formulas.push((
                 rows.len() - 1,
                 format!(
@@ -816,6 +845,46 @@ impl AutoScaler {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fixed_two_decimals_are_the_formatters() {
+        let cases = [
+            0.0,
+            -0.0,
+            0.004,
+            0.005,
+            0.015,
+            0.125,
+            0.375,
+            -0.001,
+            -0.004,
+            -0.005,
+            -1.235,
+            1.0,
+            62.1,
+            62.104999,
+            99.995,
+            100.0,
+            1e9 + 0.555,
+            70.0 / 3.0,
+            -70.0 / 3.0,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            2.675,
+        ];
+        for v in cases {
+            let mut s = String::new();
+            push_fixed2(&mut s, v);
+            assert_eq!(s, format!("{v:.2}"), "{v}");
+        }
+        for k in 0..100_000u32 {
+            let v = f64::from(k) * 0.000_73 - 20.0;
+            let mut s = String::new();
+            push_fixed2(&mut s, v);
+            assert_eq!(s, format!("{v:.2}"), "{v}");
+        }
+    }
+
     use super::*;
 
     #[test]

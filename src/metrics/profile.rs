@@ -1,0 +1,367 @@
+//! Latency profiles: a latency distribution held as equally likely sample
+//! values, recorded by the count. The aggregate ("fluid") data plane builds
+//! one per task state it meets and records "n requests with this profile"
+//! instead of n latencies; the recorder turns a minute's profiles into the
+//! minute's percentiles and slow count, and adds them to the run's
+//! histograms once, at the end.
+
+/// A latency distribution as `len()` equally likely completed requests.
+#[derive(Debug, Clone)]
+pub struct LatencyProfile {
+    /// Latencies (µs), ascending.
+    latency: Vec<f32>,
+    /// Queue waits (µs) of the same requests, in no order.
+    wait: Vec<f32>,
+    /// How many of the waits are zero.
+    zero_waits: usize,
+    mean_latency: f64,
+    mean_wait: f64,
+    /// Requests of one task that share one queue state: a task's
+    /// latencies are correlated over its queue's relaxation time, so a
+    /// minute of `N` requests varies as `N / corr` independent ones.
+    corr: f64,
+}
+
+impl LatencyProfile {
+    /// A profile from `(latency, wait)` pairs (µs) of completed requests.
+    pub fn new(samples: &[(f64, f64)]) -> Self {
+        let n = samples.len().max(1) as f64;
+        // Non-negative floats sort as their bits do (integers sort faster).
+        let mut bits: Vec<u32> = samples
+            .iter()
+            .map(|s| (s.0.max(1.0) as f32).to_bits())
+            .collect();
+        bits.sort_unstable();
+        let latency = bits.into_iter().map(f32::from_bits).collect();
+        let wait: Vec<f32> = samples.iter().map(|s| s.1.max(0.0) as f32).collect();
+        LatencyProfile {
+            zero_waits: wait.iter().filter(|w| **w <= 0.0).count(),
+            mean_latency: samples.iter().map(|s| s.0.max(1.0)).sum::<f64>() / n,
+            mean_wait: samples.iter().map(|s| s.1.max(0.0)).sum::<f64>() / n,
+            latency,
+            wait,
+            corr: 1.0,
+        }
+    }
+
+    /// The same profile, its latencies correlated over `corr` ≥ 1
+    /// consecutive requests of a task.
+    pub fn with_correlation(mut self, corr: f64) -> Self {
+        self.corr = if corr.is_finite() { corr.max(1.0) } else { 1.0 };
+        self
+    }
+
+    /// Consecutive requests of a task whose latencies are correlated.
+    pub fn correlation(&self) -> f64 {
+        self.corr
+    }
+
+    /// Number of sample values.
+    pub fn len(&self) -> usize {
+        self.latency.len()
+    }
+
+    /// Whether the profile holds no sample (every request timed out).
+    pub fn is_empty(&self) -> bool {
+        self.latency.is_empty()
+    }
+
+    /// Mean latency (µs).
+    pub fn mean_latency(&self) -> f64 {
+        self.mean_latency
+    }
+
+    /// Mean queue wait (µs).
+    pub fn mean_wait(&self) -> f64 {
+        self.mean_wait
+    }
+
+    /// Largest latency (µs).
+    pub fn max(&self) -> u64 {
+        self.latency.last().map_or(0, |v| v.ceil() as u64)
+    }
+
+    /// Share of the requests slower than `us`.
+    pub fn share_above(&self, us: f64) -> f64 {
+        if self.latency.is_empty() {
+            return 0.0;
+        }
+        let le = self.latency.partition_point(|v| f64::from(*v) <= us);
+        (self.latency.len() - le) as f64 / self.latency.len() as f64
+    }
+
+    /// Share of the requests that never waited.
+    pub fn zero_wait_share(&self) -> f64 {
+        self.zero_waits as f64 / self.latency.len().max(1) as f64
+    }
+
+    /// `(value, count)` pairs that spread `n` requests over the sample
+    /// values as evenly as integers allow (the counts add up to `n`).
+    pub fn spread(&self, n: u64, waits: bool) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let values = if waits { &self.wait } else { &self.latency };
+        let len = values.len() as u128;
+        let mut before = 0u128;
+        values.iter().enumerate().filter_map(move |(j, v)| {
+            let upto = n as u128 * (j as u128 + 1) / len;
+            let count = (upto - before) as u64;
+            before = upto;
+            (count > 0).then(|| (v.ceil() as u64, count))
+        })
+    }
+
+    /// Requests of this profile at or below `v`, for `n` requests.
+    fn count_le(&self, n: u64, v: f32) -> f64 {
+        let le = self.latency.partition_point(|x| *x <= v);
+        n as f64 * le as f64 / self.latency.len().max(1) as f64
+    }
+}
+
+/// Quantile `q` of the latency of a mixture of profiles, `n` requests of
+/// each (`parts` names them, `get` finds them): where the mixture's
+/// distribution, linear between consecutive sample values, reaches
+/// `ceil(q × total)` requests (a profile's few samples in the far tail
+/// would otherwise make its quantiles a staircase). `None` if the mixture
+/// holds no request.
+pub fn mixture_quantile<'a, K: Copy>(
+    parts: &[(K, u64)],
+    get: impl Fn(K) -> &'a LatencyProfile,
+    q: f64,
+) -> Option<u64> {
+    mixture_at(parts, get, q, true)
+}
+
+/// The mixture's distribution function inverted at level `u` (no rounding
+/// of the rank to a whole request): where a Beta-drawn order statistic's
+/// level lands.
+pub fn mixture_level<'a, K: Copy>(
+    parts: &[(K, u64)],
+    get: impl Fn(K) -> &'a LatencyProfile,
+    u: f64,
+) -> Option<u64> {
+    mixture_at(parts, get, u, false)
+}
+
+fn mixture_at<'a, K: Copy>(
+    parts: &[(K, u64)],
+    get: impl Fn(K) -> &'a LatencyProfile,
+    q: f64,
+    whole: bool,
+) -> Option<u64> {
+    // At most a few profiles a minute: kept on the stack.
+    let mut live: [(&LatencyProfile, f64, usize); MAX_PARTS] = [(&EMPTY, 0.0, 0); MAX_PARTS];
+    let mut k = 0;
+    let mut total = 0u64;
+    for &(key, n) in parts {
+        let p = get(key);
+        if n == 0 || p.is_empty() {
+            continue;
+        }
+        if k == MAX_PARTS {
+            return mixture_quantile_wide(parts, get, q, whole);
+        }
+        live[k] = (p, n as f64 / p.len() as f64, 0);
+        k += 1;
+        total += n;
+    }
+    if total == 0 {
+        return None;
+    }
+    let live = &mut live[..k];
+    let rank = rank_of(q, total, whole);
+    // Each profile's own quantile at `q`; the mixture's is at least the
+    // smallest of them. Start there and walk the merged samples up.
+    let own = |p: &LatencyProfile| {
+        let j = (q * p.len() as f64).ceil() as usize;
+        p.latency[j.clamp(1, p.len()) - 1]
+    };
+    let lo = live.iter().map(|l| own(l.0)).fold(f32::MAX, f32::min);
+    let mut below = 0.0;
+    let mut prev = 0.0f32;
+    for l in live.iter_mut() {
+        l.2 = l.0.latency.partition_point(|x| *x < lo);
+        below += l.1 * l.2 as f64;
+        if l.2 > 0 {
+            prev = prev.max(l.0.latency[l.2 - 1]);
+        }
+    }
+    loop {
+        // The next sample in value order.
+        let mut next: Option<usize> = None;
+        for (i, l) in live.iter().enumerate() {
+            if l.2 < l.0.len()
+                && next.is_none_or(|j| l.0.latency[l.2] < live[j].0.latency[live[j].2])
+            {
+                next = Some(i);
+            }
+        }
+        let Some(i) = next else {
+            // Rounding left the rank unreached: the largest value.
+            let max = live.iter().map(|l| l.0.max()).max();
+            return max;
+        };
+        let l = &mut live[i];
+        let v = l.0.latency[l.2];
+        below += l.1;
+        l.2 += 1;
+        if below >= rank {
+            // Between the previous value and this one, as far as the rank
+            // goes into this sample's weight.
+            let f = (1.0 - (below - rank) / l.1).clamp(0.0, 1.0) as f32;
+            return Some((prev + f * (v - prev)).ceil() as u64);
+        }
+        prev = v;
+    }
+}
+
+/// The requests at or below quantile `q` of `total`: the whole
+/// `ceil(q × total)` (a percentile of so many requests), or `q × total`.
+fn rank_of(q: f64, total: u64, whole: bool) -> f64 {
+    let r = q.clamp(0.0, 1.0) * total as f64;
+    if whole {
+        r.ceil().max(1.0) - 1e-9
+    } else {
+        (r - 1e-9).max(1e-9)
+    }
+}
+
+/// Profiles a minute's mixture keeps on the stack.
+const MAX_PARTS: usize = 8;
+
+static EMPTY: LatencyProfile = LatencyProfile {
+    latency: Vec::new(),
+    wait: Vec::new(),
+    zero_waits: 0,
+    mean_latency: 0.0,
+    mean_wait: 0.0,
+    corr: 1.0,
+};
+
+/// [`mixture_quantile`] for more than `MAX_PARTS` profiles: bisection on
+/// the value, to a relative 10⁻⁴.
+fn mixture_quantile_wide<'a, K: Copy>(
+    parts: &[(K, u64)],
+    get: impl Fn(K) -> &'a LatencyProfile,
+    q: f64,
+    whole: bool,
+) -> Option<u64> {
+    let live: Vec<_> = parts
+        .iter()
+        .map(|&(k, n)| (get(k), n))
+        .filter(|p| p.1 > 0 && !p.0.is_empty())
+        .collect();
+    let total: u64 = live.iter().map(|p| p.1).sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = rank_of(q, total, whole);
+    let enough = |v: f32| live.iter().map(|p| p.0.count_le(p.1, v)).sum::<f64>() >= rank;
+    let mut lo = live.iter().map(|p| p.0.latency[0]).fold(f32::MAX, f32::min);
+    let mut hi = live
+        .iter()
+        .map(|p| p.0.latency[p.0.len() - 1])
+        .fold(0.0, f32::max);
+    if enough(lo) {
+        return Some(lo.ceil() as u64);
+    }
+    while hi - lo > hi * 1e-4 {
+        let mid = lo + (hi - lo) / 2.0;
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if enough(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi.ceil() as u64)
+}
+
+/// Share of a mixture's requests at or below `v` (µs).
+pub fn mixture_share_le<'a, K: Copy>(
+    parts: &[(K, u64)],
+    get: impl Fn(K) -> &'a LatencyProfile,
+    v: f64,
+) -> f64 {
+    let mut total = 0u64;
+    let mut le = 0.0;
+    for &(k, n) in parts {
+        let p = get(k);
+        if n == 0 || p.is_empty() {
+            continue;
+        }
+        total += n;
+        le += n as f64 * (1.0 - p.share_above(v));
+    }
+    if total == 0 { 0.0 } else { le / total as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(values: &[f64]) -> LatencyProfile {
+        LatencyProfile::new(&values.iter().map(|v| (*v, 0.0)).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn one_profile_quantiles_are_its_order_statistics() {
+        let p = profile(&[40.0, 10.0, 30.0, 20.0]);
+        let q = |q| mixture_quantile(&[(&p, 400)], |p| p, q);
+        assert_eq!(q(0.25), Some(10));
+        // Between order statistics, linear.
+        assert_eq!(q(0.26), Some(11));
+        assert_eq!(q(0.5), Some(20));
+        assert_eq!(q(0.99), Some(40));
+        assert_eq!(mixture_quantile(&[(&p, 0)], |p| p, 0.5), None);
+    }
+
+    #[test]
+    fn a_mixture_weighs_profiles_by_their_counts() {
+        let fast = profile(&[10.0, 10.0]);
+        let slow = profile(&[1000.0, 1000.0]);
+        // 99 fast for 1 slow: the p99 is fast, the p99.5 slow.
+        let parts = [(&fast, 99), (&slow, 1)];
+        assert_eq!(mixture_quantile(&parts, |p| p, 0.99), Some(10));
+        assert_eq!(mixture_quantile(&parts, |p| p, 0.995), Some(1000));
+        assert_eq!(mixture_quantile(&parts, |p| p, 0.5), Some(10));
+        // Close profiles: the answer lies between their own quantiles.
+        let a = profile(&(1..=100).map(f64::from).collect::<Vec<_>>());
+        let b = profile(&(1..=100).map(|v| f64::from(v) * 1.01).collect::<Vec<_>>());
+        let m = mixture_quantile(&[(&a, 500), (&b, 500)], |p| p, 0.9).expect("requests");
+        assert!((90..=91).contains(&m), "{m}");
+        // More profiles than the stack holds: bisection, the same answer
+        // to its tolerance.
+        let many: Vec<_> = (0..12)
+            .map(|k| (if k % 2 == 0 { &a } else { &b }, 100))
+            .collect();
+        let walk = mixture_quantile(&many[..8], |p| p, 0.9).expect("requests");
+        let wide = mixture_quantile(&many, |p| p, 0.9).expect("requests");
+        assert_eq!(walk, m);
+        assert!((wide as f64 / m as f64 - 1.0).abs() < 2e-3, "{wide} vs {m}");
+        assert!((mixture_share_le(&[(&a, 1), (&b, 1)], |p| p, 50.0) - 0.495).abs() < 1e-9);
+    }
+
+    #[test]
+    fn spread_keeps_the_count_and_shares() {
+        let p = profile(&[1.0, 2.0, 3.0, 4.0]);
+        let s: Vec<_> = p.spread(10, false).collect();
+        assert_eq!(s.iter().map(|x| x.1).sum::<u64>(), 10);
+        assert_eq!(s, vec![(1, 2), (2, 3), (3, 2), (4, 3)]);
+        let few: Vec<_> = p.spread(2, false).collect();
+        assert_eq!(few, vec![(2, 1), (4, 1)]);
+        assert!((p.share_above(2.5) - 0.5).abs() < 1e-12);
+        assert_eq!(p.max(), 4);
+    }
+
+    #[test]
+    fn waits_and_means() {
+        let p = LatencyProfile::new(&[(10.0, 0.0), (30.0, 20.0)]);
+        assert_eq!(p.mean_latency(), 20.0);
+        assert_eq!(p.mean_wait(), 10.0);
+        assert_eq!(p.zero_wait_share(), 0.5);
+        let mut w: Vec<_> = p.spread(4, true).collect();
+        w.sort_unstable();
+        assert_eq!(w, vec![(0, 2), (20, 2)]);
+    }
+}
