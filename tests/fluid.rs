@@ -32,14 +32,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("step surge, scale-out", "p50"),
     // A minute's p99 varies as if its requests were independent per busy
     // period of a task: the day's p99 agrees (−1.8 %) but its minutes
-    // breach less often than request by request (1.0 against 7.25 over
+    // breach less often than request by request (0.5 against 7.25 over
     // four seeds; counting a task's requests within its queue's relaxation
     // time as one gave 31).
     ("diurnal day, target tracking", "breach minutes"),
     ("Fargate Spot, interruptions", "breach minutes"),
     ("ECS on EC2, managed scaling", "breach minutes"),
-    // Minute-to-minute bursts of a real trace: the fluid tail is a little
-    // heavier in the busiest minutes (p99 +5.8 %, breach minutes 60 vs 51).
+    // Minute-to-minute bursts of a real trace: 49 breach minutes against
+    // 51 now (p99 +5.8 %); 60 with other draws of the minutes, so kept.
     ("NASA trace, one week", "breach minutes"),
 ];
 
@@ -423,4 +423,39 @@ fn fluid_overload_is_bounded_and_said() {
         "{:?}",
         out.summary.notes
     );
+}
+
+/// The CPU the fluid plane reports is the CPU its requests needed: on
+/// Fargate Spot with frequent interruptions (tasks warned, drained,
+/// replaced, some drained before their first step), no minute's busy time
+/// exceeds its requests' (found in review: a task added and drained
+/// before a step joined the busy pool and earned its rate until it
+/// stopped, 53 vCPU·s too much in three minutes).
+#[test]
+fn fluid_cpu_is_what_the_requests_need() {
+    let path = common::root().join("scenarios/fargate-spot-web-api.toml");
+    let o = [
+        "fidelity=\"fluid\"".to_string(),
+        "duration=\"3h\"".to_string(),
+        "platform.spot_interruptions_per_hour=20".to_string(),
+    ];
+    let out = capsim::run(&capsim::Scenario::load(&path, &o).unwrap()).unwrap();
+    assert!(
+        out.summary.tasks.spot_interrupted > 0,
+        "the case needs interruptions"
+    );
+    let mut checked = 0;
+    for m in &out.minutes {
+        let Some(u) = m.cpu_utilization else { continue };
+        // One vCPU per task; lognormal CPU mean 20 ms per request.
+        let busy = u * m.tasks * m.seconds;
+        let needed = (m.completed + m.timed_out) as f64 * 0.020;
+        assert!(
+            busy <= needed * 1.001 + 0.01,
+            "minute {}: {busy:.3} vCPU·s busy for {needed:.3} needed",
+            m.minute
+        );
+        checked += 1;
+    }
+    assert!(checked > 100);
 }

@@ -220,8 +220,8 @@ impl Recorder {
                 let m = sample_minute(parts, get, self.slo_us, rng);
                 row.slow += m.slow;
                 row.latency_max = m.max;
-                row.latency_p99 = Some(m.p99.min(m.max));
-                row.latency_p50 = Some(m.p50.min(m.p99).min(m.max));
+                row.latency_p99 = Some(m.p99);
+                row.latency_p50 = Some(m.p50);
                 self.minute_profiles.clear();
                 return;
             }
@@ -549,14 +549,15 @@ struct MinuteSample {
 
 /// The median, 99th percentile, maximum and count above `slo_us` of a
 /// minute of `N` requests from a mixture of profiles (`N` its requests).
-/// Requests of one task are correlated over its queue's relaxation time,
-/// so the minute varies as `N_eff = Σ n / corr` independent draws: each
-/// percentile is the mixture's quantile at the order statistic's level
-/// among `N_eff`, a Beta(r, N_eff + 1 − r) draw (the maximum's,
-/// U^(1/N_eff)); the slow count is drawn given the 99th percentile (those
-/// ranked above it are slow if it is; of the rest, a binomial share) and
-/// scaled to `N`, so that a minute's p99 is above the target exactly when
-/// its slow count says so.
+/// Requests of one task are correlated over a busy period of its queue,
+/// so the minute varies as `N_eff = Σ n / corr` independent draws: the
+/// maximum, the 99th percentile and the median are that many uniforms'
+/// order statistics, drawn jointly from the top (U^(1/N_eff), then Beta
+/// fractions of it), each mapped through the mixture's quantile function;
+/// the slow count is drawn given the 99th percentile (those ranked above it
+/// are slow if it is; of the rest, a binomial share) and scaled to `N`, so
+/// that a minute's p99 is above the target exactly when its slow count
+/// says so.
 fn sample_minute<'a>(
     parts: &[(ProfileId, u64)],
     get: impl Fn(ProfileId) -> &'a LatencyProfile + Copy,
@@ -569,19 +570,26 @@ fn sample_minute<'a>(
         .map(|&(id, n)| n as f64 / get(id).correlation())
         .sum();
     let n = (eff.round() as u64).clamp(1, total.max(1));
-    let level = |q: f64, rng: &mut Stream| -> f64 {
-        let r = ((q * n as f64).ceil() as u64).clamp(1, n);
-        match Beta::new(r as f64, (n + 1 - r) as f64) {
-            Ok(b) => b.sample(rng),
-            Err(_) => q,
+    let quantile = |u: f64| mixture_level(parts, get, u).unwrap_or(0);
+    // Jointly, from the top: the largest of n uniforms is U^(1/n); the
+    // k-th below the m-th is the m-th times a Beta(k, m − k) (found in
+    // review: drawn apart, a small minute's p99 came out below its
+    // maximum's and contradicted its slow count).
+    let r99 = ((0.99 * n as f64).ceil() as u64).clamp(1, n);
+    let r50 = ((0.50 * n as f64).ceil() as u64).clamp(1, n);
+    let below = |top: f64, k: u64, m: u64, rng: &mut Stream| -> f64 {
+        if k >= m {
+            return top;
+        }
+        match Beta::new(k as f64, (m - k) as f64) {
+            Ok(b) => top * b.sample(rng),
+            Err(_) => top * k as f64 / m as f64,
         }
     };
-    let quantile = |u: f64| mixture_level(parts, get, u).unwrap_or(0);
-    let u50 = level(0.50, rng);
-    let u99 = level(0.99, rng);
     let umax = rng.random::<f64>().powf(1.0 / n as f64);
+    let u99 = below(umax, r99, n, rng);
+    let u50 = below(u99, r50, r99, rng);
     let (p50, p99, max) = (quantile(u50), quantile(u99), quantile(umax));
-    let r99 = ((0.99 * n as f64).ceil() as u64).clamp(1, n);
     let at_or_below = |v: f64| mixture_share_le(parts, get, v);
     let f_slo = at_or_below(slo_us);
     let binomial = |trials: u64, p: f64, rng: &mut Stream| -> u64 {

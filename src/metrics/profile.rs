@@ -176,13 +176,17 @@ fn mixture_at<'a, K: Copy>(
     };
     let lo = live.iter().map(|l| own(l.0)).fold(f32::MAX, f32::min);
     let mut below = 0.0;
-    let mut prev = 0.0f32;
+    let mut prev = f32::NEG_INFINITY;
     for l in live.iter_mut() {
         l.2 = l.0.latency.partition_point(|x| *x < lo);
         below += l.1 * l.2 as f64;
         if l.2 > 0 {
             prev = prev.max(l.0.latency[l.2 - 1]);
         }
+    }
+    if prev == f32::NEG_INFINITY {
+        // Below the first sample there is nothing to interpolate from.
+        prev = lo;
     }
     loop {
         // The next sample in value order.
@@ -340,6 +344,15 @@ mod tests {
         assert_eq!(walk, m);
         assert!((wide as f64 / m as f64 - 1.0).abs() < 2e-3, "{wide} vs {m}");
         assert!((mixture_share_le(&[(&a, 1), (&b, 1)], |p| p, 50.0) - 0.495).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_single_sample_is_every_quantile() {
+        let p = profile(&[80.0]);
+        for q in [0.01, 0.5, 0.99] {
+            assert_eq!(mixture_quantile(&[(&p, 10)], |p| p, q), Some(80));
+            assert_eq!(mixture_level(&[(&p, 10)], |p| p, q), Some(80));
+        }
     }
 
     #[test]

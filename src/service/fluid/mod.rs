@@ -55,21 +55,23 @@
 //! service when a task is drained complete, those on a killed task are not
 //! counted as failed (only its backlog is).
 
+mod busy;
+mod model;
 mod profiles;
+mod saturated;
 
 use super::TaskShape;
-use super::queueing::{allen_cunneen_wait, erlang_c};
 use crate::control::Notice;
 use crate::engine::{Ctx, DataPlane, TaskId};
 use crate::load::RateFn;
-use crate::metrics::profile::LatencyProfile;
 use crate::metrics::{ProfileId, Recorder};
 use crate::rng::Stream;
 use crate::time::{MINUTE, SECOND, SimTime};
 use crate::workload::Dist;
-use profiles::{Cache, Entry, Inputs, Known, MAX_PROFILES, grid};
-use rand::RngExt;
-use rand_distr::{Distribution, Exp1, StandardNormal};
+use busy::Pool;
+use model::Lookup;
+use profiles::{Cache, Entry, Inputs, Known};
+use rand_distr::{Distribution, StandardNormal};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Events of the fluid data plane.
@@ -110,39 +112,6 @@ pub struct FluidDemand {
     pub minutes: Option<Stream>,
 }
 
-/// Draws per task and step that carry a saturated task's latencies (and
-/// a stable one's once the run holds `MAX_PROFILES` profiles).
-const DRAWS: u64 = 16;
-
-/// How much longer than its own CPU time a request's CPU phase takes.
-#[derive(Debug, Clone, Copy)]
-enum Stretch {
-    /// The same for every request (whole cores, or a saturated task).
-    Fixed(f64),
-    /// Processor sharing on `cores`: a request finds the cores busy with
-    /// probability `busy` (Erlang C, lowered for regular arrivals); it then
-    /// shares them with `G + 1` requests beyond the cores, `G` geometric
-    /// with ratio `rho`, its CPU phase taking `1 + (G + 1)/cores` times
-    /// its own CPU time; the mean over requests is the M/M/c-PS stretch
-    /// scaled for the arrivals' regularity (module docs).
-    Ps { busy: f64, rho: f64, cores: f64 },
-}
-
-/// A stable task's model: the CPU stretch, its mean, the chance of waiting
-/// for a slot and the mean of that wait (s).
-type Model = (Stretch, f64, f64, f64);
-
-/// How a task without a backlog serves at the step's load.
-#[derive(Debug, Clone, Copy)]
-enum Lookup {
-    /// Stable, with this profile.
-    Profile(Entry),
-    /// Stable, but the run holds `MAX_PROFILES` profiles: by draws.
-    Draws(Model),
-    /// Saturated.
-    Saturated,
-}
-
 struct Task {
     /// Waiting requests: (arrival instant, count), oldest first.
     backlog: VecDeque<(SimTime, u64)>,
@@ -158,43 +127,6 @@ struct Task {
     busy: f64,
     /// In the pool: the pool's integral when its share was last taken.
     pooled: Option<f64>,
-}
-
-impl Task {
-    /// Brings its busy time up to `now`.
-    fn settle(&mut self, now: SimTime, pool: &Pool) {
-        self.busy += self.busy_rate * now.saturating_sub(self.busy_since) as f64;
-        self.busy_since = self.busy_since.max(now);
-        if let Some(mark) = self.pooled.as_mut() {
-            let at = pool.at(now);
-            self.busy += at - *mark;
-            *mark = at;
-        }
-    }
-}
-
-/// The busy rate every pooled task has: serving tasks without a backlog
-/// are in the same state, so their CPU use is one integral, not one per task.
-#[derive(Debug, Clone, Copy, Default)]
-struct Pool {
-    /// Integral of the rate up to `since` (CPU units × µs per task).
-    base: f64,
-    /// Rate since `since` (CPU units × µs per µs).
-    rate: f64,
-    since: SimTime,
-}
-
-impl Pool {
-    fn at(&self, t: SimTime) -> f64 {
-        self.base + self.rate * t.saturating_sub(self.since) as f64
-    }
-
-    /// A new rate from `t` on.
-    fn set(&mut self, t: SimTime, rate: f64) {
-        self.base = self.at(t);
-        self.since = t;
-        self.rate = rate;
-    }
 }
 
 /// Fast steps of one minute with one profile, recorded together.
@@ -291,264 +223,6 @@ impl FluidPlane {
         };
         plane.sat = plane.saturated_throughput();
         plane
-    }
-
-    fn cores(&self) -> f64 {
-        self.shape.cpu_units as f64 / 1024.0
-    }
-
-    fn dedicated(&self) -> bool {
-        self.shape.concurrency as u64 * 1024 <= self.shape.cpu_units as u64
-    }
-
-    /// Saturated throughput of one task (requests per second).
-    fn saturated_throughput(&self) -> f64 {
-        let s = (self.demand.cpu_mean_ms + self.demand.io_mean_ms) / 1_000.0;
-        let c = self.demand.cpu_mean_ms / 1_000.0;
-        let by_slots = self.shape.concurrency as f64 / s;
-        if self.dedicated() || c <= 0.0 {
-            by_slots
-        } else {
-            by_slots.min(self.cores() / c)
-        }
-    }
-    /// How a stable task serves at `lambda` requests per second: the CPU
-    /// stretch, the chance of waiting for a slot and the mean of that
-    /// wait (s). `None` when the task is saturated at that rate.
-    fn stable(&self, lambda: f64, ca2: f64) -> Option<Model> {
-        let c = self.demand.cpu_mean_ms / 1_000.0;
-        let io = self.demand.io_mean_ms / 1_000.0;
-        // Queueing above the bare service time grows with the variability
-        // of the arrivals: Poisson arrivals (ca² = 1) give the M/G/·
-        // figures; arrivals split round robin over n tasks are Erlang-n
-        // (ca² = 1/n) and queue less. The factor on the excess is
-        // Kingman's (ca² + cs²)/2 with the CPU time's cs², at most 1: an
-        // empirical choice, fitted on the agreement suite (with cs² = 1, as processor
-        // sharing's insensitivity under Poisson arrivals would suggest, the
-        // diurnal day's breach minutes go from 9 to 30 against 7). It is
-        // wrong for nearly constant CPU times on one task (constant 20 ms
-        // at 80 %: 61 ms against 101 ms): README, "Fidelity".
-        let damp = ((ca2 + self.demand.cpu_scv.min(1.0)) / 2.0).max(1e-3);
-        let (model, stretch) = if self.dedicated() || c <= 0.0 {
-            (Stretch::Fixed(1.0), 1.0)
-        } else {
-            let v = self.cores();
-            let a = lambda * c;
-            // Whole servers for Erlang C, each running at v / servers of a
-            // core (one slow server below a whole vCPU, 1.5 vCPU as one
-            // server half again as fast).
-            let servers = v.floor().max(1.0);
-            let speed = v / servers;
-            let rho = a / (servers * speed);
-            if rho >= 1.0 {
-                return None;
-            }
-            // Regular arrivals shorten the queue's geometric tail: its
-            // ratio is lowered so that the mean excess is `damp` times the
-            // Poisson one (below a ratio of 0, fewer arrivals find the
-            // cores busy instead).
-            let root = damp.sqrt();
-            let c_busy = (erlang_c(servers as u32, a / speed) * root).min(1.0);
-            let tail = 1.0 - (1.0 - rho) / root;
-            let (busy, ratio) = if tail >= 0.0 {
-                (c_busy, tail)
-            } else {
-                (c_busy * root / (1.0 - rho), 0.0)
-            };
-            let mean = (1.0 + busy / (servers * (1.0 - ratio))) / speed;
-            if f64::from(self.shape.concurrency) <= servers {
-                // No more requests than servers: none ever shares one.
-                (Stretch::Fixed(1.0 / speed), 1.0 / speed)
-            } else {
-                (
-                    Stretch::Ps {
-                        busy,
-                        rho: ratio,
-                        cores: servers,
-                    },
-                    mean,
-                )
-            }
-        };
-        if !stretch.is_finite() {
-            return None;
-        }
-        let s = c * stretch + io;
-        let k = self.shape.concurrency;
-        if lambda * s >= k as f64 * 0.999 {
-            return None;
-        }
-        let p_wait = erlang_c(k, lambda * s);
-        let mean_wait = allen_cunneen_wait(k, lambda, s, ca2, self.demand.service_scv);
-        Some((model, stretch, p_wait, mean_wait))
-    }
-
-    /// One request's service time (µs) with the CPU phase stretched.
-    fn draw_service(&mut self, model: Stretch) -> f64 {
-        let stretch = match model {
-            Stretch::Fixed(s) => s,
-            Stretch::Ps { busy, rho, cores } => {
-                let speed = self.cores().min(1.0);
-                if self.demand.rng.random::<f64>() < busy {
-                    // Others beyond the cores: geometric, mean rho/(1-rho).
-                    let u: f64 = self.demand.rng.random::<f64>().max(f64::MIN_POSITIVE);
-                    let g = if rho > 0.0 {
-                        (u.ln() / rho.ln()).floor().max(0.0)
-                    } else {
-                        0.0
-                    };
-                    (1.0 + (g + 1.0) / cores) / speed
-                } else {
-                    1.0 / speed
-                }
-            }
-        };
-        let cpu = self.demand.cpu.sample(&mut self.demand.rng);
-        let stretch = profiles::shrink(
-            stretch,
-            model,
-            self.cores().min(1.0),
-            cpu,
-            self.demand.cpu_mean_ms,
-        );
-        let io = self
-            .demand
-            .io
-            .as_ref()
-            .map_or(0.0, |d| d.sample(&mut self.demand.rng));
-        (cpu * stretch + io) * 1_000.0
-    }
-
-    /// Records `n` requests served at `now` with latencies `wait + draw`,
-    /// `DRAWS` draws carrying equal shares. Returns the sum of their
-    /// in-service times (µs), for the in-flight area.
-    fn record_served(
-        &mut self,
-        now: SimTime,
-        n: u64,
-        wait_us: f64,
-        stable_wait: Option<(f64, f64)>,
-        stretch: Stretch,
-        cx: &mut Ctx<'_, FluidEvent>,
-    ) -> f64 {
-        if n == 0 {
-            return 0.0;
-        }
-        let draws = n.min(DRAWS);
-        let mut area = 0.0;
-        for j in 0..draws {
-            let count = n / draws + u64::from(j < n % draws);
-            let service = self.draw_service(stretch);
-            let wait = match stable_wait {
-                Some((p_wait, mean_wait_s)) if p_wait > 0.0 => {
-                    if self.demand.rng.random::<f64>() < p_wait {
-                        let e: f64 = Exp1.sample(&mut self.demand.rng);
-                        e * mean_wait_s / p_wait * 1e6
-                    } else {
-                        0.0
-                    }
-                }
-                _ => wait_us,
-            };
-            let latency = (wait + service).round() as SimTime;
-            if self.demand.timeout.is_some_and(|t| latency > t) {
-                cx.rec.timed_out_n(now, count);
-                continue;
-            }
-            cx.rec
-                .completed_n(now, latency, wait.round() as SimTime, count);
-            // The stable wait is spent in the system too; a backlog's wait
-            // is already counted by the recorder (in flight since arrival).
-            let in_system = if stable_wait.is_some() {
-                wait + service
-            } else {
-                service
-            };
-            area += in_system * count as f64;
-        }
-        area
-    }
-
-    /// Requests of one task at `lambda` per second whose latencies are
-    /// correlated: those of one busy period of its bottleneck queue, whose
-    /// mean is E[S]/(c(1 − ρ)) for c servers (M/M/1's, per server). The
-    /// bottleneck is the cores when slots share them, else the slots. (The
-    /// queue's relaxation time, 1/(cμ(1 − √ρ)²), gave four times the
-    /// request-level plane's SLO-breach minutes on the suite: BENCHMARKS.md.)
-    fn correlation(&self, lambda: f64) -> f64 {
-        let relax = |servers: f64, service_s: f64| {
-            let rho = (lambda * service_s / servers).clamp(0.0, 0.999_999);
-            service_s / (servers * (1.0 - rho))
-        };
-        let c = self.demand.cpu_mean_ms / 1_000.0;
-        let s = c + self.demand.io_mean_ms / 1_000.0;
-        let mut tau = relax(f64::from(self.shape.concurrency), s);
-        if !self.dedicated() && c > 0.0 {
-            let v = self.cores();
-            let servers = v.floor().max(1.0);
-            tau = tau.max(relax(servers, c * servers / v));
-        }
-        (lambda * tau).max(1.0)
-    }
-
-    /// How a task without a backlog serves `lambda` requests per second
-    /// when `n` tasks share the load: the profile of its grid point, built
-    /// on first use.
-    fn lookup(&mut self, lambda: f64, n: u32, rec: &mut Recorder) -> Lookup {
-        if let Some((tasks, lo, hi, known)) = self.last
-            && tasks == n
-            && lambda >= lo
-            && lambda < hi
-        {
-            return known.into();
-        }
-        let Some((k, lq)) = grid(lambda, self.sat) else {
-            return Lookup::Saturated;
-        };
-        let (regularity, ca2) = profiles::regularity(n);
-        let known = match self.cache.get(&(regularity, k)) {
-            Some(known) => *known,
-            None if self.cache.len() >= MAX_PROFILES => {
-                return match self.stable(lambda, 1.0 / f64::from(n)) {
-                    Some(m) => Lookup::Draws(m),
-                    None => Lookup::Saturated,
-                };
-            }
-            None => {
-                let known = match self.stable(lq, ca2) {
-                    Some((model, stretch, p_wait, mean_wait)) => {
-                        let (samples, lost) = self.inputs.latencies(
-                            model,
-                            self.cores().min(1.0),
-                            p_wait,
-                            mean_wait,
-                            self.demand.timeout.map(|t| t as f64),
-                        );
-                        let profile =
-                            LatencyProfile::new(&samples).with_correlation(self.correlation(lq));
-                        let mean_latency_us = profile.mean_latency();
-                        let in_flight = lq
-                            * ((self.demand.cpu_mean_ms * stretch + self.demand.io_mean_ms)
-                                / 1_000.0
-                                + mean_wait);
-                        Known::Stable(Entry {
-                            id: rec.add_profile(profile),
-                            timeout_share: lost,
-                            mean_latency_us,
-                            oom: self.shape.memory_in_use(in_flight.ceil() as u32)
-                                > self.shape.memory_limit_mib,
-                        })
-                    }
-                    None => Known::Saturated,
-                };
-                self.cache.insert((regularity, k), known);
-                known
-            }
-        };
-        let edge = |x: f64| self.sat / (1.0 + (-x * profiles::GRID).exp());
-        let (lo, hi) = (edge(f64::from(k) - 0.5), edge(f64::from(k) + 0.5));
-        self.last = Some((n, lo, hi, known));
-        known.into()
     }
 
     /// Records the fast steps gathered so far.
@@ -694,7 +368,9 @@ impl FluidPlane {
             }
             (_, None) => (0, 0, 0),
         };
-        let area = entry.map_or(0.0, |e| completed as f64 * e.mean_latency_us);
+        // Those that time out were in the system until their timeout.
+        let area = entry.map_or(0.0, |e| completed as f64 * e.mean_latency_us)
+            + timed_out as f64 * self.demand.timeout.unwrap_or(0) as f64;
         let profile = entry.map(|e| e.id);
         let same_minute = |p: &Pending| p.at / MINUTE == now / MINUTE;
         match self.pending.as_mut() {
@@ -728,7 +404,10 @@ impl FluidPlane {
         let rate = if n == 0 {
             0.0
         } else {
-            let cpu = self.cpu_of(arrivals - timed_out);
+            // Every arrival's CPU, as the request-level plane charges a
+            // request that times out in service (and the saturated path
+            // does).
+            let cpu = self.cpu_of(arrivals);
             (cpu / n as f64 / (step_end - now).max(1) as f64).min(self.shape.cpu_units as f64)
         };
         self.pool.set(now, rate);
@@ -840,10 +519,11 @@ impl FluidPlane {
             match stable {
                 Lookup::Profile(e) => {
                     let t = self.timeouts(a, e.timeout_share);
-                    served = a - t;
+                    served = a;
                     cx.rec.completed_profile(now, e.id, a - t);
                     cx.rec.timed_out_n(now, t);
-                    area += (a - t) as f64 * e.mean_latency_us;
+                    area += (a - t) as f64 * e.mean_latency_us
+                        + t as f64 * self.demand.timeout.unwrap_or(0) as f64;
                     if e.oom {
                         killed.push(id);
                     }
@@ -900,110 +580,6 @@ impl FluidPlane {
         raised
     }
 
-    /// A saturated task's step: its arrivals join its FIFO of cohorts,
-    /// which it serves at its saturated throughput. Returns the requests
-    /// served and their in-service area.
-    fn serve_saturated(
-        &mut self,
-        id: TaskId,
-        a: u64,
-        now: SimTime,
-        secs: f64,
-        sat: f64,
-        cx: &mut Ctx<'_, FluidEvent>,
-    ) -> (u64, f64) {
-        let timeout = self.demand.timeout;
-        let limit = self.shape.queue_limit.map(u64::from);
-        let task = self.tasks.get_mut(&id).expect("live task");
-        if a > 0 {
-            // capsim's own bound, as in the request-level plane: it
-            // also bounds the cohorts kept (each holds a request).
-            // The task's queue limit applies after this step's
-            // service, to what is left waiting.
-            let held = (super::request::MAX_IN_FLIGHT as u64).saturating_sub(self.queued_total);
-            let kept = a.min(held);
-            if kept < a {
-                cx.rec.rejected_n(now, a - kept);
-                self.bounded += a - kept;
-            }
-            if kept > 0 {
-                task.backlog.push_back((now, kept));
-                task.queued += kept;
-                self.queued_total += kept;
-            }
-        }
-        // Cohorts older than the timeout are gone.
-        if let Some(t) = timeout {
-            while let Some(&(at, count)) = task.backlog.front() {
-                if now.saturating_sub(at) <= t {
-                    break;
-                }
-                task.backlog.pop_front();
-                task.queued -= count;
-                self.queued_total -= count;
-                cx.rec.timed_out_n(now, count);
-            }
-        }
-        let capacity = sat * secs + task.capacity_carry;
-        let mut budget = capacity.floor().max(0.0) as u64;
-        task.capacity_carry = capacity - budget as f64;
-        let mut cohorts = Vec::new();
-        while budget > 0 {
-            let Some(front) = task.backlog.front_mut() else {
-                break;
-            };
-            let take = front.1.min(budget);
-            cohorts.push((front.0, take));
-            front.1 -= take;
-            budget -= take;
-            if front.1 == 0 {
-                task.backlog.pop_front();
-            }
-        }
-        if task.backlog.is_empty() {
-            task.capacity_carry = 0.0;
-        }
-        let total: u64 = cohorts.iter().map(|c| c.1).sum();
-        task.queued -= total;
-        self.queued_total -= total;
-        // Beyond the queue limit, the newest are turned away (as
-        // arrivals finding the queue full).
-        if let Some(l) = limit {
-            let mut excess = task.queued.saturating_sub(l);
-            let over = excess;
-            while excess > 0 {
-                let Some(back) = task.backlog.back_mut() else {
-                    break;
-                };
-                let take = back.1.min(excess);
-                back.1 -= take;
-                excess -= take;
-                if back.1 == 0 {
-                    task.backlog.pop_back();
-                }
-            }
-            let turned = over - excess;
-            task.queued -= turned;
-            self.queued_total -= turned;
-            cx.rec.rejected_n(now, turned);
-        }
-        // In service at saturation: concurrency / throughput, the
-        // CPU phase taking what the I/O phase does not.
-        let in_service_s = self.shape.concurrency as f64 / sat;
-        let cpu_s = self.demand.cpu_mean_ms / 1_000.0;
-        let stretch = if cpu_s > 0.0 {
-            ((in_service_s - self.demand.io_mean_ms / 1_000.0) / cpu_s).max(1.0)
-        } else {
-            1.0
-        };
-        let mut area = 0.0;
-        for (at, count) in cohorts {
-            let wait = (now - at) as f64;
-            area += self.record_served(now, count, wait, None, Stretch::Fixed(stretch), cx);
-        }
-        (total, area)
-    }
-
     /// Removes a task; its backlog fails.
     fn kill(&mut self, id: TaskId, cx: &mut Ctx<'_, FluidEvent>) {
         let now = cx.now();
@@ -1013,15 +589,6 @@ impl FluidPlane {
             self.busy_of_removed += task.busy;
             self.queued_total -= task.queued;
             cx.rec.failed_n(now, task.queued);
-        }
-    }
-}
-
-impl From<Known> for Lookup {
-    fn from(k: Known) -> Self {
-        match k {
-            Known::Stable(e) => Lookup::Profile(e),
-            Known::Saturated => Lookup::Saturated,
         }
     }
 }
@@ -1065,6 +632,10 @@ impl DataPlane for FluidPlane {
     fn drain_task(&mut self, id: TaskId, cx: &mut Ctx<'_, FluidEvent>) {
         let now = cx.now();
         self.serving.retain(|t| *t != id);
+        // Added and drained before a step: it never joins the pool (found
+        // in review: a Spot task warned before it was healthy earned the
+        // pool's rate until it stopped).
+        self.to_pool.retain(|t| *t != id);
         if let Some(task) = self.tasks.get_mut(&id) {
             // Out of the pool: what it took on this step it finishes.
             if task.pooled.is_some() {

@@ -17,7 +17,7 @@
 //! its distance to saturation is at most GRID/2 (1 %), so the waits, which
 //! grow as 1/(1 − ρ), keep their precision near saturation.
 
-use super::Stretch;
+use super::model::Stretch;
 use crate::rng::Stream;
 use crate::workload::Dist;
 use rand::seq::SliceRandom;

@@ -1,0 +1,337 @@
+//! The offered rate as a function of time (`RateFn`: constant, linear
+//! pieces, trace buckets, diurnal): its value, its integral over any span
+//! or over consecutive steps, its peak, and the segments with a known bound
+//! that arrivals are drawn over.
+
+use crate::time::{DAY, HOUR, MINUTE, SECOND, SimTime};
+
+/// One linear piece of a rate function, `[start, end)`, from `r0` to `r1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Piece {
+    /// Start of the piece (µs).
+    pub start: SimTime,
+    /// End of the piece (µs, exclusive; `SimTime::MAX` for the last one).
+    pub end: SimTime,
+    /// Rate at `start` (requests per second).
+    pub r0: f64,
+    /// Rate approached at `end` (requests per second).
+    pub r1: f64,
+}
+
+impl Piece {
+    fn rate(&self, t: f64) -> f64 {
+        if self.r0 == self.r1 || self.end == SimTime::MAX {
+            return self.r0;
+        }
+        let f = (t - self.start as f64) / (self.end - self.start) as f64;
+        self.r0 + (self.r1 - self.r0) * f.clamp(0.0, 1.0)
+    }
+}
+
+/// The offered request rate as a function of simulated time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateFn {
+    /// A constant rate (requests per second).
+    Constant(f64),
+    /// Contiguous linear pieces starting at 0; the last one extends forever.
+    Linear(Vec<Piece>),
+    /// A piecewise-constant rate: `rps[i]` on `[i·width, (i+1)·width)`.
+    Buckets {
+        /// Bucket width (µs).
+        width: SimTime,
+        /// Rate in each bucket (requests per second).
+        rps: Vec<f64>,
+        /// Whether the buckets loop after the last one (else the rate is 0).
+        repeat: bool,
+    },
+    /// The daily cycle of [`LoadSpec::Diurnal`].
+    Diurnal {
+        /// Weekday mean (requests per second).
+        mean: f64,
+        /// Relative amplitude `a` in `[0, 1)`.
+        amplitude: f64,
+        /// Hour of the daily peak.
+        peak_hour: f64,
+        /// Multiplier on days 5 and 6 of each week.
+        weekend_factor: f64,
+    },
+}
+
+/// Length of the thinning segments used for smooth rate functions.
+pub(super) const SMOOTH_SEGMENT: SimTime = MINUTE;
+
+impl RateFn {
+    /// The rate (requests per second) at instant `t` (µs, fractional allowed).
+    pub fn rate(&self, t: f64) -> f64 {
+        match self {
+            RateFn::Constant(r) => *r,
+            RateFn::Linear(pieces) => {
+                let i = piece_index(pieces, t as SimTime);
+                pieces[i].rate(t)
+            }
+            RateFn::Buckets { width, rps, repeat } => {
+                bucket_rate(*width, rps, *repeat, t as SimTime).unwrap_or(0.0)
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                let day_factor = weekday_factor(t as SimTime, *weekend_factor);
+                let hours = t / HOUR as f64;
+                let phase = 2.0 * std::f64::consts::PI * (hours - peak_hour) / 24.0;
+                mean * day_factor * (1.0 + amplitude * phase.cos())
+            }
+        }
+    }
+
+    /// The segment containing `t`: its end (exclusive) and an upper bound of
+    /// the rate on it, and whether the rate is constant there (no thinning).
+    pub(super) fn segment(&self, t: SimTime) -> (SimTime, f64, bool) {
+        match self {
+            RateFn::Constant(r) => (SimTime::MAX, *r, true),
+            RateFn::Linear(pieces) => {
+                let p = &pieces[piece_index(pieces, t)];
+                (p.end, p.r0.max(p.r1), p.r0 == p.r1 || p.end == SimTime::MAX)
+            }
+            RateFn::Buckets { width, rps, repeat } => match bucket_rate(*width, rps, *repeat, t) {
+                Some(r) => ((t / width + 1).saturating_mul(*width), r, true),
+                None => (SimTime::MAX, 0.0, true),
+            },
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                let start = t - t % SMOOTH_SEGMENT;
+                let end = start + SMOOTH_SEGMENT;
+                // Segments never straddle a day (a day is a whole number of
+                // them), so the weekday factor is the start's. The cosine's
+                // maximum on [start, end] is at an end point unless a daily
+                // peak instant lies inside.
+                let factor = mean * weekday_factor(start, *weekend_factor);
+                let cos_at = |x: SimTime| {
+                    let hours = x as f64 / HOUR as f64;
+                    (2.0 * std::f64::consts::PI * (hours - peak_hour) / 24.0).cos()
+                };
+                let mut top = cos_at(start).max(cos_at(end));
+                let peak_offset = (peak_hour.rem_euclid(24.0) * HOUR as f64) as SimTime;
+                let day_start = start - start % DAY;
+                if [day_start, day_start + DAY]
+                    .iter()
+                    .any(|d| (start..end).contains(&(d + peak_offset)))
+                {
+                    top = 1.0;
+                }
+                let bound = factor * (1.0 + amplitude * top);
+                (end, bound * (1.0 + 1e-12), *amplitude == 0.0)
+            }
+        }
+    }
+
+    /// The integrals over consecutive steps `[t0 + k·step, t0 + (k+1)·step)`
+    /// (the last cut at `end`), `out.len()` of them: what
+    /// [`RateFn::integral`] gives step by step, faster. A diurnal rate
+    /// within one day turns its sine by a rotation per step instead of
+    /// two sines (the fluid plane's steps).
+    pub fn step_integrals(&self, t0: SimTime, step: SimTime, end: SimTime, out: &mut [f64]) {
+        let k = out.len() as u64;
+        let last = t0.saturating_add(step.saturating_mul(k)).min(end);
+        match self {
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } if k > 1 && t0 / DAY == last.saturating_sub(1) / DAY => {
+                let omega = 2.0 * std::f64::consts::PI / DAY as f64;
+                let tp = peak_hour * HOUR as f64;
+                let scale = mean * weekday_factor(t0, *weekend_factor) / SECOND as f64;
+                let phase = omega * (t0 as f64 - tp);
+                let (mut s, mut c) = phase.sin_cos();
+                let (sh, ch) = (omega * step as f64).sin_cos();
+                let mut t = t0;
+                for o in out.iter_mut() {
+                    let b = t.saturating_add(step).min(end);
+                    if b <= t {
+                        *o = 0.0;
+                        continue;
+                    }
+                    if b - t != step {
+                        // The last, cut short.
+                        *o = self.integral(t, b);
+                        t = b;
+                        continue;
+                    }
+                    let (s1, c1) = (s * ch + c * sh, c * ch - s * sh);
+                    *o = scale * (step as f64 + amplitude * (s1 - s) / omega);
+                    (s, c) = (s1, c1);
+                    t = b;
+                }
+            }
+            RateFn::Constant(r) => {
+                let mut t = t0;
+                for o in out.iter_mut() {
+                    let b = t.saturating_add(step).min(end);
+                    *o = r * secs(b.saturating_sub(t));
+                    t = b;
+                }
+            }
+            _ => {
+                let mut t = t0;
+                for o in out.iter_mut() {
+                    let b = t.saturating_add(step).min(end);
+                    *o = self.integral(t, b);
+                    t = b;
+                }
+            }
+        }
+    }
+
+    /// Expected number of requests in `[t0, t1)` (the integral of the rate).
+    pub fn integral(&self, t0: SimTime, t1: SimTime) -> f64 {
+        if t1 <= t0 {
+            return 0.0;
+        }
+        match self {
+            RateFn::Constant(r) => r * secs(t1 - t0),
+            RateFn::Linear(pieces) => pieces
+                .iter()
+                .filter(|p| p.end > t0 && p.start < t1)
+                .map(|p| {
+                    let a = p.start.max(t0);
+                    let b = p.end.min(t1);
+                    0.5 * (p.rate(a as f64) + p.rate(b as f64)) * secs(b - a)
+                })
+                .sum(),
+            RateFn::Buckets { width, rps, repeat } => {
+                let n = rps.len() as u64;
+                // Past the trace a non-repeating one is 0: stop there.
+                let t1 = if *repeat {
+                    t1
+                } else {
+                    t1.min(n.saturating_mul(*width))
+                };
+                if t1 <= t0 {
+                    return 0.0;
+                }
+                let (first, last) = (t0 / width, (t1 - 1) / width);
+                if *repeat && n > 0 && last - first > 2 * n {
+                    // Many periods: the partial first and last buckets, then
+                    // whole periods by their sum and the rest bucket by bucket
+                    // (at most one period), so fine buckets over a long run
+                    // cost one pass over the trace, not one step per bucket.
+                    let head_end = (first + 1) * width;
+                    let tail_start = last * width;
+                    let head = self.rate(t0 as f64) * secs(head_end - t0);
+                    let tail = self.rate(tail_start as f64) * secs(t1 - tail_start);
+                    let whole = last - first - 1;
+                    let period: f64 = rps.iter().sum();
+                    let start = ((first + 1) % n) as usize;
+                    let rest: f64 = (0..(whole % n) as usize)
+                        .map(|k| rps[(start + k) % n as usize])
+                        .sum();
+                    let per_bucket = secs(*width);
+                    return head + tail + ((whole / n) as f64 * period + rest) * per_bucket;
+                }
+                let mut total = 0.0;
+                let mut t = t0;
+                while t < t1 {
+                    let end = ((t / width + 1).saturating_mul(*width)).min(t1);
+                    total += self.rate(t as f64) * secs(end - t);
+                    t = end;
+                }
+                total
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                // Integrate day by day (the weekend factor is constant within a day).
+                let omega = 2.0 * std::f64::consts::PI / DAY as f64;
+                let tp = peak_hour * HOUR as f64;
+                let mut total = 0.0;
+                let mut t = t0;
+                while t < t1 {
+                    let end = (t - t % DAY + DAY).min(t1);
+                    let f = weekday_factor(t, *weekend_factor);
+                    let (a, b) = (t as f64, end as f64);
+                    let sin_part = ((omega * (b - tp)).sin() - (omega * (a - tp)).sin()) / omega;
+                    total += mean * f * ((b - a) + amplitude * sin_part) / SECOND as f64;
+                    t = end;
+                }
+                total
+            }
+        }
+    }
+
+    /// The largest rate reached in `[0, horizon)`, sampled at segment
+    /// boundaries and segment bounds (exact for every kind but `Diurnal`,
+    /// where it is the analytic daily peak).
+    pub fn peak(&self, horizon: SimTime) -> f64 {
+        match self {
+            RateFn::Constant(r) => *r,
+            RateFn::Linear(p) => p
+                .iter()
+                .filter(|p| p.start < horizon)
+                .map(|p| {
+                    p.r0.max(if p.end <= horizon {
+                        p.r1
+                    } else {
+                        p.rate(horizon as f64)
+                    })
+                })
+                .fold(0.0, f64::max),
+            RateFn::Buckets { width, rps, .. } => {
+                let n = (horizon.div_ceil(*width) as usize).min(rps.len());
+                rps[..n].iter().copied().fold(0.0, f64::max)
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                weekend_factor,
+                ..
+            } => {
+                let max_factor = if horizon > 5 * DAY {
+                    weekend_factor.max(1.0)
+                } else {
+                    1.0
+                };
+                mean * max_factor * (1.0 + amplitude)
+            }
+        }
+    }
+}
+
+pub(super) fn secs(t: SimTime) -> f64 {
+    t as f64 / SECOND as f64
+}
+
+pub(super) fn weekday_factor(t: SimTime, weekend_factor: f64) -> f64 {
+    let day_of_week = (t / DAY) % 7;
+    if day_of_week >= 5 {
+        weekend_factor
+    } else {
+        1.0
+    }
+}
+
+pub(super) fn piece_index(pieces: &[Piece], t: SimTime) -> usize {
+    // Pieces are contiguous and sorted; find the last one starting at or before t.
+    pieces.partition_point(|p| p.start <= t).saturating_sub(1)
+}
+
+pub(super) fn bucket_rate(width: SimTime, rps: &[f64], repeat: bool, t: SimTime) -> Option<f64> {
+    let i = (t / width) as usize;
+    if i < rps.len() {
+        Some(rps[i])
+    } else if repeat && !rps.is_empty() {
+        Some(rps[i % rps.len()])
+    } else {
+        None
+    }
+}
