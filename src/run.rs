@@ -730,12 +730,12 @@ pub fn needed_per_minute(
 pub const NS_PER_REQUEST: f64 = 350.0;
 
 /// Wall-clock cost of one step of the fluid plane while no task has a
-/// backlog (ns, release build): every serving task is then in the same
-/// state and solved once. With [`NS_PER_FLUID_MINUTE`], fitted to
-/// `benches/fluid_month.toml` (30 days, 2.6 M steps and 43,200 minutes in
-/// about 0.23 s, BENCHMARKS.md). A rough guide: a saturated service costs
-/// up to a microsecond per task and step.
-pub const NS_PER_FLUID_STEP: f64 = 20.0;
+/// backlog (ns, release build, with `fluid_noise`): every serving task is
+/// then in the same state and solved once. With [`NS_PER_FLUID_MINUTE`],
+/// fitted to `benches/fluid_month.toml` (30 days, 2.6 M steps and 43,200
+/// minutes in about 0.29 s, BENCHMARKS.md). A rough guide: a saturated
+/// service costs up to a microsecond per task and step.
+pub const NS_PER_FLUID_STEP: f64 = 45.0;
 
 /// Wall-clock cost of one simulated minute of a fluid run beside its steps
 /// (ns): the control plane's minute (CloudWatch, alarms, the decision
