@@ -4,24 +4,10 @@
 //! task in (built on first use, `profiles.rs`).
 
 use super::FluidPlane;
-use super::profiles::{self, Entry, Known, MAX_PROFILES, grid};
+use super::profiles::{self, Entry, Known, MAX_PROFILES, Stretch, grid};
 use crate::metrics::Recorder;
 use crate::metrics::profile::LatencyProfile;
 use crate::service::queueing::{allen_cunneen_wait, erlang_c};
-
-/// How much longer than its own CPU time a request's CPU phase takes.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Stretch {
-    /// The same for every request (whole cores, or a saturated task).
-    Fixed(f64),
-    /// Processor sharing on `cores`: a request finds the cores busy with
-    /// probability `busy` (Erlang C, lowered for regular arrivals); it then
-    /// shares them with `G + 1` requests beyond the cores, `G` geometric
-    /// with ratio `rho`, its CPU phase taking `1 + (G + 1)/cores` times
-    /// its own CPU time; the mean over requests is the M/M/c-PS stretch
-    /// scaled for the arrivals' regularity (module docs).
-    Ps { busy: f64, rho: f64, cores: f64 },
-}
 
 /// A stable task's model: the CPU stretch, its mean, the chance of waiting
 /// for a slot and the mean of that wait (s).

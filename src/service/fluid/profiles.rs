@@ -17,10 +17,23 @@
 //! its distance to saturation is at most GRID/2 (1 %), so the waits, which
 //! grow as 1/(1 − ρ), keep their precision near saturation.
 
-use super::model::Stretch;
 use crate::rng::Stream;
 use crate::workload::Dist;
 use rand::seq::SliceRandom;
+
+/// How much longer than its own CPU time a request's CPU phase takes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Stretch {
+    /// The same for every request (whole cores, or a saturated task).
+    Fixed(f64),
+    /// Processor sharing on `cores`: a request finds the cores busy with
+    /// probability `busy` (Erlang C, lowered for regular arrivals); it then
+    /// shares them with `G + 1` requests beyond the cores, `G` geometric
+    /// with ratio `rho`, its CPU phase taking `1 + (G + 1)/cores` times
+    /// its own CPU time; the mean over requests is the M/M/c-PS stretch
+    /// scaled for the arrivals' regularity (`mod.rs`'s docs).
+    Ps { busy: f64, rho: f64, cores: f64 },
+}
 
 /// Equally likely requests per profile.
 pub(super) const SAMPLES: usize = 4096;

@@ -2,7 +2,7 @@
 //! throughput, each served cohort's latencies carried by `DRAWS` draws (as
 //! are a stable task's once the run holds its most profiles).
 
-use super::model::Stretch;
+use super::profiles::Stretch;
 use super::{FluidEvent, FluidPlane, profiles};
 use crate::engine::{Ctx, TaskId};
 use crate::time::SimTime;
