@@ -41,6 +41,6 @@ pub use error::{Error, Result, ScenarioError};
 pub use report::{RunOutput, Summary};
 pub use run::{
     estimate, needed_per_minute, run, run_alone, run_compiled, run_compiled_reporting,
-    run_shared_reporting, run_shared_scenario, too_big,
+    run_shared_reporting, run_shared_scenario, run_summary, too_big,
 };
 pub use scenario::Scenario;

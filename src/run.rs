@@ -807,6 +807,14 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
     run_compiled(scenario, &c)
 }
 
+/// Runs one scenario for its summary only (a sweep's job): the same run,
+/// without the decision log (its rows are neither written nor kept).
+pub fn run_summary(scenario: &Scenario) -> Result<RunOutput, Error> {
+    let mut c = scenario.compile()?;
+    c.decision_log = false;
+    run_compiled(scenario, &c)
+}
+
 /// Runs a scenario already compiled. On ECS on EC2 the service runs beside
 /// its cluster's control exactly as services sharing one do.
 pub fn run_compiled(scenario: &Scenario, c: &Compiled) -> Result<RunOutput, Error> {
@@ -1088,7 +1096,10 @@ fn build_sim<D: DataPlane>(
     services: usize,
     plane: D,
 ) -> Sim<D> {
-    let autoscaler = scenario.autoscaling.as_ref().map(AutoScaler::new);
+    let autoscaler = scenario.autoscaling.as_ref().map(|a| {
+        let a = AutoScaler::new(a);
+        if c.decision_log { a } else { a.without_text() }
+    });
     let targets = lag_targets(scenario, c);
     let lb = &scenario.load_balancer;
     let mut platform = c.platform.clone();
@@ -1117,6 +1128,7 @@ fn build_sim<D: DataPlane>(
         maximum_percent: scenario.service.maximum_percent,
         warm_start: scenario.service.start == Start::Warm,
         autoscaler,
+        decision_log: c.decision_log,
         metric_delay: scenario
             .autoscaling
             .as_ref()

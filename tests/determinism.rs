@@ -47,3 +47,37 @@ fn same_requests_across_configurations() {
     let b: Vec<u64> = five.minutes.iter().map(|m| m.arrived).collect();
     assert_eq!(a, b);
 }
+
+/// A sweep's job runs without the service's decision log (`run_summary`):
+/// the same decisions, the same summary, byte for byte, in both planes and with
+/// step scaling and scheduled actions too.
+#[test]
+fn the_summary_does_not_depend_on_the_decision_log() {
+    let root = common::root();
+    for (file, extra) in [
+        ("scenarios/quickstart.toml", "fidelity=\"request\""),
+        ("scenarios/quickstart.toml", "fidelity=\"fluid\""),
+        (
+            "scenarios/fargate-step-scaling.toml",
+            "fidelity=\"request\"",
+        ),
+        ("scenarios/ec2-web-api.toml", "fidelity=\"fluid\""),
+    ] {
+        let o = vec!["duration=\"4h\"".to_string(), extra.to_string()];
+        let s = capsim::Scenario::load(&root.join(file), &o).unwrap();
+        let full = capsim::run(&s).unwrap();
+        let quick = capsim::run_summary(&s).unwrap();
+        assert!(!full.decisions.is_empty(), "{file}: the full run logs");
+        // The service's own rows go (a cluster's managed scaling still logs).
+        assert!(
+            quick.decisions.len() < full.decisions.len(),
+            "{file}: the summary run keeps fewer rows"
+        );
+        let json = |o: capsim::RunOutput| {
+            let mut s = o.summary;
+            s.engine.wall_ms = 0.0;
+            serde_json::to_string(&s).unwrap()
+        };
+        assert_eq!(json(full), json(quick), "{file} {extra}");
+    }
+}

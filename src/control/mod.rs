@@ -136,6 +136,8 @@ pub struct ControlConfig {
     pub warm_start: bool,
     /// Service Auto Scaling, if configured.
     pub autoscaler: Option<AutoScaler>,
+    /// Keep the decision log's rows (false: a sweep, which writes none).
+    pub decision_log: bool,
     /// CloudWatch publication delay.
     pub metric_delay: SimTime,
     /// The same for the 20-second metrics.
@@ -659,7 +661,9 @@ impl ControlPlane {
                 {
                     cx.schedule_control(now + every, ControlEvent::Scheduled(i));
                 }
-                self.decisions.push(row);
+                if self.cfg.decision_log {
+                    self.decisions.push(row);
+                }
                 self.set_desired(new, data, cx);
             }
             ControlEvent::Restart(id) => {
@@ -964,7 +968,9 @@ impl ControlPlane {
                 evaluated: now,
             });
         }
-        self.decisions.extend(out.rows);
+        if self.cfg.decision_log {
+            self.decisions.extend(out.rows);
+        }
         if out.scaled_out {
             self.scale_out_events += 1;
         }

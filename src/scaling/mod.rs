@@ -141,6 +141,9 @@ pub struct AutoScaler {
     out_cooldown_base: u32,
     /// Whether any policy reads a 20-second metric.
     high_resolution: bool,
+    /// Write the log rows' text (false: a sweep keeps no log; the rows
+    /// still carry the decisions, with empty text).
+    text: bool,
 }
 
 /// Metrics the policies use (to tell the control plane what to publish).
@@ -155,6 +158,13 @@ pub fn metrics_used(spec: &AutoscalingSpec) -> Vec<Metric> {
 }
 
 impl AutoScaler {
+    /// The same autoscaler, its log rows without their text (a sweep's
+    /// run, which keeps no log: the decisions are the same).
+    pub fn without_text(mut self) -> Self {
+        self.text = false;
+        self
+    }
+
     /// Compiles a validated spec.
     pub fn new(spec: &AutoscalingSpec) -> Self {
         // Target tracking's alarms (aws.md §2.1): 3 of 3 above, 15 of 15
@@ -263,6 +273,7 @@ impl AutoScaler {
             base: spec.capacity_base,
             out_cooldown_base: 0,
             high_resolution: metrics_used(spec).iter().any(|m| m.high_resolution()),
+            text: true,
         }
     }
 
@@ -363,15 +374,17 @@ impl AutoScaler {
             }
         };
         let mut formulas: Vec<(usize, String)> = Vec::new();
+        let text = self.text;
         let row =
             |policy: &str, alarm: &str, e: &AlarmEval, proposed: Option<u32>, reason: String| {
+                let t = |f: &dyn Fn() -> String| if text { f() } else { String::new() };
                 Decision {
                     time_s: now as f64 / SECOND as f64,
-                    clock: clock(now),
-                    policy: policy.to_string(),
-                    alarm: alarm.to_string(),
-                    datapoints: labelled(e),
-                    alarm_state: e.state.as_str().to_string(),
+                    clock: t(&|| clock(now)),
+                    policy: t(&|| policy.to_string()),
+                    alarm: t(&|| alarm.to_string()),
+                    datapoints: t(&|| labelled(e)),
+                    alarm_state: t(&|| e.state.as_str().to_string()),
                     running,
                     old_desired: desired,
                     proposed,

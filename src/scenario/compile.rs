@@ -48,6 +48,12 @@ pub struct Compiled {
     /// The most tasks the service can have (its autoscaler's maximum, else
     /// its desired count): what a fluid run's cost grows with.
     pub max_tasks: u32,
+    /// Whether the run keeps the service's decision log (its rows of
+    /// `decisions.csv`). True when compiled; a sweep, which writes only
+    /// summaries, turns it off (`run::run_summary`): Service Auto Scaling
+    /// then decides the same but neither writes nor keeps its rows (a
+    /// shared cluster's managed scaling still logs).
+    pub decision_log: bool,
 }
 
 /// A Kubernetes pod and its autoscaler, compiled.
@@ -551,6 +557,7 @@ impl Scenario {
                 / 100,
             pod,
             notes,
+            decision_log: true,
             plane,
             fluid_step: self.fluid_step.0,
         })

@@ -465,7 +465,7 @@ impl Sweep {
     pub fn run_job(&self, job: &Job) -> JobResult {
         let outcome = self
             .scenario(job)
-            .and_then(|s| crate::run(&s))
+            .and_then(|s| crate::run_summary(&s))
             .map(|o| {
                 let mut s = o.summary;
                 // Wall time differs between identical runs: sweep outputs
