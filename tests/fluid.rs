@@ -441,19 +441,47 @@ fn fluid_overload_is_bounded_and_said() {
 /// stopped, 53 vCPU·s too much in three minutes).
 #[test]
 fn fluid_cpu_is_what_the_requests_need() {
-    let path = common::root().join("scenarios/fargate-spot-web-api.toml");
-    let o = [
-        "fidelity=\"fluid\"".to_string(),
-        "duration=\"3h\"".to_string(),
-        "platform.spot_interruptions_per_hour=20".to_string(),
-        // The means, so that each minute's CPU is exactly its requests'.
-        "fluid_noise=false".to_string(),
-    ];
-    let out = capsim::run(&capsim::Scenario::load(&path, &o).unwrap()).unwrap();
+    // The means, so that each minute's CPU is exactly its requests'.
+    let fluid = ["fidelity=\"fluid\"", "fluid_noise=false"];
+    // Spot tasks warned, drained and replaced; then an overload whose
+    // tasks are OOM-killed (both with lognormal CPU of mean 20 ms on one
+    // vCPU per task).
+    let spot = run_with(
+        "scenarios/fargate-spot-web-api.toml",
+        &[
+            &fluid[..],
+            &["duration=\"3h\"", "platform.spot_interruptions_per_hour=20"],
+        ]
+        .concat(),
+    );
     assert!(
-        out.summary.tasks.spot_interrupted > 0,
+        spot.summary.tasks.spot_interrupted > 0,
         "the case needs interruptions"
     );
+    let oom = run_with(
+        "scenarios/quickstart.toml",
+        &[
+            &fluid[..],
+            &[
+                "duration=\"1h\"",
+                "load.mean_rps=400",
+                "autoscaling.max_capacity=3",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(oom.summary.tasks.oom_killed > 0, "the case needs OOM kills");
+    check_cpu(&spot);
+    check_cpu(&oom);
+}
+
+fn run_with(file: &str, set: &[&str]) -> capsim::RunOutput {
+    let path = common::root().join(file);
+    let o: Vec<String> = set.iter().map(|s| s.to_string()).collect();
+    capsim::run(&capsim::Scenario::load(&path, &o).unwrap()).unwrap()
+}
+
+fn check_cpu(out: &capsim::RunOutput) {
     let mut checked = 0;
     for m in &out.minutes {
         let Some(u) = m.cpu_utilization else { continue };
@@ -465,7 +493,15 @@ fn fluid_cpu_is_what_the_requests_need() {
             "minute {}: {busy:.3} vCPU·s busy for {needed:.3} needed",
             m.minute
         );
+        // And no less than the completed requests needed (an OOM-killed
+        // task's served requests used to lose their CPU).
+        let served = m.completed as f64 * 0.020;
+        assert!(
+            busy >= served * 0.999 - 0.01,
+            "minute {}: {busy:.3} vCPU·s busy for {served:.3} served",
+            m.minute
+        );
         checked += 1;
     }
-    assert!(checked > 100);
+    assert!(checked * 2 > out.minutes.len(), "{checked} minutes checked");
 }

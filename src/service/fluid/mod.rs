@@ -582,6 +582,11 @@ impl FluidPlane {
         cx.rec.add_in_flight_area(area.round() as u128);
         let raised = !killed.is_empty() || !drained.is_empty();
         for id in killed {
+            // The requests it served this step were recorded as completed:
+            // their CPU counts, though the task goes now.
+            if let Some(task) = self.tasks.get(&id) {
+                self.busy_of_removed += task.busy_rate * (step_end - now) as f64;
+            }
             self.kill(id, cx);
             cx.notify(Notice::OomKilled(id));
         }
