@@ -171,14 +171,6 @@ impl RateFn {
                     t = b;
                 }
             }
-            RateFn::Constant(r) => {
-                let mut t = t0;
-                for o in out.iter_mut() {
-                    let b = t.saturating_add(step).min(end);
-                    *o = r * secs(b.saturating_sub(t));
-                    t = b;
-                }
-            }
             _ => {
                 let mut t = t0;
                 for o in out.iter_mut() {

@@ -12,7 +12,7 @@ pub mod profile;
 use crate::rng::Stream;
 use crate::time::{DAY, MINUTE, SimTime};
 use hdrhistogram::Histogram;
-use profile::{LatencyProfile, mixture_level, mixture_quantile, mixture_share_le};
+use profile::{LatencyProfile, mixture_level, mixture_share_le};
 use rand::RngExt;
 use rand_distr::{Beta, Binomial, Distribution};
 
@@ -225,21 +225,13 @@ impl Recorder {
                 self.minute_profiles.clear();
                 return;
             }
+            // Profiles beside single requests (or not sampled): the
+            // profiles join the histogram, their slow requests the count.
             let mut slow = 0.0;
             for &(id, n) in parts {
                 slow += n as f64 * get(id).share_above(self.slo_us);
             }
             row.slow += slow.round() as u64;
-            if self.minute_hist.is_empty() {
-                // Only profiles: their mixture's percentiles.
-                row.latency_p50 =
-                    mixture_quantile(parts, get, 0.50).map(|v| v.min(row.latency_max));
-                row.latency_p99 =
-                    mixture_quantile(parts, get, 0.99).map(|v| v.min(row.latency_max));
-                self.minute_profiles.clear();
-                return;
-            }
-            // Profiles and single requests: the profiles join the histogram.
             for &(id, n) in &self.minute_profiles {
                 for (v, c) in self.profiles[id as usize].0.spread(n, false) {
                     let _ = self.minute_hist.record_n(v.clamp(1, HIST_MAX), c);
@@ -389,16 +381,6 @@ impl Recorder {
     pub fn add_profile(&mut self, p: LatencyProfile) -> ProfileId {
         self.profiles.push((p, 0));
         (self.profiles.len() - 1) as ProfileId
-    }
-
-    /// Profile `id`.
-    pub fn profile(&self, id: ProfileId) -> &LatencyProfile {
-        &self.profiles[id as usize].0
-    }
-
-    /// Number of profiles registered.
-    pub fn profile_count(&self) -> usize {
-        self.profiles.len()
     }
 
     /// `n` requests completed at `now` with latencies distributed as

@@ -12,8 +12,6 @@ pub struct LatencyProfile {
     latency: Vec<f32>,
     /// Queue waits (µs) of the same requests, in no order.
     wait: Vec<f32>,
-    /// How many of the waits are zero.
-    zero_waits: usize,
     mean_latency: f64,
     mean_wait: f64,
     /// Requests of one task that share one queue state: a task's
@@ -35,7 +33,6 @@ impl LatencyProfile {
         let latency = bits.into_iter().map(f32::from_bits).collect();
         let wait: Vec<f32> = samples.iter().map(|s| s.1.max(0.0) as f32).collect();
         LatencyProfile {
-            zero_waits: wait.iter().filter(|w| **w <= 0.0).count(),
             mean_latency: samples.iter().map(|s| s.0.max(1.0)).sum::<f64>() / n,
             mean_wait: samples.iter().map(|s| s.1.max(0.0)).sum::<f64>() / n,
             latency,
@@ -90,11 +87,6 @@ impl LatencyProfile {
         (self.latency.len() - le) as f64 / self.latency.len() as f64
     }
 
-    /// Share of the requests that never waited.
-    pub fn zero_wait_share(&self) -> f64 {
-        self.zero_waits as f64 / self.latency.len().max(1) as f64
-    }
-
     /// `(value, count)` pairs that spread `n` requests over the sample
     /// values as evenly as integers allow (the counts add up to `n`).
     pub fn spread(&self, n: u64, waits: bool) -> impl Iterator<Item = (u64, u64)> + '_ {
@@ -116,36 +108,16 @@ impl LatencyProfile {
     }
 }
 
-/// Quantile `q` of the latency of a mixture of profiles, `n` requests of
-/// each (`parts` names them, `get` finds them): where the mixture's
-/// distribution, linear between consecutive sample values, reaches
-/// `ceil(q × total)` requests (a profile's few samples in the far tail
-/// would otherwise make its quantiles a staircase). `None` if the mixture
-/// holds no request.
-pub fn mixture_quantile<'a, K: Copy>(
-    parts: &[(K, u64)],
-    get: impl Fn(K) -> &'a LatencyProfile,
-    q: f64,
-) -> Option<u64> {
-    mixture_at(parts, get, q, true)
-}
-
-/// The mixture's distribution function inverted at level `u` (no rounding
-/// of the rank to a whole request): where a Beta-drawn order statistic's
-/// level lands.
+/// The mixture's distribution function inverted at level `u` (a
+/// Beta-drawn order statistic's): where the mixture of profiles, `n`
+/// requests of each (`parts` names them, `get` finds them), linear between
+/// consecutive sample values (a profile's few samples in the far tail
+/// would otherwise make its quantiles a staircase), reaches `u × total`
+/// requests. `None` if the mixture holds no request.
 pub fn mixture_level<'a, K: Copy>(
     parts: &[(K, u64)],
     get: impl Fn(K) -> &'a LatencyProfile,
     u: f64,
-) -> Option<u64> {
-    mixture_at(parts, get, u, false)
-}
-
-fn mixture_at<'a, K: Copy>(
-    parts: &[(K, u64)],
-    get: impl Fn(K) -> &'a LatencyProfile,
-    q: f64,
-    whole: bool,
 ) -> Option<u64> {
     // At most a few profiles a minute: kept on the stack.
     let mut live: [(&LatencyProfile, f64, usize); MAX_PARTS] = [(&EMPTY, 0.0, 0); MAX_PARTS];
@@ -157,7 +129,7 @@ fn mixture_at<'a, K: Copy>(
             continue;
         }
         if k == MAX_PARTS {
-            return mixture_quantile_wide(parts, get, q, whole);
+            return mixture_level_wide(parts, get, u);
         }
         live[k] = (p, n as f64 / p.len() as f64, 0);
         k += 1;
@@ -167,11 +139,11 @@ fn mixture_at<'a, K: Copy>(
         return None;
     }
     let live = &mut live[..k];
-    let rank = rank_of(q, total, whole);
-    // Each profile's own quantile at `q`; the mixture's is at least the
+    let rank = rank_of(u, total);
+    // Each profile's own quantile at `u`; the mixture's is at least the
     // smallest of them. Start there and walk the merged samples up.
     let own = |p: &LatencyProfile| {
-        let j = (q * p.len() as f64).ceil() as usize;
+        let j = (u * p.len() as f64).ceil() as usize;
         p.latency[j.clamp(1, p.len()) - 1]
     };
     let lo = live.iter().map(|l| own(l.0)).fold(f32::MAX, f32::min);
@@ -217,15 +189,9 @@ fn mixture_at<'a, K: Copy>(
     }
 }
 
-/// The requests at or below quantile `q` of `total`: the whole
-/// `ceil(q × total)` (a percentile of so many requests), or `q × total`.
-fn rank_of(q: f64, total: u64, whole: bool) -> f64 {
-    let r = q.clamp(0.0, 1.0) * total as f64;
-    if whole {
-        r.ceil().max(1.0) - 1e-9
-    } else {
-        (r - 1e-9).max(1e-9)
-    }
+/// The requests at or below level `u` of `total` (kept above zero).
+fn rank_of(u: f64, total: u64) -> f64 {
+    (u.clamp(0.0, 1.0) * total as f64 - 1e-9).max(1e-9)
 }
 
 /// Profiles a minute's mixture keeps on the stack.
@@ -234,19 +200,17 @@ const MAX_PARTS: usize = 8;
 static EMPTY: LatencyProfile = LatencyProfile {
     latency: Vec::new(),
     wait: Vec::new(),
-    zero_waits: 0,
     mean_latency: 0.0,
     mean_wait: 0.0,
     corr: 1.0,
 };
 
-/// [`mixture_quantile`] for more than `MAX_PARTS` profiles: bisection on
+/// [`mixture_level`] for more than `MAX_PARTS` profiles: bisection on
 /// the value, to a relative 10⁻⁴.
-fn mixture_quantile_wide<'a, K: Copy>(
+fn mixture_level_wide<'a, K: Copy>(
     parts: &[(K, u64)],
     get: impl Fn(K) -> &'a LatencyProfile,
-    q: f64,
-    whole: bool,
+    u: f64,
 ) -> Option<u64> {
     let live: Vec<_> = parts
         .iter()
@@ -257,7 +221,7 @@ fn mixture_quantile_wide<'a, K: Copy>(
     if total == 0 {
         return None;
     }
-    let rank = rank_of(q, total, whole);
+    let rank = rank_of(u, total);
     let enough = |v: f32| live.iter().map(|p| p.0.count_le(p.1, v)).sum::<f64>() >= rank;
     let mut lo = live.iter().map(|p| p.0.latency[0]).fold(f32::MAX, f32::min);
     let mut hi = live
@@ -311,13 +275,13 @@ mod tests {
     #[test]
     fn one_profile_quantiles_are_its_order_statistics() {
         let p = profile(&[40.0, 10.0, 30.0, 20.0]);
-        let q = |q| mixture_quantile(&[(&p, 400)], |p| p, q);
+        let q = |q| mixture_level(&[(&p, 400)], |p| p, q);
         assert_eq!(q(0.25), Some(10));
         // Between order statistics, linear.
         assert_eq!(q(0.26), Some(11));
         assert_eq!(q(0.5), Some(20));
         assert_eq!(q(0.99), Some(40));
-        assert_eq!(mixture_quantile(&[(&p, 0)], |p| p, 0.5), None);
+        assert_eq!(mixture_level(&[(&p, 0)], |p| p, 0.5), None);
     }
 
     #[test]
@@ -326,21 +290,21 @@ mod tests {
         let slow = profile(&[1000.0, 1000.0]);
         // 99 fast for 1 slow: the p99 is fast, the p99.5 slow.
         let parts = [(&fast, 99), (&slow, 1)];
-        assert_eq!(mixture_quantile(&parts, |p| p, 0.99), Some(10));
-        assert_eq!(mixture_quantile(&parts, |p| p, 0.995), Some(1000));
-        assert_eq!(mixture_quantile(&parts, |p| p, 0.5), Some(10));
+        assert_eq!(mixture_level(&parts, |p| p, 0.99), Some(10));
+        assert_eq!(mixture_level(&parts, |p| p, 0.995), Some(1000));
+        assert_eq!(mixture_level(&parts, |p| p, 0.5), Some(10));
         // Close profiles: the answer lies between their own quantiles.
         let a = profile(&(1..=100).map(f64::from).collect::<Vec<_>>());
         let b = profile(&(1..=100).map(|v| f64::from(v) * 1.01).collect::<Vec<_>>());
-        let m = mixture_quantile(&[(&a, 500), (&b, 500)], |p| p, 0.9).expect("requests");
+        let m = mixture_level(&[(&a, 500), (&b, 500)], |p| p, 0.9).expect("requests");
         assert!((90..=91).contains(&m), "{m}");
         // More profiles than the stack holds: bisection, the same answer
         // to its tolerance.
         let many: Vec<_> = (0..12)
             .map(|k| (if k % 2 == 0 { &a } else { &b }, 100))
             .collect();
-        let walk = mixture_quantile(&many[..8], |p| p, 0.9).expect("requests");
-        let wide = mixture_quantile(&many, |p| p, 0.9).expect("requests");
+        let walk = mixture_level(&many[..8], |p| p, 0.9).expect("requests");
+        let wide = mixture_level(&many, |p| p, 0.9).expect("requests");
         assert_eq!(walk, m);
         assert!((wide as f64 / m as f64 - 1.0).abs() < 2e-3, "{wide} vs {m}");
         assert!((mixture_share_le(&[(&a, 1), (&b, 1)], |p| p, 50.0) - 0.495).abs() < 1e-9);
@@ -350,7 +314,6 @@ mod tests {
     fn a_single_sample_is_every_quantile() {
         let p = profile(&[80.0]);
         for q in [0.01, 0.5, 0.99] {
-            assert_eq!(mixture_quantile(&[(&p, 10)], |p| p, q), Some(80));
             assert_eq!(mixture_level(&[(&p, 10)], |p| p, q), Some(80));
         }
     }
@@ -372,7 +335,6 @@ mod tests {
         let p = LatencyProfile::new(&[(10.0, 0.0), (30.0, 20.0)]);
         assert_eq!(p.mean_latency(), 20.0);
         assert_eq!(p.mean_wait(), 10.0);
-        assert_eq!(p.zero_wait_share(), 0.5);
         let mut w: Vec<_> = p.spread(4, true).collect();
         w.sort_unstable();
         assert_eq!(w, vec![(0, 2), (20, 2)]);

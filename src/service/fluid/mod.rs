@@ -542,12 +542,7 @@ impl FluidPlane {
                 Lookup::Draws((model, stretch, p_wait, mean_wait)) => {
                     served = a;
                     area += self.record_served(now, a, 0.0, Some((p_wait, mean_wait)), model, cx);
-                    let in_flight = lambda
-                        * ((self.demand.cpu_mean_ms * stretch + self.demand.io_mean_ms) / 1_000.0
-                            + mean_wait);
-                    if self.shape.memory_in_use(in_flight.ceil() as u32)
-                        > self.shape.memory_limit_mib
-                    {
+                    if self.stable_oom(lambda, stretch, mean_wait) {
                         killed.push(id);
                     }
                 }

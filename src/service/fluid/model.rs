@@ -96,19 +96,17 @@ impl FluidPlane {
             } else {
                 (c_busy * root / (1.0 - rho), 0.0)
             };
-            let mean = (1.0 + busy / (servers * (1.0 - ratio))) / speed;
             if f64::from(self.shape.concurrency) <= servers {
                 // No more requests than servers: none ever shares one.
                 (Stretch::Fixed(1.0 / speed), 1.0 / speed)
             } else {
-                (
-                    Stretch::Ps {
-                        busy,
-                        rho: ratio,
-                        cores: servers,
-                    },
-                    mean,
-                )
+                let ps = Stretch::Ps {
+                    busy,
+                    rho: ratio,
+                    cores: servers,
+                    speed,
+                };
+                (ps, ps.mean())
             }
         };
         if !stretch.is_finite() {
@@ -122,6 +120,16 @@ impl FluidPlane {
         let p_wait = erlang_c(k, lambda * s);
         let mean_wait = allen_cunneen_wait(k, lambda, s, ca2, self.demand.service_scv);
         Some((model, stretch, p_wait, mean_wait))
+    }
+
+    /// Whether a stable task at `lambda` requests per second (its CPU
+    /// stretched by `stretch` on average, waiting `mean_wait` s for a slot)
+    /// holds more requests than its memory limit allows (Little: λ × the
+    /// time in the system).
+    pub(super) fn stable_oom(&self, lambda: f64, stretch: f64, mean_wait: f64) -> bool {
+        let service_s = (self.demand.cpu_mean_ms * stretch + self.demand.io_mean_ms) / 1_000.0;
+        let in_flight = lambda * (service_s + mean_wait);
+        self.shape.memory_in_use(in_flight.ceil() as u32) > self.shape.memory_limit_mib
     }
 
     /// Requests of one task at `lambda` per second whose latencies are
@@ -174,7 +182,6 @@ impl FluidPlane {
                     Some((model, stretch, p_wait, mean_wait)) => {
                         let (samples, lost) = self.inputs.latencies(
                             model,
-                            self.cores().min(1.0),
                             p_wait,
                             mean_wait,
                             self.demand.timeout.map(|t| t as f64),
@@ -182,16 +189,11 @@ impl FluidPlane {
                         let profile =
                             LatencyProfile::new(&samples).with_correlation(self.correlation(lq));
                         let mean_latency_us = profile.mean_latency();
-                        let in_flight = lq
-                            * ((self.demand.cpu_mean_ms * stretch + self.demand.io_mean_ms)
-                                / 1_000.0
-                                + mean_wait);
                         Known::Stable(Entry {
                             id: rec.add_profile(profile),
                             timeout_share: lost,
                             mean_latency_us,
-                            oom: self.shape.memory_in_use(in_flight.ceil() as u32)
-                                > self.shape.memory_limit_mib,
+                            oom: self.stable_oom(lq, stretch, mean_wait),
                         })
                     }
                     None => Known::Saturated,

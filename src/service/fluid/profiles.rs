@@ -26,13 +26,76 @@ use rand::seq::SliceRandom;
 pub(super) enum Stretch {
     /// The same for every request (whole cores, or a saturated task).
     Fixed(f64),
-    /// Processor sharing on `cores`: a request finds the cores busy with
-    /// probability `busy` (Erlang C, lowered for regular arrivals); it then
-    /// shares them with `G + 1` requests beyond the cores, `G` geometric
-    /// with ratio `rho`, its CPU phase taking `1 + (G + 1)/cores` times
-    /// its own CPU time; the mean over requests is the M/M/c-PS stretch
-    /// scaled for the arrivals' regularity (`mod.rs`'s docs).
-    Ps { busy: f64, rho: f64, cores: f64 },
+    /// Processor sharing on `cores` servers, each running at `speed` of a
+    /// vCPU: a request finds them busy with probability `busy` (Erlang C,
+    /// lowered for regular arrivals); it then shares them with `G + 1`
+    /// requests beyond the cores, `G` geometric with ratio `rho`, its CPU
+    /// phase taking `(1 + (G + 1)/cores)/speed` times its own CPU time;
+    /// the mean over requests is the M/M/c-PS stretch scaled for the
+    /// arrivals' regularity (`mod.rs`'s docs).
+    Ps {
+        busy: f64,
+        rho: f64,
+        cores: f64,
+        speed: f64,
+    },
+}
+
+impl Stretch {
+    /// The mean slowdown over requests.
+    pub(super) fn mean(self) -> f64 {
+        match self {
+            Stretch::Fixed(s) => s,
+            Stretch::Ps {
+                busy,
+                rho,
+                cores,
+                speed,
+            } => (1.0 + busy / (cores * (1.0 - rho))) / speed,
+        }
+    }
+
+    /// The slowdown of a request at level `u` (uniform on (0, 1)) of the
+    /// drawn slowdowns, whose CPU time is `cpu` ms (the workload's mean
+    /// `cpu_mean`). The drawn slowdown increases with `u`: none busy below
+    /// 1 − busy, then the geometric's quantile. A long CPU phase shares the
+    /// cores with many others coming and going, so a slowdown above the
+    /// mean shrinks towards it as the phase outlasts the mean one, by
+    /// (mean CPU / cpu)^¼ (M/M/1-PS's variance of T(x) grows as x, which
+    /// would give a square root: that put the p99 of the suite's
+    /// processor-sharing case at ρ = 0.85 9 % below the request-level
+    /// plane's; the fourth root brings ρ = 0.7 and 0.85 within 1 %,
+    /// BENCHMARKS.md; an empirical choice). Slowdowns below the mean, and
+    /// every slowdown of a phase shorter than the mean, stand.
+    pub(super) fn slowdown(self, u: f64, cpu: f64, cpu_mean: f64) -> f64 {
+        let Stretch::Ps {
+            busy,
+            rho,
+            cores,
+            speed,
+        } = self
+        else {
+            return self.mean();
+        };
+        let drawn = if u >= 1.0 - busy && busy > 0.0 {
+            let w = ((u - (1.0 - busy)) / busy).min(1.0 - 1e-12);
+            let g = if rho > 0.0 {
+                ((1.0 - w).ln() / rho.ln()).floor().max(0.0)
+            } else {
+                0.0
+            };
+            (1.0 + (g + 1.0) / cores) / speed
+        } else {
+            1.0 / speed
+        };
+        let mean = self.mean();
+        if drawn > mean {
+            let w = (cpu_mean / cpu.max(1e-12)).powf(0.25).min(1.0);
+            mean + (drawn - mean) * w
+        } else {
+            drawn
+        }
+    }
 }
 
 /// Equally likely requests per profile.
@@ -134,33 +197,13 @@ impl Inputs {
     pub(super) fn latencies(
         &self,
         stretch: Stretch,
-        speed: f64,
         p_wait: f64,
         mean_wait_s: f64,
         timeout: Option<f64>,
     ) -> (Vec<(f64, f64)>, f64) {
         let mut out = Vec::with_capacity(SAMPLES);
         for j in 0..SAMPLES {
-            let factor = match stretch {
-                Stretch::Fixed(s) => s,
-                Stretch::Ps { busy, rho, cores } => {
-                    // The stretch is increasing in the uniform: not busy
-                    // below 1 − busy, then the geometric's quantile.
-                    let v = self.share_u[j];
-                    if v >= 1.0 - busy && busy > 0.0 {
-                        let w = ((v - (1.0 - busy)) / busy).min(1.0 - 1e-12);
-                        let g = if rho > 0.0 {
-                            ((1.0 - w).ln() / rho.ln()).floor().max(0.0)
-                        } else {
-                            0.0
-                        };
-                        (1.0 + (g + 1.0) / cores) / speed
-                    } else {
-                        1.0 / speed
-                    }
-                }
-            };
-            let factor = shrink(factor, stretch, speed, self.cpu[j], self.cpu_mean);
+            let factor = stretch.slowdown(self.share_u[j], self.cpu[j], self.cpu_mean);
             let service = (self.cpu[j] * factor + self.io[j]) * 1_000.0;
             let wait = if p_wait > 0.0 && self.wait_u[j] < p_wait {
                 self.wait_e[j] * mean_wait_s / p_wait * 1e6
@@ -175,30 +218,6 @@ impl Inputs {
         }
         let lost = (SAMPLES - out.len()) as f64 / SAMPLES as f64;
         (out, lost)
-    }
-}
-
-/// The slowdown a CPU phase of `cpu` ms keeps of a drawn `factor`: a long
-/// phase shares the cores with many others coming and going, so a slowdown
-/// above the mean shrinks towards it as the phase outlasts the mean one
-/// (by (mean CPU / cpu)^¼; M/M/1-PS's variance of T(x) grows as x, which
-/// would give a square root: that put the p99 of the suite's
-/// processor-sharing case at ρ = 0.85 9 % below the request-level plane's;
-/// the fourth root brings ρ = 0.7 and 0.85 within 1 %, BENCHMARKS.md; an
-/// empirical choice). Slowdowns below the
-/// mean, and every slowdown of a phase shorter than the mean, stand.
-pub(super) fn shrink(factor: f64, stretch: Stretch, speed: f64, cpu: f64, cpu_mean: f64) -> f64 {
-    match stretch {
-        Stretch::Ps { busy, rho, cores } => {
-            let mean = (1.0 + busy / (cores * (1.0 - rho))) / speed;
-            if factor > mean {
-                let w = (cpu_mean / cpu.max(1e-12)).powf(0.25).min(1.0);
-                mean + (factor - mean) * w
-            } else {
-                factor
-            }
-        }
-        Stretch::Fixed(_) => factor,
     }
 }
 
@@ -340,7 +359,7 @@ mod tests {
         assert!((mean(&inputs.io) / 30.0 - 1.0).abs() < 0.03);
         assert!((mean(&inputs.wait_e) - 1.0).abs() < 1e-9);
         // Without waits or sharing, latency is CPU plus I/O, all complete.
-        let (l, lost) = inputs.latencies(Stretch::Fixed(1.0), 1.0, 0.0, 0.0, None);
+        let (l, lost) = inputs.latencies(Stretch::Fixed(1.0), 0.0, 0.0, None);
         assert_eq!(lost, 0.0);
         assert_eq!(l.len(), SAMPLES);
         assert!(
@@ -350,7 +369,7 @@ mod tests {
                 < 0.03
         );
         // A short timeout loses the slow ones.
-        let (l, lost) = inputs.latencies(Stretch::Fixed(1.0), 1.0, 0.0, 0.0, Some(20_000.0));
+        let (l, lost) = inputs.latencies(Stretch::Fixed(1.0), 0.0, 0.0, Some(20_000.0));
         assert!(lost > 0.3 && lost < 0.9, "{lost}");
         assert!(l.iter().all(|x| x.0 <= 20_000.0));
     }

@@ -3,7 +3,7 @@
 //! are a stable task's once the run holds its most profiles).
 
 use super::profiles::Stretch;
-use super::{FluidEvent, FluidPlane, profiles};
+use super::{FluidEvent, FluidPlane};
 use crate::engine::{Ctx, TaskId};
 use crate::time::SimTime;
 use rand::RngExt;
@@ -15,32 +15,9 @@ pub(super) const DRAWS: u64 = 16;
 impl FluidPlane {
     /// One request's service time (µs) with the CPU phase stretched.
     pub(super) fn draw_service(&mut self, model: Stretch) -> f64 {
-        let stretch = match model {
-            Stretch::Fixed(s) => s,
-            Stretch::Ps { busy, rho, cores } => {
-                let speed = self.cores().min(1.0);
-                if self.demand.rng.random::<f64>() < busy {
-                    // Others beyond the cores: geometric, mean rho/(1-rho).
-                    let u: f64 = self.demand.rng.random::<f64>().max(f64::MIN_POSITIVE);
-                    let g = if rho > 0.0 {
-                        (u.ln() / rho.ln()).floor().max(0.0)
-                    } else {
-                        0.0
-                    };
-                    (1.0 + (g + 1.0) / cores) / speed
-                } else {
-                    1.0 / speed
-                }
-            }
-        };
+        let u: f64 = self.demand.rng.random();
         let cpu = self.demand.cpu.sample(&mut self.demand.rng);
-        let stretch = profiles::shrink(
-            stretch,
-            model,
-            self.cores().min(1.0),
-            cpu,
-            self.demand.cpu_mean_ms,
-        );
+        let stretch = model.slowdown(u, cpu, self.demand.cpu_mean_ms);
         let io = self
             .demand
             .io
