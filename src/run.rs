@@ -808,10 +808,12 @@ pub fn run(scenario: &Scenario) -> Result<RunOutput, Error> {
 }
 
 /// Runs one scenario for its summary only (a sweep's job): the same run,
-/// without the decision log (its rows are neither written nor kept).
+/// without the decision log (its rows are neither written nor kept), the
+/// per-minute records or the task rows (the output holds them empty).
 pub fn run_summary(scenario: &Scenario) -> Result<RunOutput, Error> {
     let mut c = scenario.compile()?;
     c.decision_log = false;
+    c.summary_only = true;
     run_compiled(scenario, &c)
 }
 
@@ -1214,6 +1216,7 @@ fn output<D: DataPlane>(
         &RunFacts {
             scenario: &scenario.name,
             seed: scenario.seed,
+            summary_only: c.summary_only,
             platform: scenario.platform.kind(),
             region: &scenario.region,
             end: c.end,

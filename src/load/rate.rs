@@ -182,6 +182,65 @@ impl RateFn {
         }
     }
 
+    /// The least and the greatest rate (requests per second) over
+    /// `[t0, t1]`, where they are cheap to know for sure: a constant rate,
+    /// one linear piece, one bucket, a diurnal cycle within one day.
+    /// `None` elsewhere.
+    pub fn bounds(&self, t0: SimTime, t1: SimTime) -> Option<(f64, f64)> {
+        if t1 < t0 {
+            return None;
+        }
+        match self {
+            RateFn::Constant(r) => Some((*r, *r)),
+            RateFn::Linear(pieces) => {
+                let i = piece_index(pieces, t0);
+                (i == piece_index(pieces, t1)).then(|| {
+                    let (a, b) = (pieces[i].rate(t0 as f64), pieces[i].rate(t1 as f64));
+                    (a.min(b), a.max(b))
+                })
+            }
+            RateFn::Buckets { width, rps, repeat } => {
+                if t0 / width != t1 / width {
+                    return None;
+                }
+                let r = bucket_rate(*width, rps, *repeat, t0).unwrap_or(0.0);
+                Some((r, r))
+            }
+            RateFn::Diurnal {
+                mean,
+                amplitude,
+                peak_hour,
+                weekend_factor,
+            } => {
+                if t0 / DAY != t1 / DAY {
+                    return None;
+                }
+                // mean × day factor × (1 + a cos φ), φ = 2π (t − peak) / day:
+                // the cosine's extremes on [φ0, φ1] are at its ends unless a
+                // multiple of π lies inside.
+                let scale = mean * weekday_factor(t0, *weekend_factor);
+                let phase = |t: SimTime| {
+                    2.0 * std::f64::consts::PI * (t as f64 / HOUR as f64 - peak_hour) / 24.0
+                };
+                let (p0, p1) = (phase(t0), phase(t1));
+                let (c0, c1) = (p0.cos(), p1.cos());
+                let (mut lo, mut hi) = (c0.min(c1), c0.max(c1));
+                let pi = std::f64::consts::PI;
+                let mut k = (p0 / pi).ceil();
+                while k <= (p1 / pi).floor() {
+                    if k.rem_euclid(2.0) == 0.0 {
+                        hi = 1.0;
+                    } else {
+                        lo = -1.0;
+                    }
+                    k += 1.0;
+                }
+                let at = |c: f64| scale * (1.0 + amplitude * c);
+                Some((at(lo).min(at(hi)), at(lo).max(at(hi))))
+            }
+        }
+    }
+
     /// Expected number of requests in `[t0, t1)` (the integral of the rate).
     pub fn integral(&self, t0: SimTime, t1: SimTime) -> f64 {
         if t1 <= t0 {
@@ -325,5 +384,78 @@ pub(super) fn bucket_rate(width: SimTime, rps: &[f64], repeat: bool, t: SimTime)
         Some(rps[i % rps.len()])
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_hold_the_rate() {
+        let diurnal = RateFn::Diurnal {
+            mean: 100.0,
+            amplitude: 0.6,
+            peak_hour: 14.0,
+            weekend_factor: 0.5,
+        };
+        let linear = RateFn::Linear(vec![
+            Piece {
+                start: 0,
+                end: HOUR,
+                r0: 10.0,
+                r1: 50.0,
+            },
+            Piece {
+                start: HOUR,
+                end: SimTime::MAX,
+                r0: 50.0,
+                r1: 50.0,
+            },
+        ]);
+        let buckets = RateFn::Buckets {
+            width: SECOND,
+            rps: vec![3.0, 7.0],
+            repeat: true,
+        };
+        for f in [&diurnal, &linear, &buckets, &RateFn::Constant(4.0)] {
+            // Spans over a peak (14:00), a trough (02:00), a weekend day
+            // and plain ones, each checked against the rate every 1/4 s.
+            for (t0, len) in [
+                (14 * HOUR - 30 * SECOND, MINUTE),
+                (2 * HOUR - 10 * SECOND, 30 * SECOND),
+                (5 * DAY + 9 * HOUR, 2 * MINUTE),
+                (HOUR - 30 * SECOND, MINUTE),
+                (7 * HOUR, 0),
+                (0, SECOND / 2),
+            ] {
+                let Some((lo, hi)) = f.bounds(t0, t0 + len) else {
+                    continue;
+                };
+                assert!(lo <= hi);
+                let mut t = t0;
+                while t <= t0 + len {
+                    let r = f.rate(t as f64);
+                    assert!(
+                        r >= lo - 1e-9 && r <= hi + 1e-9,
+                        "{f:?} at {t}: {r} not in [{lo}, {hi}]"
+                    );
+                    t += SECOND / 4;
+                }
+            }
+        }
+        // Tight at a peak and a trough.
+        let (_, hi) = diurnal
+            .bounds(14 * HOUR - MINUTE, 14 * HOUR + MINUTE)
+            .unwrap();
+        assert!((hi - 160.0).abs() < 1e-9, "{hi}");
+        let (lo, _) = diurnal
+            .bounds(2 * HOUR - MINUTE, 2 * HOUR + MINUTE)
+            .unwrap();
+        assert!((lo - 40.0).abs() < 1e-9, "{lo}");
+        // Across a day, a piece's end or a bucket's: not known.
+        assert!(diurnal.bounds(DAY - SECOND, DAY + SECOND).is_none());
+        assert!(linear.bounds(HOUR - SECOND, HOUR + SECOND).is_none());
+        assert!(buckets.bounds(0, SECOND).is_none());
     }
 }

@@ -7,11 +7,13 @@
 //! an exact sum. `cloudwatch` holds the per-minute datapoints autoscaling reads.
 
 pub mod cloudwatch;
+mod minute_hist;
 pub mod profile;
 
 use crate::rng::Stream;
 use crate::time::{DAY, MINUTE, SimTime};
 use hdrhistogram::Histogram;
+use minute_hist::MinuteHist;
 use profile::{LatencyProfile, mixture_level, mixture_share_le};
 use rand::RngExt;
 use rand_distr::{Beta, Binomial, Distribution};
@@ -123,7 +125,9 @@ pub struct Recorder {
     in_flight_area: u128,
     in_flight_since_take: u128,
     last_change: SimTime,
-    minute_hist: Histogram<u64>,
+    minute_hist: MinuteHist,
+    /// The minute's queue waits above zero (added to `wait` when it closes).
+    minute_waits: MinuteHist,
     current: usize,
     /// End of the current minute (µs): the fast path of [`Recorder::row`].
     current_end: SimTime,
@@ -175,7 +179,8 @@ impl Recorder {
             in_flight_area: 0,
             in_flight_since_take: 0,
             last_change: 0,
-            minute_hist: new_hist(),
+            minute_hist: MinuteHist::new(HIST_MAX),
+            minute_waits: MinuteHist::new(HIST_MAX),
             current: 0,
             current_end: MINUTE,
             rows: vec![MinuteRow::default()],
@@ -207,6 +212,10 @@ impl Recorder {
     }
 
     fn close_current(&mut self) {
+        // The minute's single requests join the run's histograms, bucket
+        // by bucket (its profiles join them at the end of the run).
+        self.minute_hist.add_into(&mut self.latency);
+        self.minute_waits.drain_into(&mut self.wait);
         let row = &mut self.rows[self.current];
         if !self.minute_profiles.is_empty() {
             let (parts, profiles) = (&self.minute_profiles, &self.profiles);
@@ -234,20 +243,18 @@ impl Recorder {
             row.slow += slow.round() as u64;
             for &(id, n) in &self.minute_profiles {
                 for (v, c) in self.profiles[id as usize].0.spread(n, false) {
-                    let _ = self.minute_hist.record_n(v.clamp(1, HIST_MAX), c);
+                    self.minute_hist.record_n(v.clamp(1, HIST_MAX), c);
                 }
             }
             self.minute_profiles.clear();
         }
-        let h = &self.minute_hist;
         if row.completed > 0 {
             // Histogram buckets report their upper edge: never above the exact max.
-            row.latency_p50 = Some(h.value_at_quantile(0.50).min(row.latency_max));
-            row.latency_p99 = Some(h.value_at_quantile(0.99).min(row.latency_max));
+            let q = self.minute_hist.values_at(&[0.50, 0.99]);
+            row.latency_p50 = Some(q[0].min(row.latency_max));
+            row.latency_p99 = Some(q[1].min(row.latency_max));
         }
-        if !h.is_empty() {
-            self.minute_hist.reset();
-        }
+        self.minute_hist.reset();
     }
 
     #[inline]
@@ -286,13 +293,12 @@ impl Recorder {
         row.completed += 1;
         row.slow += slow as u64;
         row.latency_max = row.latency_max.max(latency);
-        self.latency.saturating_record(latency.max(1));
         if wait == 0 {
             self.zero_waits += 1;
         } else {
-            self.wait.saturating_record(wait);
+            self.minute_waits.record_n(wait, 1);
         }
-        self.minute_hist.saturating_record(latency.max(1));
+        self.minute_hist.record_n(latency.max(1), 1);
         self.latency_sum += latency as u128;
         self.wait_sum += wait as u128;
         self.latency_max = self.latency_max.max(latency);
@@ -357,13 +363,12 @@ impl Recorder {
             row.slow += n;
         }
         row.latency_max = row.latency_max.max(latency);
-        let _ = self.latency.record_n(latency.clamp(1, HIST_MAX), n);
         if wait == 0 {
             self.zero_waits += n;
         } else {
-            let _ = self.wait.record_n(wait.min(HIST_MAX), n);
+            self.minute_waits.record_n(wait.min(HIST_MAX), n);
         }
-        let _ = self.minute_hist.record_n(latency.clamp(1, HIST_MAX), n);
+        self.minute_hist.record_n(latency.clamp(1, HIST_MAX), n);
         self.latency_sum += latency as u128 * n as u128;
         self.wait_sum += wait as u128 * n as u128;
         self.latency_max = self.latency_max.max(latency);
@@ -443,19 +448,30 @@ impl Recorder {
     pub fn finish(&mut self, end: SimTime) {
         self.change_in_flight(end, 0);
         self.close_current();
-        for (p, total) in &mut self.profiles {
-            let n = std::mem::take(total);
+        // The profiles' requests, gathered bucket by bucket first (the
+        // minute's histogram is empty once the minute is closed).
+        let counts: Vec<u64> = self
+            .profiles
+            .iter_mut()
+            .map(|(_, total)| std::mem::take(total))
+            .collect();
+        let acc = &mut self.minute_hist;
+        for ((p, _), &n) in self.profiles.iter().zip(&counts) {
             for (v, c) in p.spread(n, false) {
-                let _ = self.latency.record_n(v.clamp(1, HIST_MAX), c);
+                acc.record_n(v.clamp(1, HIST_MAX), c);
             }
+        }
+        acc.drain_into(&mut self.latency);
+        for ((p, _), &n) in self.profiles.iter().zip(&counts) {
             for (v, c) in p.spread(n, true) {
                 if v == 0 {
                     self.zero_waits += c;
                 } else {
-                    let _ = self.wait.record_n(v.min(HIST_MAX), c);
+                    acc.record_n(v.min(HIST_MAX), c);
                 }
             }
         }
+        acc.drain_into(&mut self.wait);
         let minutes = end.div_ceil(MINUTE).max(1) as usize;
         if self.rows.len() < minutes {
             self.rows.resize(minutes, MinuteRow::default());
@@ -478,12 +494,15 @@ impl Recorder {
         self.in_flight_area + self.in_flight as u128 * now.saturating_sub(self.last_change) as u128
     }
 
-    /// Latency histogram of completed requests (µs).
+    /// Latency histogram of completed requests (µs), whole once the run
+    /// is finished ([`Recorder::finish`]): a minute's requests join it
+    /// when the minute closes, the profiles' at the end.
     pub fn latency(&self) -> &Histogram<u64> {
         &self.latency
     }
 
-    /// Quantile `q` of the queue wait of completed requests (µs).
+    /// Quantile `q` of the queue wait of completed requests (µs), once
+    /// the run is finished (as [`Recorder::latency`]).
     pub fn wait_quantile(&self, q: f64) -> Option<u64> {
         if self.completed == 0 {
             return None;
@@ -681,6 +700,7 @@ mod tests {
             let started = if i < 95 { i } else { i + 1000 };
             r.completed(2000 + i, i, started);
         }
+        r.finish(MINUTE);
         assert_eq!(r.wait_quantile(0.95), Some(0));
         let p99 = r.wait_quantile(0.99).unwrap();
         assert!((p99 as i64 - 1000).abs() <= 1, "{p99}");

@@ -409,6 +409,9 @@ pub struct RunOutput {
 pub struct RunFacts<'a> {
     /// Scenario name.
     pub scenario: &'a str,
+    /// Build the summary alone ([`crate::run_summary`]): `minutes` and
+    /// `tasks` stay empty.
+    pub summary_only: bool,
     /// Seed.
     pub seed: u64,
     /// Platform kind.
@@ -478,8 +481,10 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
     let slo_us = f.slo.p99_ms.map(|p| p * 1_000.0);
     let breach =
         |row: &crate::metrics::MinuteRow| -> Option<bool> { slo_us.map(|_| row.slo_breach()) };
-    let mut minutes = Vec::with_capacity(rec.rows().len());
-    for (m, row) in rec.rows().iter().enumerate() {
+    // A sweep's job reads only the summary: no per-minute records.
+    let rows = if f.summary_only { &[][..] } else { rec.rows() };
+    let mut minutes = Vec::with_capacity(rows.len());
+    for (m, row) in rows.iter().enumerate() {
         let t0 = m as SimTime * MINUTE;
         let t1 = (t0 + MINUTE).min(f.end);
         let secs = as_secs_f64(t1 - t0);
@@ -622,9 +627,9 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         slo: Slo {
             p99_ms: f.slo.p99_ms,
             breach_minutes: slo_us.map(|_| {
-                minutes
+                rec.rows()
                     .iter()
-                    .filter(|m| m.slo_breach == Some(true))
+                    .filter(|r| breach(r) == Some(true))
                     .count() as u64
             }),
             meets: None,
@@ -645,7 +650,11 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         summary,
         minutes,
         decisions: control.decisions().to_vec(),
-        tasks: fleet.tasks().iter().map(task_row).collect(),
+        tasks: if f.summary_only {
+            Vec::new()
+        } else {
+            fleet.tasks().iter().map(task_row).collect()
+        },
         context: RunContext::default(),
     }
 }

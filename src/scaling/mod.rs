@@ -38,6 +38,15 @@ use crate::time::{SECOND, SimTime};
 use decision::labelled;
 pub use decision::{Decision, QUIET, clock};
 
+/// A log row's text, written only when the autoscaler keeps its log's text
+/// (`AutoScaler::without_text`): the minute's no-action reasons and
+/// formulas cost more than the evaluation itself.
+macro_rules! say {
+    ($text:expr, $($arg:tt)*) => {
+        if $text { format!($($arg)*) } else { String::new() }
+    };
+}
+
 pub(crate) fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e12 {
         format!("{}", v as i64)
@@ -403,7 +412,8 @@ impl AutoScaler {
             let (base, what) = base_of(p.high.metric);
             let proposal = latest.map(|m| (base * m / p.target - 1e-9).ceil().max(0.0) as u32);
             let formula = latest.map(|m| {
-                format!(
+                say!(
+                    text,
                     "ceil({} {what} × {m:.2} / {}) = {}",
                     fmt_num(base),
                     fmt_num(p.target),
@@ -443,9 +453,13 @@ impl AutoScaler {
                     &p.high_label,
                     &high,
                     None,
-                    format!(
+                    say!(
+                        text,
                         "no action: {} of {} datapoints {}, {} needed",
-                        high.breaching, p.high.periods, p.high_label, p.high.needed
+                        high.breaching,
+                        p.high.periods,
+                        p.high_label,
+                        p.high.needed
                     ),
                 ));
             } else if high.state == AlarmState::InsufficientData {
@@ -454,7 +468,8 @@ impl AutoScaler {
                     &p.high_label,
                     &high,
                     None,
-                    format!(
+                    say!(
+                        text,
                         "{QUIET}: insufficient data ({} of {} datapoints published)",
                         high.values.len(),
                         p.high.periods
@@ -469,9 +484,13 @@ impl AutoScaler {
                     &p.low_label,
                     &low,
                     None,
-                    format!(
+                    say!(
+                        text,
                         "no action: {} of {} datapoints {}, {} needed to scale in",
-                        low.breaching, p.low.periods, p.low_label, p.low.needed
+                        low.breaching,
+                        p.low.periods,
+                        p.low_label,
+                        p.low.needed
                     ),
                 ));
             } else {
@@ -492,9 +511,13 @@ impl AutoScaler {
                         &p.label,
                         &e,
                         None,
-                        format!(
+                        say!(
+                            text,
                             "no action: {} of {} datapoints {}, {} needed",
-                            e.breaching, p.alarm.periods, p.label, p.alarm.needed
+                            e.breaching,
+                            p.alarm.periods,
+                            p.label,
+                            p.alarm.needed
                         ),
                     ));
                 }
@@ -538,7 +561,8 @@ impl AutoScaler {
             rows.push(row(&p.name, &p.label, &e, proposed, String::new()));
             formulas.push((
                 rows.len() - 1,
-                format!(
+                say!(
+                    text,
                     "{:?} of the datapoints {}; {base} running {} {} = {}",
                     p.aggregation,
                     fmt_num((latest * 100.0).round() / 100.0),

@@ -54,6 +54,9 @@ pub struct Compiled {
     /// then decides the same but neither writes nor keeps its rows (a
     /// shared cluster's managed scaling still logs).
     pub decision_log: bool,
+    /// Whether the run's output is its summary alone (a sweep's job,
+    /// `run::run_summary`): no per-minute records, no task rows.
+    pub summary_only: bool,
 }
 
 /// A Kubernetes pod and its autoscaler, compiled.
@@ -558,6 +561,7 @@ impl Scenario {
             pod,
             notes,
             decision_log: true,
+            summary_only: false,
             plane,
             fluid_step: self.fluid_step.0,
         })

@@ -251,6 +251,24 @@ impl FluidPlane {
         let mut i = 0;
         loop {
             let now = cx.now();
+            if i == means.len()
+                && let Some((k, total, entry)) = self.smooth_run(now, cx)
+            {
+                // A smooth rate whose bounds keep every step in one state:
+                // no integral step by step.
+                let arrivals = self.arrivals(total);
+                let until = now + self.step * k;
+                self.fast_step(now, until, arrivals, Some(entry), cx.rec);
+                if until >= self.end {
+                    break;
+                }
+                if until >= cx.horizon() {
+                    cx.schedule(until, FluidEvent::Step);
+                    break;
+                }
+                cx.advance_to(until);
+                continue;
+            }
             if i == means.len() {
                 // The steps before anything else happens (at least this one).
                 let until = cx.horizon().min(self.end);
@@ -260,9 +278,20 @@ impl FluidPlane {
                     .step_integrals(now, self.step, self.end, &mut means);
                 i = 0;
             }
-            let raised = self.step_once(means[i], cx);
-            i += 1;
-            let next = now + self.step;
+            // Steps in one state are served as one (a Poisson count over
+            // them is one Poisson count of their sum).
+            let (raised, k) = match self.same_state_run(now, &means[i..], cx) {
+                Some((k, entry)) if k > 1 => {
+                    let total: f64 = means[i..i + k].iter().sum();
+                    let arrivals = self.arrivals(total);
+                    let until = now + self.step * k as SimTime;
+                    self.fast_step(now, until, arrivals, Some(entry), cx.rec);
+                    (false, k)
+                }
+                _ => (self.step_once(means[i], cx), 1),
+            };
+            i += k;
+            let next = now + self.step * k as SimTime;
             if next >= self.end {
                 break;
             }
@@ -274,6 +303,91 @@ impl FluidPlane {
         }
         self.means = means;
         self.flush(cx.rec);
+    }
+
+    /// The coming steps, all within this minute and starting before the
+    /// horizon, over which the rate's bounds ([`RateFn::bounds`]) keep
+    /// the load of serving tasks without a backlog in the fast path's
+    /// state of the first step: their number, the rate's integral over
+    /// them and that state. `None` if that is not known for sure (then
+    /// [`Self::same_state_run`] looks at each step's integral).
+    fn smooth_run(
+        &mut self,
+        now: SimTime,
+        cx: &mut Ctx<'_, FluidEvent>,
+    ) -> Option<(SimTime, f64, Entry)> {
+        if self.queued_total != 0 || self.serving.is_empty() {
+            return None;
+        }
+        let limit = cx.horizon().min((now / MINUTE + 1) * MINUTE).min(self.end);
+        let k = limit
+            .saturating_sub(now)
+            .div_ceil(self.step)
+            .min(self.end.saturating_sub(now) / self.step);
+        if k < 2 {
+            return None;
+        }
+        let until = now + self.step * k;
+        let (low, high) = self.rate.bounds(now, until)?;
+        let first = self.rate.integral(now, now + self.step);
+        if first <= 0.0 {
+            return None;
+        }
+        let n = self.serving.len() as u32;
+        let per_task = |r: f64| r / f64::from(n);
+        let secs = self.step as f64 / SECOND as f64;
+        let Lookup::Profile(entry) = self.lookup(per_task(first) / secs, n, cx.rec) else {
+            return None;
+        };
+        let (tasks, lo, hi, _) = self.last?;
+        // A step's mean rate lies within the bounds (a margin for rounding).
+        let inside = per_task(low) * (1.0 - 1e-9) >= lo && per_task(high) * (1.0 + 1e-9) < hi;
+        if entry.oom || tasks != n || !inside {
+            return None;
+        }
+        Some((k, self.rate.integral(now, until), entry))
+    }
+
+    /// How many of the coming steps (the rate's integrals over them,
+    /// `means`, from now on) serving tasks without a backlog serve in the
+    /// state of the first, all within its minute and starting before the
+    /// horizon; and that state. `None` unless that is the fast path's
+    /// state: stable, with a profile, no OOM.
+    fn same_state_run(
+        &mut self,
+        now: SimTime,
+        means: &[f64],
+        cx: &mut Ctx<'_, FluidEvent>,
+    ) -> Option<(usize, Entry)> {
+        let first = *means.first()?;
+        if self.queued_total != 0 || self.serving.is_empty() || first <= 0.0 {
+            return None;
+        }
+        let n = self.serving.len() as u32;
+        let secs = self.step as f64 / SECOND as f64;
+        let per_task = |m: f64| m / f64::from(n) / secs;
+        if now + self.step > self.end {
+            return None;
+        }
+        let Lookup::Profile(entry) = self.lookup(per_task(first), n, cx.rec) else {
+            return None;
+        };
+        let (tasks, lo, hi, _) = self.last?;
+        if entry.oom || tasks != n {
+            return None;
+        }
+        let limit = cx.horizon().min((now / MINUTE + 1) * MINUTE);
+        let mut k = 1;
+        let mut t = now + self.step;
+        while k < means.len() && t < limit && t + self.step <= self.end {
+            let lambda = per_task(means[k]);
+            if !(lambda >= lo && lambda < hi) {
+                break;
+            }
+            k += 1;
+            t += self.step;
+        }
+        Some((k, entry))
     }
 
     /// The step's arrivals from the rate's integral `mean` over it
@@ -681,9 +795,10 @@ impl DataPlane for FluidPlane {
         for (&id, task) in self.tasks.iter_mut() {
             task.settle(now, &self.pool);
             let b = std::mem::take(&mut task.busy);
-            per_task[id as usize] += b.round() as u64;
+            // Not negative: rounded without the library call.
+            per_task[id as usize] += (b + 0.5) as i64 as u64;
             total += b;
         }
-        total.round() as u64
+        (total + 0.5) as i64 as u64
     }
 }

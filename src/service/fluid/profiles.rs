@@ -56,8 +56,7 @@ impl Stretch {
     }
 
     /// The slowdown of a request at level `u` (uniform on (0, 1)) of the
-    /// drawn slowdowns, whose CPU time is `cpu` ms (the workload's mean
-    /// `cpu_mean`). The drawn slowdown increases with `u`: none busy below
+    /// drawn slowdowns. The drawn slowdown increases with `u`: none busy below
     /// 1 − busy, then the geometric's quantile. A long CPU phase shares the
     /// cores with many others coming and going, so a slowdown above the
     /// mean shrinks towards it as the phase outlasts the mean one, by
@@ -67,35 +66,91 @@ impl Stretch {
     /// plane's; the fourth root brings ρ = 0.7 and 0.85 within 1 %,
     /// BENCHMARKS.md; an empirical choice). Slowdowns below the mean, and
     /// every slowdown of a phase shorter than the mean, stand.
-    pub(super) fn slowdown(self, u: f64, cpu: f64, cpu_mean: f64) -> f64 {
-        let Stretch::Ps {
-            busy,
-            rho,
-            cores,
-            speed,
-        } = self
-        else {
-            return self.mean();
-        };
-        let drawn = if u >= 1.0 - busy && busy > 0.0 {
-            let w = ((u - (1.0 - busy)) / busy).min(1.0 - 1e-12);
-            let g = if rho > 0.0 {
-                ((1.0 - w).ln() / rho.ln()).floor().max(0.0)
-            } else {
-                0.0
-            };
-            (1.0 + (g + 1.0) / cores) / speed
-        } else {
-            1.0 / speed
-        };
+    ///
+    /// Takes `u`, ln(1 − u) and the shrink factor of the request's CPU
+    /// time ([`shrink`] of it and the mean): what a profile's inputs hold,
+    /// so that building one takes no logarithm or power per request.
+    pub(super) fn slowdown(self, u: f64, ln_tail: f64, shrink: f64) -> f64 {
+        self.slowdowns().at(u, ln_tail, shrink)
+    }
+
+    /// [`Stretch::slowdown`] with what does not depend on the request
+    /// worked out once (a profile asks it for 4,096 requests).
+    pub(super) fn slowdowns(self) -> Slowdowns {
         let mean = self.mean();
-        if drawn > mean {
-            let w = (cpu_mean / cpu.max(1e-12)).powf(0.25).min(1.0);
-            mean + (drawn - mean) * w
+        match self {
+            Stretch::Fixed(_) => Slowdowns {
+                mean,
+                idle: mean,
+                busy_from: f64::INFINITY,
+                ln_busy: 0.0,
+                ln_rho: None,
+                per_other: 0.0,
+            },
+            Stretch::Ps {
+                busy,
+                rho,
+                cores,
+                speed,
+            } => Slowdowns {
+                mean,
+                idle: 1.0 / speed,
+                busy_from: if busy > 0.0 {
+                    1.0 - busy
+                } else {
+                    f64::INFINITY
+                },
+                ln_busy: busy.ln(),
+                ln_rho: (rho > 0.0).then(|| rho.ln()),
+                per_other: 1.0 / (cores * speed),
+            },
+        }
+    }
+}
+
+/// A stretch's slowdowns, ready to be read per request
+/// ([`Stretch::slowdowns`]).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Slowdowns {
+    mean: f64,
+    /// The slowdown of a request that finds the cores free.
+    idle: f64,
+    /// Levels from here on find them busy.
+    busy_from: f64,
+    ln_busy: f64,
+    ln_rho: Option<f64>,
+    /// The slowdown each request sharing the cores adds.
+    per_other: f64,
+}
+
+impl Slowdowns {
+    /// [`Stretch::slowdown`].
+    pub(super) fn at(&self, u: f64, ln_tail: f64, shrink: f64) -> f64 {
+        if self.busy_from.is_infinite() && self.per_other == 0.0 {
+            return self.mean;
+        }
+        let drawn = if u >= self.busy_from {
+            // The geometric's quantile at w = (u − (1 − busy))/busy, by
+            // ln(1 − w) = ln(1 − u) − ln(busy) (w kept below 1 − 10⁻¹²);
+            // the quotient is not negative, so truncating floors it.
+            let ln_rest = (ln_tail - self.ln_busy).clamp(-27.631_021_115_928_547, 0.0);
+            let g = self.ln_rho.map_or(0.0, |l| (ln_rest / l) as u64 as f64);
+            self.idle + (g + 1.0) * self.per_other
+        } else {
+            self.idle
+        };
+        if drawn > self.mean {
+            self.mean + (drawn - self.mean) * shrink
         } else {
             drawn
         }
     }
+}
+
+/// How far a slowdown above the mean shrinks towards it for a CPU phase
+/// of `cpu` ms (mean `cpu_mean`): (mean / cpu)^¼, at most 1.
+fn shrink(cpu: f64, cpu_mean: f64) -> f64 {
+    (cpu_mean / cpu.max(1e-12)).powf(0.25).min(1.0)
 }
 
 /// Equally likely requests per profile.
@@ -112,14 +167,16 @@ pub(super) const GRID: f64 = 0.02;
 pub(super) struct Inputs {
     /// CPU time (ms).
     cpu: Vec<f64>,
-    /// Their mean (ms).
-    cpu_mean: f64,
     /// I/O wait (ms).
     io: Vec<f64>,
     /// Uniform: how much its CPU phase is stretched (whether it finds the
     /// cores busy, then how many others it shares them with; larger
     /// values, more).
     share_u: Vec<f64>,
+    /// ln(1 − share_u).
+    share_ln_tail: Vec<f64>,
+    /// The shrink of a slowdown above the mean for its CPU time ([`shrink`]).
+    shrink: Vec<f64>,
     /// Uniform: whether it waits for a slot.
     wait_u: Vec<f64>,
     /// Exponential (mean 1): how long, relative to the mean wait.
@@ -163,7 +220,7 @@ impl Inputs {
             v.shuffle(rng);
             v
         };
-        let share_u = geo_at
+        let share_u: Vec<f64> = geo_at
             .iter()
             .map(|&k| (k as f64 + 0.5) / SAMPLES as f64)
             .collect();
@@ -181,14 +238,24 @@ impl Inputs {
             })
             .collect();
         wait_e.shuffle(rng);
+        let cpu_mean = cpu.iter().sum::<f64>() / SAMPLES as f64;
         Inputs {
-            cpu_mean: cpu.iter().sum::<f64>() / SAMPLES as f64,
+            shrink: cpu.iter().map(|&c| shrink(c, cpu_mean)).collect(),
+            share_ln_tail: share_u.iter().map(|&u| (1.0 - u).ln()).collect(),
             cpu,
             io,
             share_u,
             wait_u,
             wait_e,
         }
+    }
+
+    /// Input `j` (below `SAMPLES`) as one request's draw: its CPU time
+    /// (ms), I/O wait (ms) and shrink factor. The CPU and I/O values are
+    /// their strata's means, so a uniform `j` draws from the workload's
+    /// distributions on `SAMPLES` strata (the saturated path's draws).
+    pub(super) fn request(&self, j: usize) -> (f64, f64, f64) {
+        (self.cpu[j], self.io[j], self.shrink[j])
     }
 
     /// The latencies and waits (µs) of a stable task's model, for the
@@ -202,23 +269,52 @@ impl Inputs {
         timeout: Option<f64>,
     ) -> (Vec<(f64, f64)>, f64) {
         let mut out = Vec::with_capacity(SAMPLES);
-        for j in 0..SAMPLES {
-            let factor = stretch.slowdown(self.share_u[j], self.cpu[j], self.cpu_mean);
-            let service = (self.cpu[j] * factor + self.io[j]) * 1_000.0;
-            let wait = if p_wait > 0.0 && self.wait_u[j] < p_wait {
-                self.wait_e[j] * mean_wait_s / p_wait * 1e6
+        let slowdowns = stretch.slowdowns();
+        let wait_scale = if p_wait > 0.0 {
+            mean_wait_s / p_wait * 1e6
+        } else {
+            0.0
+        };
+        let share = self
+            .share_u
+            .iter()
+            .zip(&self.share_ln_tail)
+            .zip(&self.shrink);
+        let own = self.cpu.iter().zip(&self.io);
+        let waits = self.wait_u.iter().zip(&self.wait_e);
+        for (((&u, &ln_tail), &shrink), ((&cpu, &io), (&wait_u, &wait_e))) in
+            share.zip(own.zip(waits))
+        {
+            let factor = slowdowns.at(u, ln_tail, shrink);
+            let service = (cpu * factor + io) * 1_000.0;
+            let wait = if wait_u < p_wait {
+                wait_e * wait_scale
             } else {
                 0.0
             };
-            let latency = (wait + service).round();
+            let latency = round_us(wait + service);
             if timeout.is_some_and(|t| latency > t) {
                 continue;
             }
-            out.push((latency, wait.round()));
+            out.push((latency, round_us(wait)));
         }
         let lost = (SAMPLES - out.len()) as f64 / SAMPLES as f64;
         (out, lost)
     }
+}
+
+/// `x` µs (not negative) to the nearest whole µs, halves up: `round`
+/// without the library call it is on x86-64's baseline (no SSE4.1), which
+/// cost a fifth of building a profile.
+fn round_us(x: f64) -> f64 {
+    whole_us(x) as f64
+}
+
+/// [`round_us`] as a time.
+pub(super) fn whole_us(x: f64) -> crate::time::SimTime {
+    // Through i64: one instruction (u64 takes several); latencies are far
+    // below 2⁶³ µs.
+    (x + 0.5) as i64 as crate::time::SimTime
 }
 
 /// Side of the orthogonal array: SIDE² = SAMPLES.

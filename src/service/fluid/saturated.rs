@@ -2,7 +2,7 @@
 //! throughput, each served cohort's latencies carried by `DRAWS` draws (as
 //! are a stable task's once the run holds its most profiles).
 
-use super::profiles::Stretch;
+use super::profiles::{SAMPLES, Stretch, whole_us};
 use super::{FluidEvent, FluidPlane};
 use crate::engine::{Ctx, TaskId};
 use crate::time::SimTime;
@@ -13,16 +13,18 @@ use rand_distr::{Distribution, Exp1};
 /// a stable one's once the run holds `MAX_PROFILES` profiles).
 pub(super) const DRAWS: u64 = 16;
 impl FluidPlane {
-    /// One request's service time (µs) with the CPU phase stretched.
+    /// One request's service time (µs) with the CPU phase stretched: its
+    /// CPU and I/O times from the profiles' inputs (a uniform stratum).
     pub(super) fn draw_service(&mut self, model: Stretch) -> f64 {
-        let u: f64 = self.demand.rng.random();
-        let cpu = self.demand.cpu.sample(&mut self.demand.rng);
-        let stretch = model.slowdown(u, cpu, self.demand.cpu_mean_ms);
-        let io = self
-            .demand
-            .io
-            .as_ref()
-            .map_or(0.0, |d| d.sample(&mut self.demand.rng));
+        let j = self.demand.rng.random_range(0..SAMPLES);
+        let (cpu, io, shrink) = self.inputs.request(j);
+        let stretch = match model {
+            Stretch::Fixed(s) => s,
+            Stretch::Ps { .. } => {
+                let u: f64 = self.demand.rng.random();
+                model.slowdown(u, (1.0 - u).ln(), shrink)
+            }
+        };
         (cpu * stretch + io) * 1_000.0
     }
 
@@ -57,13 +59,12 @@ impl FluidPlane {
                 }
                 _ => wait_us,
             };
-            let latency = (wait + service).round() as SimTime;
+            let latency = whole_us(wait + service);
             if self.demand.timeout.is_some_and(|t| latency > t) {
                 cx.rec.timed_out_n(now, count);
                 continue;
             }
-            cx.rec
-                .completed_n(now, latency, wait.round() as SimTime, count);
+            cx.rec.completed_n(now, latency, whole_us(wait), count);
             // The stable wait is spent in the system too; a backlog's wait
             // is already counted by the recorder (in flight since arrival).
             let in_system = if stable_wait.is_some() {
