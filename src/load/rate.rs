@@ -5,6 +5,19 @@
 
 use crate::time::{DAY, HOUR, MINUTE, SECOND, SimTime};
 
+/// A span of steps as [`RateFn::span`] gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    /// Expected requests in the first step.
+    pub first: f64,
+    /// Expected requests in the span.
+    pub total: f64,
+    /// The least rate over the span (requests per second).
+    pub low: f64,
+    /// The greatest rate over the span (requests per second).
+    pub high: f64,
+}
+
 /// One linear piece of a rate function, `[start, end)`, from `r0` to `r1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Piece {
@@ -180,6 +193,65 @@ impl RateFn {
                 }
             }
         }
+    }
+
+    /// What the fluid plane asks of a span of steps `[t0, t1)` starting
+    /// with `[t0, first_end)`: the integrals over the first step and the
+    /// span, and the rate's bounds over the span ([`RateFn::bounds`]).
+    /// A diurnal cycle takes three sine-cosine pairs for all four, where
+    /// asking for them one by one takes eight. `None` where the bounds
+    /// are not known.
+    pub fn span(&self, t0: SimTime, first_end: SimTime, t1: SimTime) -> Option<Span> {
+        if let RateFn::Diurnal {
+            mean,
+            amplitude,
+            peak_hour,
+            weekend_factor,
+        } = self
+        {
+            let day_end = (t0 / DAY + 1).saturating_mul(DAY);
+            if !(t0 < first_end && first_end <= t1 && t1 <= day_end) {
+                return None;
+            }
+            let omega = 2.0 * std::f64::consts::PI / DAY as f64;
+            let tp = peak_hour * HOUR as f64;
+            let scale = mean * weekday_factor(t0, *weekend_factor);
+            let (s0, c0) = (omega * (t0 as f64 - tp)).sin_cos();
+            let (s1, _) = (omega * (first_end as f64 - tp)).sin_cos();
+            let (s2, c2) = (omega * (t1 as f64 - tp)).sin_cos();
+            let integral = |a: SimTime, b: SimTime, sa: f64, sb: f64| {
+                scale * ((b - a) as f64 + amplitude * (sb - sa) / omega) / SECOND as f64
+            };
+            // The cosine's extremes on [φ0, φ1] are at its ends unless a
+            // multiple of π lies inside.
+            let (mut lo, mut hi) = (c0.min(c2), c0.max(c2));
+            let pi = std::f64::consts::PI;
+            let (p0, p1) = (omega * (t0 as f64 - tp), omega * (t1 as f64 - tp));
+            let mut k = (p0 / pi).ceil();
+            while k <= (p1 / pi).floor() {
+                if k.rem_euclid(2.0) == 0.0 {
+                    hi = 1.0;
+                } else {
+                    lo = -1.0;
+                }
+                k += 1.0;
+            }
+            let at = |c: f64| scale * (1.0 + amplitude * c);
+            return Some(Span {
+                first: integral(t0, first_end, s0, s1),
+                total: integral(t0, t1, s0, s2),
+                low: at(lo).min(at(hi)),
+                high: at(lo).max(at(hi)),
+            });
+        }
+        // The same bounds hold on [t0, t1) as on [t0, t1 − 1].
+        let (low, high) = self.bounds(t0, t1.checked_sub(1)?)?;
+        Some(Span {
+            first: self.integral(t0, first_end),
+            total: self.integral(t0, t1),
+            low,
+            high,
+        })
     }
 
     /// The least and the greatest rate (requests per second) over
@@ -457,5 +529,46 @@ mod tests {
         assert!(diurnal.bounds(DAY - SECOND, DAY + SECOND).is_none());
         assert!(linear.bounds(HOUR - SECOND, HOUR + SECOND).is_none());
         assert!(buckets.bounds(0, SECOND).is_none());
+    }
+
+    #[test]
+    fn a_span_is_its_integrals_and_bounds() {
+        let diurnal = RateFn::Diurnal {
+            mean: 100.0,
+            amplitude: 0.6,
+            peak_hour: 14.0,
+            weekend_factor: 0.5,
+        };
+        for (t0, k) in [
+            (14 * HOUR - 30 * SECOND, 60),
+            (2 * HOUR - 10 * SECOND, 30),
+            (5 * DAY + 9 * HOUR, 57),
+            (DAY - 3 * SECOND, 3),
+        ] {
+            let (first_end, t1) = (t0 + SECOND, t0 + k * SECOND);
+            let span = diurnal.span(t0, first_end, t1).expect("within a day");
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+            assert!(
+                close(span.first, diurnal.integral(t0, first_end)),
+                "{span:?}"
+            );
+            assert!(close(span.total, diurnal.integral(t0, t1)), "{span:?}");
+            let (lo, hi) = diurnal.bounds(t0, t1 - 1).expect("within a day");
+            // The closed span's bounds, or wider by the last µs.
+            assert!(span.low <= lo + 1e-9 && span.high >= hi - 1e-9, "{span:?}");
+            assert!(close(span.low, lo) || close(span.high, hi), "{span:?}");
+        }
+        // Across midnight: not known.
+        assert!(diurnal.span(DAY - SECOND, DAY, DAY + SECOND).is_none());
+        let c = RateFn::Constant(4.0);
+        assert_eq!(
+            c.span(0, SECOND, 3 * SECOND),
+            Some(Span {
+                first: 4.0,
+                total: 12.0,
+                low: 4.0,
+                high: 4.0
+            })
+        );
     }
 }

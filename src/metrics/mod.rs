@@ -352,27 +352,41 @@ impl Recorder {
     /// `n` requests completed at `now`, each after `latency` µs of which
     /// `wait` queued (the aggregate data plane's share of a step).
     pub fn completed_n(&mut self, now: SimTime, latency: SimTime, wait: SimTime, n: u64) {
-        if n == 0 {
+        self.completed_draws(now, &[(latency, wait, n)]);
+    }
+
+    /// [`Recorder::completed_n`] for several `(latency, wait, n)` at once
+    /// (a saturated task's draws of one step).
+    pub fn completed_draws(&mut self, now: SimTime, draws: &[(SimTime, SimTime, u64)]) {
+        let total: u64 = draws.iter().map(|d| d.2).sum();
+        if total == 0 {
             return;
         }
-        self.completed += n;
-        let slow = latency as f64 > self.slo_us;
+        let slo_us = self.slo_us;
         let row = self.row(now);
-        row.completed += n;
-        if slow {
-            row.slow += n;
+        row.completed += total;
+        for &(latency, _, n) in draws {
+            if latency as f64 > slo_us {
+                row.slow += n;
+            }
+            if n > 0 {
+                row.latency_max = row.latency_max.max(latency);
+            }
         }
-        row.latency_max = row.latency_max.max(latency);
-        if wait == 0 {
-            self.zero_waits += n;
-        } else {
-            self.minute_waits.record_n(wait.min(HIST_MAX), n);
+        let row_max = row.latency_max;
+        for &(latency, wait, n) in draws.iter().filter(|d| d.2 > 0) {
+            if wait == 0 {
+                self.zero_waits += n;
+            } else {
+                self.minute_waits.record_n(wait.min(HIST_MAX), n);
+            }
+            self.minute_hist.record_n(latency.clamp(1, HIST_MAX), n);
+            self.latency_sum += latency as u128 * n as u128;
+            self.wait_sum += wait as u128 * n as u128;
         }
-        self.minute_hist.record_n(latency.clamp(1, HIST_MAX), n);
-        self.latency_sum += latency as u128 * n as u128;
-        self.wait_sum += wait as u128 * n as u128;
-        self.latency_max = self.latency_max.max(latency);
-        self.change_in_flight(now, -(n as i64));
+        self.completed += total;
+        self.latency_max = self.latency_max.max(row_max);
+        self.change_in_flight(now, -(total as i64));
     }
 
     /// Per-minute percentiles of profiles are sampled from `rng`: those of

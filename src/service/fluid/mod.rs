@@ -306,7 +306,7 @@ impl FluidPlane {
     }
 
     /// The coming steps, all within this minute and starting before the
-    /// horizon, over which the rate's bounds ([`RateFn::bounds`]) keep
+    /// horizon, over which the rate's bounds ([`RateFn::span`]) keep
     /// the load of serving tasks without a backlog in the fast path's
     /// state of the first step: their number, the rate's integral over
     /// them and that state. `None` if that is not known for sure (then
@@ -328,8 +328,8 @@ impl FluidPlane {
             return None;
         }
         let until = now + self.step * k;
-        let (low, high) = self.rate.bounds(now, until)?;
-        let first = self.rate.integral(now, now + self.step);
+        let span = self.rate.span(now, now + self.step, until)?;
+        let (first, low, high) = (span.first, span.low, span.high);
         if first <= 0.0 {
             return None;
         }
@@ -345,7 +345,7 @@ impl FluidPlane {
         if entry.oom || tasks != n || !inside {
             return None;
         }
-        Some((k, self.rate.integral(now, until), entry))
+        Some((k, span.total, entry))
     }
 
     /// How many of the coming steps (the rate's integrals over them,
@@ -598,7 +598,11 @@ impl FluidPlane {
             }
             self.next_rr = (start + rem as usize) % n as usize;
         }
-        share.sort_unstable();
+        // Tasks join `serving` in the order of their ids, which only grow:
+        // sorted already, as a rule.
+        if !share.is_sorted() {
+            share.sort_unstable();
+        }
         let mut ids = std::mem::take(&mut self.ids);
         ids.clear();
         ids.extend(self.tasks.keys().copied());

@@ -45,6 +45,9 @@ impl FluidPlane {
         }
         let draws = n.min(DRAWS);
         let mut area = 0.0;
+        // Recorded together once drawn (one minute row, one in-flight change).
+        let mut done = [(0, 0, 0); DRAWS as usize];
+        let mut timed_out = 0;
         for j in 0..draws {
             let count = n / draws + u64::from(j < n % draws);
             let service = self.draw_service(stretch);
@@ -61,10 +64,10 @@ impl FluidPlane {
             };
             let latency = whole_us(wait + service);
             if self.demand.timeout.is_some_and(|t| latency > t) {
-                cx.rec.timed_out_n(now, count);
+                timed_out += count;
                 continue;
             }
-            cx.rec.completed_n(now, latency, whole_us(wait), count);
+            done[j as usize] = (latency, whole_us(wait), count);
             // The stable wait is spent in the system too; a backlog's wait
             // is already counted by the recorder (in flight since arrival).
             let in_system = if stable_wait.is_some() {
@@ -74,6 +77,8 @@ impl FluidPlane {
             };
             area += in_system * count as f64;
         }
+        cx.rec.completed_draws(now, &done[..draws as usize]);
+        cx.rec.timed_out_n(now, timed_out);
         area
     }
 
