@@ -222,20 +222,8 @@ impl RateFn {
             let integral = |a: SimTime, b: SimTime, sa: f64, sb: f64| {
                 scale * ((b - a) as f64 + amplitude * (sb - sa) / omega) / SECOND as f64
             };
-            // The cosine's extremes on [φ0, φ1] are at its ends unless a
-            // multiple of π lies inside.
-            let (mut lo, mut hi) = (c0.min(c2), c0.max(c2));
-            let pi = std::f64::consts::PI;
             let (p0, p1) = (omega * (t0 as f64 - tp), omega * (t1 as f64 - tp));
-            let mut k = (p0 / pi).ceil();
-            while k <= (p1 / pi).floor() {
-                if k.rem_euclid(2.0) == 0.0 {
-                    hi = 1.0;
-                } else {
-                    lo = -1.0;
-                }
-                k += 1.0;
-            }
+            let (lo, hi) = cos_range(p0, p1, c0, c2);
             let at = |c: f64| scale * (1.0 + amplitude * c);
             return Some(Span {
                 first: integral(t0, first_end, s0, s1),
@@ -295,18 +283,7 @@ impl RateFn {
                     2.0 * std::f64::consts::PI * (t as f64 / HOUR as f64 - peak_hour) / 24.0
                 };
                 let (p0, p1) = (phase(t0), phase(t1));
-                let (c0, c1) = (p0.cos(), p1.cos());
-                let (mut lo, mut hi) = (c0.min(c1), c0.max(c1));
-                let pi = std::f64::consts::PI;
-                let mut k = (p0 / pi).ceil();
-                while k <= (p1 / pi).floor() {
-                    if k.rem_euclid(2.0) == 0.0 {
-                        hi = 1.0;
-                    } else {
-                        lo = -1.0;
-                    }
-                    k += 1.0;
-                }
+                let (lo, hi) = cos_range(p0, p1, p0.cos(), p1.cos());
                 let at = |c: f64| scale * (1.0 + amplitude * c);
                 Some((at(lo).min(at(hi)), at(lo).max(at(hi))))
             }
@@ -432,6 +409,24 @@ impl RateFn {
 
 pub(super) fn secs(t: SimTime) -> f64 {
     t as f64 / SECOND as f64
+}
+
+/// The least and greatest cosine over phases `[p0, p1]`, whose ends'
+/// cosines are `c0` and `c1`: at the ends unless a multiple of π lies
+/// inside (even: 1, odd: −1).
+fn cos_range(p0: f64, p1: f64, c0: f64, c1: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (c0.min(c1), c0.max(c1));
+    let pi = std::f64::consts::PI;
+    let mut k = (p0 / pi).ceil();
+    while k <= (p1 / pi).floor() {
+        if k.rem_euclid(2.0) == 0.0 {
+            hi = 1.0;
+        } else {
+            lo = -1.0;
+        }
+        k += 1.0;
+    }
+    (lo, hi)
 }
 
 pub(super) fn weekday_factor(t: SimTime, weekend_factor: f64) -> f64 {

@@ -118,7 +118,7 @@ impl LatencyProfile {
 /// is on x86-64's baseline (no SSE4.1).
 fn ceil_us(v: f32) -> u64 {
     // Through i64: one instruction (u64 takes several).
-    let t = v as i64;
+    let t = v.max(0.0) as i64;
     (if (t as f32) < v { t + 1 } else { t }) as u64
 }
 

@@ -314,7 +314,7 @@ fn round_us(x: f64) -> f64 {
 pub(super) fn whole_us(x: f64) -> crate::time::SimTime {
     // Through i64: one instruction (u64 takes several); latencies are far
     // below 2⁶³ µs.
-    (x + 0.5) as i64 as crate::time::SimTime
+    (x.max(0.0) + 0.5) as i64 as crate::time::SimTime
 }
 
 /// Side of the orthogonal array: SIDE² = SAMPLES.

@@ -14,7 +14,9 @@ use rand_distr::{Distribution, Exp1};
 pub(super) const DRAWS: u64 = 16;
 impl FluidPlane {
     /// One request's service time (µs) with the CPU phase stretched: its
-    /// CPU and I/O times from the profiles' inputs (a uniform stratum).
+    /// CPU and I/O times from the profiles' inputs (a uniform stratum of
+    /// 4,096, each its stratum's mean: nothing beyond the top stratum's
+    /// mean, above the 99.98th percentile, is drawn).
     pub(super) fn draw_service(&mut self, model: Stretch) -> f64 {
         let j = self.demand.rng.random_range(0..SAMPLES);
         let (cpu, io, shrink) = self.inputs.request(j);
