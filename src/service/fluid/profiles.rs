@@ -55,27 +55,8 @@ impl Stretch {
         }
     }
 
-    /// The slowdown of a request at level `u` (uniform on (0, 1)) of the
-    /// drawn slowdowns. The drawn slowdown increases with `u`: none busy below
-    /// 1 − busy, then the geometric's quantile. A long CPU phase shares the
-    /// cores with many others coming and going, so a slowdown above the
-    /// mean shrinks towards it as the phase outlasts the mean one, by
-    /// (mean CPU / cpu)^¼ (M/M/1-PS's variance of T(x) grows as x, which
-    /// would give a square root: that put the p99 of the suite's
-    /// processor-sharing case at ρ = 0.85 9 % below the request-level
-    /// plane's; the fourth root brings ρ = 0.7 and 0.85 within 1 %,
-    /// BENCHMARKS.md; an empirical choice). Slowdowns below the mean, and
-    /// every slowdown of a phase shorter than the mean, stand.
-    ///
-    /// Takes `u`, ln(1 − u) and the shrink factor of the request's CPU
-    /// time ([`shrink`] of it and the mean): what a profile's inputs hold,
-    /// so that building one takes no logarithm or power per request.
-    pub(super) fn slowdown(self, u: f64, ln_tail: f64, shrink: f64) -> f64 {
-        self.slowdowns().at(u, ln_tail, shrink)
-    }
-
-    /// [`Stretch::slowdown`] with what does not depend on the request
-    /// worked out once (a profile asks it for 4,096 requests).
+    /// What [`Slowdowns::at`] needs of the stretch, worked out once (a
+    /// profile asks it for 4,096 requests, a step's draws for up to 16).
     pub(super) fn slowdowns(self) -> Slowdowns {
         let mean = self.mean();
         match self {
@@ -124,7 +105,21 @@ pub(super) struct Slowdowns {
 }
 
 impl Slowdowns {
-    /// [`Stretch::slowdown`].
+    /// The slowdown of a request at level `u` (uniform on (0, 1)) of the
+    /// drawn slowdowns. The drawn slowdown increases with `u`: none busy below
+    /// 1 − busy, then the geometric's quantile. A long CPU phase shares the
+    /// cores with many others coming and going, so a slowdown above the
+    /// mean shrinks towards it as the phase outlasts the mean one, by
+    /// (mean CPU / cpu)^¼ (M/M/1-PS's variance of T(x) grows as x, which
+    /// would give a square root: that put the p99 of the suite's
+    /// processor-sharing case at ρ = 0.85 9 % below the request-level
+    /// plane's; the fourth root brings ρ = 0.7 and 0.85 within 1 %,
+    /// BENCHMARKS.md; an empirical choice). Slowdowns below the mean, and
+    /// every slowdown of a phase shorter than the mean, stand.
+    ///
+    /// Takes `u`, ln(1 − u) and the shrink factor of the request's CPU
+    /// time ([`shrink`] of it and the mean): what a profile's inputs hold,
+    /// so that building one takes no logarithm or power per request.
     pub(super) fn at(&self, u: f64, ln_tail: f64, shrink: f64) -> f64 {
         if self.busy_from.is_infinite() && self.per_other == 0.0 {
             return self.mean;

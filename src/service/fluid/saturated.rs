@@ -2,7 +2,7 @@
 //! throughput, each served cohort's latencies carried by `DRAWS` draws (as
 //! are a stable task's once the run holds its most profiles).
 
-use super::profiles::{SAMPLES, Stretch, whole_us};
+use super::profiles::{SAMPLES, Slowdowns, Stretch, whole_us};
 use super::{FluidEvent, FluidPlane};
 use crate::engine::{Ctx, TaskId};
 use crate::time::SimTime;
@@ -17,14 +17,16 @@ impl FluidPlane {
     /// CPU and I/O times from the profiles' inputs (a uniform stratum of
     /// 4,096, each its stratum's mean: nothing beyond the top stratum's
     /// mean, above the 99.98th percentile, is drawn).
-    pub(super) fn draw_service(&mut self, model: Stretch) -> f64 {
+    /// `slowdowns` are the stretch's ([`Stretch::slowdowns`]), worked out
+    /// once for a step's draws.
+    pub(super) fn draw_service(&mut self, model: Stretch, slowdowns: &Slowdowns) -> f64 {
         let j = self.demand.rng.random_range(0..SAMPLES);
         let (cpu, io, shrink) = self.inputs.request(j);
         let stretch = match model {
             Stretch::Fixed(s) => s,
             Stretch::Ps { .. } => {
                 let u: f64 = self.demand.rng.random();
-                model.slowdown(u, (1.0 - u).ln(), shrink)
+                slowdowns.at(u, (1.0 - u).ln(), shrink)
             }
         };
         (cpu * stretch + io) * 1_000.0
@@ -50,9 +52,10 @@ impl FluidPlane {
         // Recorded together once drawn (one minute row, one in-flight change).
         let mut done = [(0, 0, 0); DRAWS as usize];
         let mut timed_out = 0;
+        let slowdowns = stretch.slowdowns();
         for j in 0..draws {
             let count = n / draws + u64::from(j < n % draws);
-            let service = self.draw_service(stretch);
+            let service = self.draw_service(stretch, &slowdowns);
             let wait = match stable_wait {
                 Some((p_wait, mean_wait_s)) if p_wait > 0.0 => {
                     if self.demand.rng.random::<f64>() < p_wait {
