@@ -1,7 +1,7 @@
 //! The offered rate as a function of time (`RateFn`: constant, linear
 //! pieces, trace buckets, diurnal): its value, its integral over any span
-//! or over consecutive steps, its peak, and the segments with a known bound
-//! that arrivals are drawn over.
+//! or over consecutive steps, its bounds over a span of steps, its peak,
+//! and the segments with a known bound that arrivals are drawn over.
 
 use crate::time::{DAY, HOUR, MINUTE, SECOND, SimTime};
 
@@ -197,10 +197,10 @@ impl RateFn {
 
     /// What the fluid plane asks of a span of steps `[t0, t1)` starting
     /// with `[t0, first_end)`: the integrals over the first step and the
-    /// span, and the rate's bounds over the span ([`RateFn::bounds`]).
-    /// A diurnal cycle takes three sine-cosine pairs for all four, where
-    /// asking for them one by one takes eight. `None` where the bounds
-    /// are not known.
+    /// span, and the least and greatest rate over the span, where they are
+    /// cheap to know for sure: a constant rate, one linear piece, one
+    /// bucket, a diurnal cycle within one day (three sine-cosine pairs for
+    /// all four). `None` elsewhere.
     pub fn span(&self, t0: SimTime, first_end: SimTime, t1: SimTime) -> Option<Span> {
         if let RateFn::Diurnal {
             mean,
@@ -243,10 +243,9 @@ impl RateFn {
     }
 
     /// The least and the greatest rate (requests per second) over
-    /// `[t0, t1]`, where they are cheap to know for sure: a constant rate,
-    /// one linear piece, one bucket, a diurnal cycle within one day.
-    /// `None` elsewhere.
-    pub fn bounds(&self, t0: SimTime, t1: SimTime) -> Option<(f64, f64)> {
+    /// `[t0, t1]` for a constant rate, one linear piece or one bucket
+    /// (a diurnal cycle's are [`RateFn::span`]'s own). `None` elsewhere.
+    fn bounds(&self, t0: SimTime, t1: SimTime) -> Option<(f64, f64)> {
         if t1 < t0 {
             return None;
         }
@@ -266,27 +265,7 @@ impl RateFn {
                 let r = bucket_rate(*width, rps, *repeat, t0).unwrap_or(0.0);
                 Some((r, r))
             }
-            RateFn::Diurnal {
-                mean,
-                amplitude,
-                peak_hour,
-                weekend_factor,
-            } => {
-                if t0 / DAY != t1 / DAY {
-                    return None;
-                }
-                // mean × day factor × (1 + a cos φ), φ = 2π (t − peak) / day:
-                // the cosine's extremes on [φ0, φ1] are at its ends unless a
-                // multiple of π lies inside.
-                let scale = mean * weekday_factor(t0, *weekend_factor);
-                let phase = |t: SimTime| {
-                    2.0 * std::f64::consts::PI * (t as f64 / HOUR as f64 - peak_hour) / 24.0
-                };
-                let (p0, p1) = (phase(t0), phase(t1));
-                let (lo, hi) = cos_range(p0, p1, p0.cos(), p1.cos());
-                let at = |c: f64| scale * (1.0 + amplitude * c);
-                Some((at(lo).min(at(hi)), at(lo).max(at(hi))))
-            }
+            RateFn::Diurnal { .. } => None,
         }
     }
 
@@ -459,7 +438,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bounds_hold_the_rate() {
+    fn a_span_bounds_the_rate() {
         let diurnal = RateFn::Diurnal {
             mean: 100.0,
             amplitude: 0.6,
@@ -485,49 +464,50 @@ mod tests {
             rps: vec![3.0, 7.0],
             repeat: true,
         };
+        // Spans over a peak (14:00), a trough (02:00), a weekend day, a
+        // piece's end and plain ones, each checked against the rate every
+        // 1/4 s; those crossing a piece's or a bucket's end are not known.
+        let mut known = 0;
         for f in [&diurnal, &linear, &buckets, &RateFn::Constant(4.0)] {
-            // Spans over a peak (14:00), a trough (02:00), a weekend day
-            // and plain ones, each checked against the rate every 1/4 s.
             for (t0, len) in [
                 (14 * HOUR - 30 * SECOND, MINUTE),
                 (2 * HOUR - 10 * SECOND, 30 * SECOND),
                 (5 * DAY + 9 * HOUR, 2 * MINUTE),
                 (HOUR - 30 * SECOND, MINUTE),
-                (7 * HOUR, 0),
                 (0, SECOND / 2),
             ] {
-                let Some((lo, hi)) = f.bounds(t0, t0 + len) else {
+                let Some(span) = f.span(t0, t0 + len.min(SECOND), t0 + len) else {
                     continue;
                 };
-                assert!(lo <= hi);
+                known += 1;
+                assert!(span.low <= span.high);
                 let mut t = t0;
-                while t <= t0 + len {
+                while t < t0 + len {
                     let r = f.rate(t as f64);
                     assert!(
-                        r >= lo - 1e-9 && r <= hi + 1e-9,
-                        "{f:?} at {t}: {r} not in [{lo}, {hi}]"
+                        r >= span.low - 1e-9 && r <= span.high + 1e-9,
+                        "{f:?} at {t}: {r} not in {span:?}"
                     );
                     t += SECOND / 4;
                 }
             }
         }
+        // Diurnal 5, linear 4, buckets 1, constant 5.
+        assert_eq!(known, 15);
         // Tight at a peak and a trough.
-        let (_, hi) = diurnal
-            .bounds(14 * HOUR - MINUTE, 14 * HOUR + MINUTE)
-            .unwrap();
-        assert!((hi - 160.0).abs() < 1e-9, "{hi}");
-        let (lo, _) = diurnal
-            .bounds(2 * HOUR - MINUTE, 2 * HOUR + MINUTE)
-            .unwrap();
-        assert!((lo - 40.0).abs() < 1e-9, "{lo}");
+        let around = |t: SimTime| diurnal.span(t - MINUTE, t - MINUTE + SECOND, t + MINUTE);
+        let high = around(14 * HOUR).expect("within a day").high;
+        assert!((high - 160.0).abs() < 1e-9, "{high}");
+        let low = around(2 * HOUR).expect("within a day").low;
+        assert!((low - 40.0).abs() < 1e-9, "{low}");
         // Across a day, a piece's end or a bucket's: not known.
-        assert!(diurnal.bounds(DAY - SECOND, DAY + SECOND).is_none());
-        assert!(linear.bounds(HOUR - SECOND, HOUR + SECOND).is_none());
-        assert!(buckets.bounds(0, SECOND).is_none());
+        assert!(diurnal.span(DAY - SECOND, DAY, DAY + SECOND).is_none());
+        assert!(linear.span(HOUR - SECOND, HOUR, HOUR + SECOND).is_none());
+        assert!(buckets.span(0, SECOND, 2 * SECOND).is_none());
     }
 
     #[test]
-    fn a_span_is_its_integrals_and_bounds() {
+    fn a_span_is_its_integrals() {
         let diurnal = RateFn::Diurnal {
             mean: 100.0,
             amplitude: 0.6,
@@ -548,13 +528,7 @@ mod tests {
                 "{span:?}"
             );
             assert!(close(span.total, diurnal.integral(t0, t1)), "{span:?}");
-            let (lo, hi) = diurnal.bounds(t0, t1 - 1).expect("within a day");
-            // The closed span's bounds, or wider by the last µs.
-            assert!(span.low <= lo + 1e-9 && span.high >= hi - 1e-9, "{span:?}");
-            assert!(close(span.low, lo) || close(span.high, hi), "{span:?}");
         }
-        // Across midnight: not known.
-        assert!(diurnal.span(DAY - SECOND, DAY, DAY + SECOND).is_none());
         let c = RateFn::Constant(4.0);
         assert_eq!(
             c.span(0, SECOND, 3 * SECOND),

@@ -14,6 +14,32 @@ use crate::metrics::Recorder;
 use crate::time::{MINUTE, SECOND, SimTime};
 
 impl FluidPlane {
+    /// The fast path's state of serving tasks without a backlog when the
+    /// coming step's expected arrivals are `first`: its profile entry and
+    /// the range of per-task rates (requests per second) in the same
+    /// state. `None` unless stable with a profile and no OOM, or when the
+    /// step is not a whole one.
+    fn run_state(
+        &mut self,
+        now: SimTime,
+        first: f64,
+        rec: &mut Recorder,
+    ) -> Option<(Entry, f64, f64)> {
+        if self.queued_total != 0 || self.serving.is_empty() || first <= 0.0 {
+            return None;
+        }
+        if now + self.step > self.end {
+            return None;
+        }
+        let n = self.serving.len() as u32;
+        let secs = self.step as f64 / SECOND as f64;
+        let Lookup::Profile(entry) = self.lookup(first / f64::from(n) / secs, n, rec) else {
+            return None;
+        };
+        let (tasks, lo, hi, _) = self.last?;
+        (!entry.oom && tasks == n).then_some((entry, lo, hi))
+    }
+
     /// The coming steps, all within this minute and starting before the
     /// horizon, over which the rate's bounds ([`RateFn::span`]) keep
     /// the load of serving tasks without a backlog in the fast path's
@@ -24,7 +50,7 @@ impl FluidPlane {
         &mut self,
         now: SimTime,
         cx: &mut Ctx<'_, FluidEvent>,
-    ) -> Option<(SimTime, f64, Entry)> {
+    ) -> Option<(usize, f64, Entry)> {
         if self.queued_total != 0 || self.serving.is_empty() {
             return None;
         }
@@ -36,25 +62,12 @@ impl FluidPlane {
         if k < 2 {
             return None;
         }
-        let until = now + self.step * k;
-        let span = self.rate.span(now, now + self.step, until)?;
-        let (first, low, high) = (span.first, span.low, span.high);
-        if first <= 0.0 {
-            return None;
-        }
-        let n = self.serving.len() as u32;
-        let per_task = |r: f64| r / f64::from(n);
-        let secs = self.step as f64 / SECOND as f64;
-        let Lookup::Profile(entry) = self.lookup(per_task(first) / secs, n, cx.rec) else {
-            return None;
-        };
-        let (tasks, lo, hi, _) = self.last?;
+        let span = self.rate.span(now, now + self.step, now + self.step * k)?;
+        let (entry, lo, hi) = self.run_state(now, span.first, cx.rec)?;
         // A step's mean rate lies within the bounds (a margin for rounding).
-        let inside = per_task(low) * (1.0 - 1e-9) >= lo && per_task(high) * (1.0 + 1e-9) < hi;
-        if entry.oom || tasks != n || !inside {
-            return None;
-        }
-        Some((k, span.total, entry))
+        let n = self.serving.len() as f64;
+        let inside = span.low / n * (1.0 - 1e-9) >= lo && span.high / n * (1.0 + 1e-9) < hi;
+        inside.then_some((k as usize, span.total, entry))
     }
 
     /// How many of the coming steps (the rate's integrals over them,
@@ -68,28 +81,13 @@ impl FluidPlane {
         means: &[f64],
         cx: &mut Ctx<'_, FluidEvent>,
     ) -> Option<(usize, Entry)> {
-        let first = *means.first()?;
-        if self.queued_total != 0 || self.serving.is_empty() || first <= 0.0 {
-            return None;
-        }
-        let n = self.serving.len() as u32;
-        let secs = self.step as f64 / SECOND as f64;
-        let per_task = |m: f64| m / f64::from(n) / secs;
-        if now + self.step > self.end {
-            return None;
-        }
-        let Lookup::Profile(entry) = self.lookup(per_task(first), n, cx.rec) else {
-            return None;
-        };
-        let (tasks, lo, hi, _) = self.last?;
-        if entry.oom || tasks != n {
-            return None;
-        }
+        let (entry, lo, hi) = self.run_state(now, *means.first()?, cx.rec)?;
+        let (n, secs) = (self.serving.len() as f64, self.step as f64 / SECOND as f64);
         let limit = cx.horizon().min((now / MINUTE + 1) * MINUTE);
         let mut k = 1;
         let mut t = now + self.step;
         while k < means.len() && t < limit && t + self.step <= self.end {
-            let lambda = per_task(means[k]);
+            let lambda = means[k] / n / secs;
             if !(lambda >= lo && lambda < hi) {
                 break;
             }
@@ -97,6 +95,21 @@ impl FluidPlane {
             t += self.step;
         }
         Some((k, entry))
+    }
+
+    /// Serves `k` steps from `now` as one, `mean` requests expected over
+    /// them, in the fast path's state `entry`.
+    pub(super) fn serve_run(
+        &mut self,
+        now: SimTime,
+        k: usize,
+        mean: f64,
+        entry: Entry,
+        rec: &mut Recorder,
+    ) {
+        let arrivals = self.arrivals(mean);
+        let until = now + self.step * k as SimTime;
+        self.fast_step(now, until, arrivals, Some(entry), rec);
     }
 
     /// A step with every serving task in the same state: no backlog, and

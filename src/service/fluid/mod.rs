@@ -255,46 +255,35 @@ impl FluidPlane {
         let mut i = 0;
         loop {
             let now = cx.now();
-            if i == means.len()
+            // Steps in one state are served as one (a Poisson count over
+            // them is one Poisson count of their sum): for a smooth rate
+            // whose bounds show it, without an integral step by step.
+            let (raised, k) = if i == means.len()
                 && let Some((k, total, entry)) = self.smooth_run(now, cx)
             {
-                // A smooth rate whose bounds keep every step in one state:
-                // no integral step by step.
-                let arrivals = self.arrivals(total);
-                let until = now + self.step * k;
-                self.fast_step(now, until, arrivals, Some(entry), cx.rec);
-                if until >= self.end {
-                    break;
+                self.serve_run(now, k, total, entry, cx.rec);
+                (false, k)
+            } else {
+                if i == means.len() {
+                    // The steps before anything else happens (at least this one).
+                    let until = cx.horizon().min(self.end);
+                    let k = until.saturating_sub(now).div_ceil(self.step).clamp(1, 120);
+                    means.resize(k as usize, 0.0);
+                    self.rate
+                        .step_integrals(now, self.step, self.end, &mut means);
+                    i = 0;
                 }
-                if until >= cx.horizon() {
-                    cx.schedule(until, FluidEvent::Step);
-                    break;
-                }
-                cx.advance_to(until);
-                continue;
-            }
-            if i == means.len() {
-                // The steps before anything else happens (at least this one).
-                let until = cx.horizon().min(self.end);
-                let k = until.saturating_sub(now).div_ceil(self.step).clamp(1, 120);
-                means.resize(k as usize, 0.0);
-                self.rate
-                    .step_integrals(now, self.step, self.end, &mut means);
-                i = 0;
-            }
-            // Steps in one state are served as one (a Poisson count over
-            // them is one Poisson count of their sum).
-            let (raised, k) = match self.same_state_run(now, &means[i..], cx) {
-                Some((k, entry)) if k > 1 => {
-                    let total: f64 = means[i..i + k].iter().sum();
-                    let arrivals = self.arrivals(total);
-                    let until = now + self.step * k as SimTime;
-                    self.fast_step(now, until, arrivals, Some(entry), cx.rec);
-                    (false, k)
-                }
-                _ => (self.step_once(means[i], cx), 1),
+                let (raised, k) = match self.same_state_run(now, &means[i..], cx) {
+                    Some((k, entry)) if k > 1 => {
+                        let total = means[i..i + k].iter().sum();
+                        self.serve_run(now, k, total, entry, cx.rec);
+                        (false, k)
+                    }
+                    _ => (self.step_once(means[i], cx), 1),
+                };
+                i += k;
+                (raised, k)
             };
-            i += k;
             let next = now + self.step * k as SimTime;
             if next >= self.end {
                 break;
@@ -390,22 +379,19 @@ impl FluidPlane {
             }
         }
         self.flush(cx.rec);
-        self.slow_step(now, step_end, secs, mean, arrivals, lambda, cx)
+        self.slow_step(now, step_end, secs, arrivals, lambda, cx)
     }
 
     /// A step with some task backlogged or saturated: each task on its own.
-    #[allow(clippy::too_many_arguments)]
     fn slow_step(
         &mut self,
         now: SimTime,
         step_end: SimTime,
         secs: f64,
-        mean: f64,
         arrivals: u64,
         lambda: f64,
         cx: &mut Ctx<'_, FluidEvent>,
     ) -> bool {
-        let _ = mean;
         // Busy time of the step that ended now; the pool breaks up.
         for task in self.tasks.values_mut() {
             task.settle(now, &self.pool);
