@@ -1255,6 +1255,7 @@ fn output<D: DataPlane>(
             },
         },
     );
+    out.decisions = sim.control.take_decisions();
     // The capacity provider's rows sit beside the service's, in time order
     // (the service's first at one instant).
     if !cluster_decisions.is_empty() {

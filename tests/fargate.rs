@@ -253,11 +253,11 @@ fn step_load_follows_the_aws_timeline() {
         .iter()
         .find(|d| d.action == "scale_out")
         .unwrap();
-    let points = values(&d.datapoints);
+    let points = values(&d.datapoints.to_string());
     assert_eq!(points.len(), 3);
     // Each datapoint names its minute: the step's first three.
-    let minutes: Vec<&str> = d
-        .datapoints
+    let text = d.datapoints.to_string();
+    let minutes: Vec<&str> = text
         .split(';')
         .map(|p| p.split('=').next().unwrap())
         .collect();
@@ -282,8 +282,8 @@ fn step_load_follows_the_aws_timeline() {
     // Every target-tracking scale-out saw 3 of 3 datapoints above 60, every
     // scale-in 15 of 15 below 54.
     for d in out.decisions.iter().filter(|d| d.action != "none") {
-        let points = values(&d.datapoints);
-        match d.action.as_str() {
+        let points = values(&d.datapoints.to_string());
+        match &*d.action.as_str() {
             "scale_out" => assert!(
                 points.len() == 3 && points.iter().all(|p| *p > 60.0),
                 "{d:?}"

@@ -22,7 +22,7 @@ use crate::engine::{EventQueue, TaskId};
 use crate::placement::{Compiled, Node, Request, Strategy};
 use crate::pricing::{Ledger, Totals};
 use crate::rng::{Component, Stream, stream};
-use crate::scaling::{Decision, clock};
+use crate::scaling::{Decision, Text};
 use crate::time::{MINUTE, SECOND, SimTime, from_secs_f64};
 use rand_distr::{Distribution, Exp1};
 
@@ -576,10 +576,10 @@ impl ClusterControl {
         {
             self.decisions.push(Decision {
                 time_s: now as f64 / SECOND as f64,
-                clock: clock(now),
+                clock: Text::Clock(now),
                 policy: "capacity-provider".into(),
-                alarm: format!("CapacityProviderReservation vs targetCapacity {target}"),
-                datapoints: r.value.map_or("-".into(), |v| format!("{v:.2}")),
+                alarm: format!("CapacityProviderReservation vs targetCapacity {target}").into(),
+                datapoints: r.value.map_or("-".into(), |v| format!("{v:.2}").into()),
                 alarm_state: match r.value {
                     Some(v) if v > target as f64 => "ALARM (high)".into(),
                     Some(v) if v < target as f64 => "ALARM (low)".into(),
@@ -605,7 +605,8 @@ impl ClusterControl {
                         String::new()
                     },
                     self.pending.len()
-                ),
+                )
+                .into(),
             });
         }
     }

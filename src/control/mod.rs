@@ -311,6 +311,11 @@ impl ControlPlane {
         &self.decisions
     }
 
+    /// The scaling decision log, handed over (the run's output keeps it).
+    pub fn take_decisions(&mut self) -> Vec<Decision> {
+        std::mem::take(&mut self.decisions)
+    }
+
     /// The scaling lag tracker.
     pub fn lag(&self) -> &LagTracker {
         &self.lag

@@ -31,7 +31,7 @@ use crate::cluster::Cluster;
 use crate::control::ServicePlacement;
 use crate::placement::{self, Compiled, Request, Resources};
 use crate::rng::Stream;
-use crate::scaling::{Decision, clock};
+use crate::scaling::{Decision, Text};
 use crate::time::{MINUTE, SECOND, SimTime};
 use rand::RngExt;
 
@@ -235,7 +235,7 @@ impl ClusterAutoscaler {
     fn row(&self, now: SimTime, cluster: &Cluster, action: &str, reason: String) -> Decision {
         Decision {
             time_s: now as f64 / SECOND as f64,
-            clock: clock(now),
+            clock: Text::Clock(now),
             policy: "cluster-autoscaler".into(),
             alarm: "unschedulable pods / node utilization".into(),
             datapoints: "-".into(),
@@ -244,8 +244,8 @@ impl ClusterAutoscaler {
             old_desired: cluster.alive(),
             proposed: None,
             new_desired: cluster.alive(),
-            action: action.into(),
-            reason,
+            action: action.to_string().into(),
+            reason: reason.into(),
         }
     }
 

@@ -11,7 +11,7 @@
 use super::hpa::{self, MetricSample, PodInfo, ResourceName};
 use super::spec::{HpaConfig, Target};
 use crate::engine::TaskId;
-use crate::scaling::{Decision, clock};
+use crate::scaling::{Decision, Text};
 use crate::time::{SECOND, SimTime};
 use std::collections::VecDeque;
 
@@ -237,7 +237,7 @@ impl HpaController {
                 .count() as u32;
             Decision {
                 time_s: now as f64 / SECOND as f64,
-                clock: clock(now),
+                clock: Text::Clock(now),
                 policy: "hpa".into(),
                 alarm: self
                     .cfg
@@ -245,9 +245,10 @@ impl HpaController {
                     .iter()
                     .map(Target::describe)
                     .collect::<Vec<_>>()
-                    .join("; "),
-                datapoints: seen.join("; "),
-                alarm_state: d.reason.to_string(),
+                    .join("; ")
+                    .into(),
+                datapoints: seen.join("; ").into(),
+                alarm_state: Text::Static(d.reason),
                 running: ready,
                 old_desired: current,
                 proposed: d.recommendation,
@@ -259,7 +260,7 @@ impl HpaController {
                 } else {
                     "none".into()
                 },
-                reason,
+                reason: reason.into(),
             }
         });
         SyncOutcome {

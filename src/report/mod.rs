@@ -649,7 +649,8 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
     RunOutput {
         summary,
         minutes,
-        decisions: control.decisions().to_vec(),
+        // The caller hands the log over (`ControlPlane::take_decisions`).
+        decisions: Vec::new(),
         tasks: if f.summary_only {
             Vec::new()
         } else {

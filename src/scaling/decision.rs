@@ -1,10 +1,15 @@
 //! The decision log of Service Auto Scaling: one row of `decisions.csv`
 //! per evaluation per policy, and the text it is written in (datapoints
-//! labelled with their period, instants as `d<day> HH:MM:SS`).
+//! labelled with their period, instants as `d<day> HH:MM:SS`). A row keeps
+//! its text's parts ([`Text`]) and writes it when read: a month's log
+//! holds 43,000 rows, most of which nobody reads.
 
 use super::alarm::AlarmEval;
 use crate::time::{SECOND, SimTime};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
 
 /// One row of `decisions.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -12,15 +17,15 @@ pub struct Decision {
     /// Simulated seconds since the start.
     pub time_s: f64,
     /// Day and time of day (`d0 09:03:00`).
-    pub clock: String,
+    pub clock: Text,
     /// Policy name.
-    pub policy: String,
+    pub policy: Text,
     /// What the alarm compares.
-    pub alarm: String,
+    pub alarm: Text,
     /// The datapoints it looked at, oldest first (`-` = missing).
-    pub datapoints: String,
+    pub datapoints: Text,
     /// Alarm state.
-    pub alarm_state: String,
+    pub alarm_state: Text,
     /// Running tasks.
     pub running: u32,
     /// Desired count before.
@@ -30,9 +35,142 @@ pub struct Decision {
     /// Desired count after this evaluation.
     pub new_desired: u32,
     /// `scale_out`, `scale_in`, `limits`, or `none`.
-    pub action: String,
+    pub action: Text,
     /// Why.
-    pub reason: String,
+    pub reason: Text,
+}
+
+/// A field of a log row: text, or the parts it is written from when it is
+/// read (displayed, compared or serialised).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text {
+    /// Written already.
+    Owned(String),
+    /// A constant.
+    Static(&'static str),
+    /// A policy's name, label or quiet reason, shared by its rows.
+    Shared(Arc<str>),
+    /// An instant, written as [`clock`] writes it.
+    Clock(SimTime),
+    /// An alarm's datapoints and the starts of their periods, written as
+    /// `09:01=62.10;09:02=-`.
+    Datapoints(Box<[(Option<f64>, SimTime)]>),
+    /// `no action: {breaching} of {periods} datapoints {label}, {needed}
+    /// needed` (and ` to scale in`).
+    Breaching {
+        /// Datapoints that breached.
+        breaching: u32,
+        /// Datapoints looked at.
+        periods: u32,
+        /// The alarm's label.
+        label: Arc<str>,
+        /// Datapoints that must breach.
+        needed: u32,
+        /// Whether the alarm is the scale-in one.
+        to_scale_in: bool,
+    },
+}
+
+impl Text {
+    /// The text.
+    pub fn as_str(&self) -> Cow<'_, str> {
+        match self {
+            Text::Owned(s) => Cow::Borrowed(s),
+            Text::Static(s) => Cow::Borrowed(s),
+            Text::Shared(s) => Cow::Borrowed(s),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+
+    /// Whether the text holds `pat`.
+    pub fn contains(&self, pat: &str) -> bool {
+        self.as_str().contains(pat)
+    }
+
+    /// Whether the text starts with `pat`.
+    pub fn starts_with(&self, pat: &str) -> bool {
+        self.as_str().starts_with(pat)
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.as_str().is_empty()
+    }
+
+    /// An alarm's datapoints, labelled with their periods' starts.
+    pub fn datapoints(e: &AlarmEval) -> Text {
+        Text::Datapoints(
+            e.values
+                .iter()
+                .copied()
+                .zip(e.starts.iter().copied())
+                .collect(),
+        )
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Static("")
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Text::Owned(s) => f.write_str(s),
+            Text::Static(s) => f.write_str(s),
+            Text::Shared(s) => f.write_str(s),
+            Text::Clock(t) => f.write_str(&clock(*t)),
+            Text::Datapoints(points) => f.write_str(&labelled(points)),
+            Text::Breaching {
+                breaching,
+                periods,
+                label,
+                needed,
+                to_scale_in,
+            } => {
+                write!(
+                    f,
+                    "no action: {breaching} of {periods} datapoints {label}, {needed} needed"
+                )?;
+                if *to_scale_in {
+                    f.write_str(" to scale in")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text::Owned(s)
+    }
+}
+
+impl From<&'static str> for Text {
+    fn from(s: &'static str) -> Self {
+        Text::Static(s)
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
 }
 
 /// The reason of a log row where no datapoint breached any of the
@@ -49,11 +187,10 @@ impl Decision {
 /// The datapoints an alarm looked at, each labelled with the start of the
 /// period it measures: `09:01=62.10;09:02=-` (`-` = missing; seconds
 /// shown for high-resolution periods).
-pub(super) fn labelled(e: &AlarmEval) -> String {
+fn labelled(points: &[(Option<f64>, SimTime)]) -> String {
     use std::fmt::Write;
-    // Written in place: this runs at every evaluation of every policy.
-    let mut out = String::with_capacity(e.values.len() * 12);
-    for (k, (v, t)) in e.values.iter().zip(&e.starts).enumerate() {
+    let mut out = String::with_capacity(points.len() * 12);
+    for (k, (v, t)) in points.iter().enumerate() {
         if k > 0 {
             out.push(';');
         }

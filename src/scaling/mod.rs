@@ -35,8 +35,8 @@ pub use spec::{
 
 use crate::metrics::cloudwatch::{CloudWatch, Metric};
 use crate::time::{SECOND, SimTime};
-use decision::labelled;
-pub use decision::{Decision, QUIET, clock};
+pub use decision::{Decision, QUIET, Text, clock};
+use std::sync::Arc;
 
 /// A log row's text, written only when the autoscaler keeps its log's text
 /// (`AutoScaler::without_text`): the minute's no-action reasons and
@@ -70,26 +70,26 @@ pub fn percent_rounding(change: f64) -> i64 {
 }
 
 struct TargetTracking {
-    name: String,
+    name: Arc<str>,
     target: f64,
     high: Alarm,
     low: Alarm,
     /// `high.describe()` and `low.describe()`, and the reason of a quiet
     /// evaluation: written once, not at every evaluation.
-    high_label: String,
-    low_label: String,
-    quiet: String,
+    high_label: Arc<str>,
+    low_label: Arc<str>,
+    quiet: Arc<str>,
     out_cooldown: SimTime,
     in_cooldown: SimTime,
     disable_in: bool,
 }
 
 struct StepPolicy {
-    name: String,
+    name: Arc<str>,
     alarm: Alarm,
     /// `alarm.describe()` and the reason of a quiet evaluation.
-    label: String,
-    quiet: String,
+    label: Arc<str>,
+    quiet: Arc<str>,
     adjustment_type: AdjustmentType,
     steps: Vec<StepSpec>,
     min_magnitude: Option<u32>,
@@ -190,7 +190,8 @@ impl AutoScaler {
                 name: p
                     .name
                     .clone()
-                    .unwrap_or_else(|| format!("target-tracking-{}", i + 1)),
+                    .unwrap_or_else(|| format!("target-tracking-{}", i + 1))
+                    .into(),
                 target: p.target_value,
                 high: Alarm {
                     metric: p.predefined_metric,
@@ -209,13 +210,13 @@ impl AutoScaler {
                 out_cooldown: p.scale_out_cooldown.0,
                 in_cooldown: p.scale_in_cooldown.0,
                 disable_in: p.disable_scale_in,
-                high_label: String::new(),
-                low_label: String::new(),
-                quiet: String::new(),
+                high_label: Arc::from(""),
+                low_label: Arc::from(""),
+                quiet: Arc::from(""),
             })
             .map(|mut t: TargetTracking| {
-                t.high_label = t.high.describe();
-                t.low_label = t.low.describe();
+                t.high_label = t.high.describe().into();
+                t.low_label = t.low.describe().into();
                 t.quiet = if t.disable_in {
                     format!("{QUIET}: no datapoint {} (scale-in disabled)", t.high_label)
                 } else {
@@ -223,7 +224,8 @@ impl AutoScaler {
                         "{QUIET}: no datapoint {}, none {}",
                         t.high_label, t.low_label
                     )
-                };
+                }
+                .into();
                 t
             })
             .collect();
@@ -232,7 +234,11 @@ impl AutoScaler {
             .iter()
             .enumerate()
             .map(|(i, s)| StepPolicy {
-                name: s.name.clone().unwrap_or_else(|| format!("step-{}", i + 1)),
+                name: s
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("step-{}", i + 1))
+                    .into(),
                 alarm: Alarm {
                     metric: s.metric,
                     threshold: s.threshold,
@@ -247,12 +253,12 @@ impl AutoScaler {
                 aggregation: s.metric_aggregation_type,
                 out_cooldown: None,
                 in_cooldown_until: 0,
-                label: String::new(),
-                quiet: String::new(),
+                label: Arc::from(""),
+                quiet: Arc::from(""),
             })
             .map(|mut p: StepPolicy| {
-                p.label = p.alarm.describe();
-                p.quiet = format!("{QUIET}: no datapoint {}", p.label);
+                p.label = p.alarm.describe().into();
+                p.quiet = format!("{QUIET}: no datapoint {}", p.label).into();
                 p
             })
             .collect();
@@ -384,24 +390,25 @@ impl AutoScaler {
         };
         let mut formulas: Vec<(usize, String)> = Vec::new();
         let text = self.text;
-        let row =
-            |policy: &str, alarm: &str, e: &AlarmEval, proposed: Option<u32>, reason: String| {
-                let t = |f: &dyn Fn() -> String| if text { f() } else { String::new() };
-                Decision {
-                    time_s: now as f64 / SECOND as f64,
-                    clock: t(&|| clock(now)),
-                    policy: t(&|| policy.to_string()),
-                    alarm: t(&|| alarm.to_string()),
-                    datapoints: t(&|| labelled(e)),
-                    alarm_state: t(&|| e.state.as_str().to_string()),
-                    running,
-                    old_desired: desired,
-                    proposed,
-                    new_desired: desired,
-                    action: "none".into(),
-                    reason,
-                }
-            };
+        // A row keeps its text's parts (written when the log is read).
+        let row = |policy: &Arc<str>,
+                   alarm: &Arc<str>,
+                   e: &AlarmEval,
+                   proposed: Option<u32>,
+                   reason: Text| Decision {
+            time_s: now as f64 / SECOND as f64,
+            clock: Text::Clock(now),
+            policy: Text::Shared(policy.clone()),
+            alarm: Text::Shared(alarm.clone()),
+            datapoints: Text::datapoints(e),
+            alarm_state: Text::Static(e.state.as_str()),
+            running,
+            old_desired: desired,
+            proposed,
+            new_desired: desired,
+            action: Text::Static("none"),
+            reason,
+        };
         for p in &self.tt {
             let c = store(p.high.metric);
             let high = p.high.evaluate(c, now);
@@ -411,15 +418,18 @@ impl AutoScaler {
             // at the target.
             let (base, what) = base_of(p.high.metric);
             let proposal = latest.map(|m| (base * m / p.target - 1e-9).ceil().max(0.0) as u32);
-            let formula = latest.map(|m| {
-                say!(
-                    text,
-                    "ceil({} {what} × {m:.2} / {}) = {}",
-                    fmt_num(base),
-                    fmt_num(p.target),
-                    proposal.unwrap_or(0)
-                )
-            });
+            // Written only for the rows that show it.
+            let formula = || {
+                latest.map(|m| {
+                    say!(
+                        text,
+                        "ceil({} {what} × {m:.2} / {}) = {}",
+                        fmt_num(base),
+                        fmt_num(p.target),
+                        proposal.unwrap_or(0)
+                    )
+                })
+            };
             let mut this_in = false;
             if high.state == AlarmState::Alarm {
                 mark(&high);
@@ -429,9 +439,9 @@ impl AutoScaler {
                     &p.high_label,
                     &high,
                     Some(prop),
-                    String::new(),
+                    Text::default(),
                 ));
-                formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
+                formulas.push((rows.len() - 1, formula().unwrap_or_default()));
                 outs.push(Proposal {
                     row: rows.len() - 1,
                     desired: prop,
@@ -439,8 +449,14 @@ impl AutoScaler {
                 });
             } else if low.state == AlarmState::Alarm && !p.disable_in {
                 let prop = proposal.unwrap_or(desired);
-                rows.push(row(&p.name, &p.low_label, &low, Some(prop), String::new()));
-                formulas.push((rows.len() - 1, formula.clone().unwrap_or_default()));
+                rows.push(row(
+                    &p.name,
+                    &p.low_label,
+                    &low,
+                    Some(prop),
+                    Text::default(),
+                ));
+                formulas.push((rows.len() - 1, formula().unwrap_or_default()));
                 ins.push(Proposal {
                     row: rows.len() - 1,
                     desired: prop,
@@ -453,14 +469,13 @@ impl AutoScaler {
                     &p.high_label,
                     &high,
                     None,
-                    say!(
-                        text,
-                        "no action: {} of {} datapoints {}, {} needed",
-                        high.breaching,
-                        p.high.periods,
-                        p.high_label,
-                        p.high.needed
-                    ),
+                    Text::Breaching {
+                        breaching: high.breaching,
+                        periods: p.high.periods,
+                        label: p.high_label.clone(),
+                        needed: p.high.needed,
+                        to_scale_in: false,
+                    },
                 ));
             } else if high.state == AlarmState::InsufficientData {
                 rows.push(row(
@@ -473,7 +488,8 @@ impl AutoScaler {
                         "{QUIET}: insufficient data ({} of {} datapoints published)",
                         high.values.len(),
                         p.high.periods
-                    ),
+                    )
+                    .into(),
                 ));
             } else if low.breaching > 0
                 && !p.disable_in
@@ -484,17 +500,22 @@ impl AutoScaler {
                     &p.low_label,
                     &low,
                     None,
-                    say!(
-                        text,
-                        "no action: {} of {} datapoints {}, {} needed to scale in",
-                        low.breaching,
-                        p.low.periods,
-                        p.low_label,
-                        p.low.needed
-                    ),
+                    Text::Breaching {
+                        breaching: low.breaching,
+                        periods: p.low.periods,
+                        label: p.low_label.clone(),
+                        needed: p.low.needed,
+                        to_scale_in: true,
+                    },
                 ));
             } else {
-                rows.push(row(&p.name, &p.high_label, &high, None, p.quiet.clone()));
+                rows.push(row(
+                    &p.name,
+                    &p.high_label,
+                    &high,
+                    None,
+                    Text::Shared(p.quiet.clone()),
+                ));
             }
             if !p.disable_in && !this_in {
                 all_tt_in = false;
@@ -504,21 +525,26 @@ impl AutoScaler {
             let e = p.alarm.evaluate(store(p.alarm.metric), now);
             if e.state != AlarmState::Alarm {
                 if e.breaching == 0 {
-                    rows.push(row(&p.name, &p.label, &e, None, p.quiet.clone()));
+                    rows.push(row(
+                        &p.name,
+                        &p.label,
+                        &e,
+                        None,
+                        Text::Shared(p.quiet.clone()),
+                    ));
                 } else {
                     rows.push(row(
                         &p.name,
                         &p.label,
                         &e,
                         None,
-                        say!(
-                            text,
-                            "no action: {} of {} datapoints {}, {} needed",
-                            e.breaching,
-                            p.alarm.periods,
-                            p.label,
-                            p.alarm.needed
-                        ),
+                        Text::Breaching {
+                            breaching: e.breaching,
+                            periods: p.alarm.periods,
+                            label: p.label.clone(),
+                            needed: p.alarm.needed,
+                            to_scale_in: false,
+                        },
                     ));
                 }
                 continue;
@@ -558,7 +584,7 @@ impl AutoScaler {
             if p.alarm.comparison.upward() {
                 mark(&e);
             }
-            rows.push(row(&p.name, &p.label, &e, proposed, String::new()));
+            rows.push(row(&p.name, &p.label, &e, proposed, Text::default()));
             formulas.push((
                 rows.len() - 1,
                 say!(
@@ -584,7 +610,7 @@ impl AutoScaler {
                 }),
                 _ => {
                     rows.last_mut().expect("pushed").reason =
-                        "no action: no step matches, or a zero adjustment".into()
+                        Text::Static("no action: no step matches, or a zero adjustment")
                 }
             }
         }
@@ -597,7 +623,7 @@ impl AutoScaler {
             let target = best.max(self.min).min(self.max);
             let in_cooldown = now < self.out_cooldown_until;
             for p in &outs {
-                rows[p.row].reason = if target > desired && p.desired == best {
+                let why: String = if target > desired && p.desired == best {
                     if in_cooldown {
                         format!(
                             "scale out (larger than the current desired count during the scale-out cooldown until {})",
@@ -622,6 +648,7 @@ impl AutoScaler {
                 } else {
                     "not applied: another policy asked for more".into()
                 };
+                rows[p.row].reason = why.into();
             }
             if target > desired {
                 new_desired = target;
@@ -681,7 +708,7 @@ impl AutoScaler {
                     .policy
                     .map(|i| self.steps[i].in_cooldown_until)
                     .filter(|u| now < *u);
-                rows[p.row].reason = if p.desired >= desired {
+                let why: String = if p.desired >= desired {
                     format!("no action: proposal ≥ desired count {desired}")
                 } else if p.policy.is_none() && !all_tt_in {
                     "not applied: scale-in needs every scale-in-enabled target-tracking policy to agree".into()
@@ -699,6 +726,7 @@ impl AutoScaler {
                 } else {
                     "not applied: another policy keeps more capacity".into()
                 };
+                rows[p.row].reason = why.into();
             }
             if let Some(t) = target
                 && t < desired
@@ -722,15 +750,15 @@ impl AutoScaler {
         }
         for (i, f) in formulas {
             if !f.is_empty() {
-                rows[i].reason = format!("{} [{f}]", rows[i].reason);
+                rows[i].reason = format!("{} [{f}]", rows[i].reason).into();
             }
         }
         for r in &mut rows {
             r.new_desired = new_desired;
             if r.reason.starts_with("scale out") && scaled_out {
-                r.action = "scale_out".into();
+                r.action = Text::Static("scale_out");
             } else if r.reason.starts_with("scale in") && scaled_in {
-                r.action = "scale_in".into();
+                r.action = Text::Static("scale_in");
             }
         }
         Outcome {
@@ -763,11 +791,11 @@ impl AutoScaler {
         let new = desired.max(self.min).min(self.max);
         let d = Decision {
             time_s: now as f64 / SECOND as f64,
-            clock: clock(now),
-            policy: s.name.clone(),
-            alarm: String::new(),
-            datapoints: String::new(),
-            alarm_state: String::new(),
+            clock: Text::Clock(now),
+            policy: s.name.clone().into(),
+            alarm: Text::default(),
+            datapoints: Text::default(),
+            alarm_state: Text::default(),
             running,
             old_desired: desired,
             proposed: None,
@@ -780,7 +808,8 @@ impl AutoScaler {
             reason: format!(
                 "scheduled action: min_capacity {} max_capacity {}",
                 self.min, self.max
-            ),
+            )
+            .into(),
         };
         (new, d)
     }
