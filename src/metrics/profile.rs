@@ -107,6 +107,28 @@ impl LatencyProfile {
         })
     }
 
+    /// Where `w` requests a sample reach `rank` requests, linear between
+    /// consecutive samples (as [`mixture_level`] walks them): the first
+    /// `c` samples hold `w × c`.
+    fn level(&self, w: f64, rank: f64) -> u64 {
+        let len = self.latency.len();
+        let mut c = ((rank / w) as usize).clamp(1, len);
+        while c > 1 && w * (c - 1) as f64 >= rank {
+            c -= 1;
+        }
+        while w * (c as f64) < rank {
+            if c == len {
+                // Rounding left the rank unreached: the largest value.
+                return self.max();
+            }
+            c += 1;
+        }
+        let v = self.latency[c - 1];
+        let prev = if c >= 2 { self.latency[c - 2] } else { v };
+        let f = (1.0 - (w * c as f64 - rank) / w).clamp(0.0, 1.0) as f32;
+        ceil_us(prev + f * (v - prev))
+    }
+
     /// Requests of this profile at or below `v`, for `n` requests.
     fn count_le(&self, n: u64, v: f32) -> f64 {
         let le = self.latency.partition_point(|x| *x <= v);
@@ -184,6 +206,10 @@ pub fn mixture_level<'a, K: Copy>(
     }
     let live = &mut live[..k];
     let rank = rank_of(u, total);
+    if let [(p, w, _)] = *live {
+        // Most minutes hold one profile: its samples are the walk.
+        return Some(p.level(w, rank));
+    }
     // Each profile's own quantile at `u`; the mixture's is at least the
     // smallest of them (and about at most the largest). Start there and
     // walk the merged samples up.
@@ -200,8 +226,8 @@ pub fn mixture_level<'a, K: Copy>(
         })
     };
     let mut start = lo;
-    // One profile, or a walk that already bisected, walks to the end.
-    let mut bisected = live.len() == 1;
+    // A walk that already bisected walks to the end.
+    let mut bisected = false;
     loop {
         let mut below = 0.0;
         let mut prev = f32::NEG_INFINITY;
