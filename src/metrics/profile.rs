@@ -219,20 +219,18 @@ pub fn mixture_level<'a, K: Copy>(
     };
     let lo = live.iter().map(|l| own(l.0)).fold(f32::MAX, f32::min);
     // Requests (weighted) and samples below `v`.
-    let below_of = |live: &[(&LatencyProfile, f64, usize)], v: f32| -> (f64, usize) {
-        live.iter().fold((0.0, 0), |(w, n), l| {
-            let k = l.0.latency.partition_point(|x| *x < v);
-            (w + l.1 * k as f64, n + k)
-        })
-    };
     let mut start = lo;
-    // A walk that already bisected walks to the end.
-    let mut bisected = false;
+    // A walk that already bisected walks to the end, from the samples the
+    // bisection counted below its start.
+    let mut bisected: Option<[usize; MAX_PARTS]> = None;
     loop {
         let mut below = 0.0;
         let mut prev = f32::NEG_INFINITY;
-        for l in live.iter_mut() {
-            l.2 = l.0.latency.partition_point(|x| *x < start);
+        for (i, l) in live.iter_mut().enumerate() {
+            l.2 = match bisected {
+                Some(at) => at[i],
+                None => l.0.latency.partition_point(|x| *x < start),
+            };
             below += l.1 * l.2 as f64;
             if l.2 > 0 {
                 prev = prev.max(l.0.latency[l.2 - 1]);
@@ -270,7 +268,7 @@ pub fn mixture_level<'a, K: Copy>(
             }
             prev = v;
             steps += 1;
-            if !bisected && steps >= WALK {
+            if bisected.is_none() && steps >= WALK {
                 break v;
             }
         };
@@ -278,23 +276,42 @@ pub fn mixture_level<'a, K: Copy>(
         // where it stopped and the largest own quantile, keeping the start
         // where fewer than `rank` requests lie below it (as below the
         // sample it stopped at), so the walk from there finds the same
-        // level.
-        bisected = true;
+        // level. A value inside the bracket has each profile's count of
+        // samples below it inside the counts at its ends: only that range
+        // is searched.
         start = stopped;
         let mut b = live.iter().map(|l| own(l.0)).fold(f32::MIN, f32::max);
-        let (mut na, mut nb) = (below_of(live, start).1, below_of(live, b).1);
-        while nb.saturating_sub(na) > WALK {
+        let (mut at_a, mut at_b) = ([0usize; MAX_PARTS], [0usize; MAX_PARTS]);
+        for (i, l) in live.iter().enumerate() {
+            // The walk took every sample below the one it stopped at.
+            let mut j = l.2;
+            while j > 0 && l.0.latency[j - 1] >= start {
+                j -= 1;
+            }
+            at_a[i] = j;
+            at_b[i] = j + l.0.latency[j..].partition_point(|x| *x < b);
+        }
+        let between = |a: &[usize; MAX_PARTS], b: &[usize; MAX_PARTS]| -> usize {
+            a.iter().zip(b).map(|(a, b)| b - a).sum()
+        };
+        while between(&at_a, &at_b) > WALK {
             let mid = start + (b - start) / 2.0;
             if mid <= start || mid >= b {
                 break;
             }
-            let (w, n) = below_of(live, mid);
+            let mut at = [0usize; MAX_PARTS];
+            let mut w = 0.0;
+            for (i, l) in live.iter().enumerate() {
+                at[i] = at_a[i] + l.0.latency[at_a[i]..at_b[i]].partition_point(|x| *x < mid);
+                w += l.1 * at[i] as f64;
+            }
             if w < rank {
-                (start, na) = (mid, n);
+                (start, at_a) = (mid, at);
             } else {
-                (b, nb) = (mid, n);
+                (b, at_b) = (mid, at);
             }
         }
+        bisected = Some(at_a);
     }
 }
 

@@ -87,9 +87,13 @@ impl Text {
         self.as_str().contains(pat)
     }
 
-    /// Whether the text starts with `pat`.
+    /// Whether the text starts with `pat` (the text of an instant, of
+    /// datapoints or of a breaching count is written to tell).
     pub fn starts_with(&self, pat: &str) -> bool {
-        self.as_str().starts_with(pat)
+        match self {
+            Text::Breaching { .. } if !pat.starts_with("no action") => false,
+            _ => self.as_str().starts_with(pat),
+        }
     }
 
     /// Whether the text is empty.

@@ -755,9 +755,13 @@ impl AutoScaler {
         }
         for r in &mut rows {
             r.new_desired = new_desired;
-            if r.reason.starts_with("scale out") && scaled_out {
+            // Only a proposal's row (text written above) says it scaled.
+            let Text::Owned(reason) = &r.reason else {
+                continue;
+            };
+            if reason.starts_with("scale out") && scaled_out {
                 r.action = Text::Static("scale_out");
-            } else if r.reason.starts_with("scale in") && scaled_in {
+            } else if reason.starts_with("scale in") && scaled_in {
                 r.action = Text::Static("scale_in");
             }
         }
