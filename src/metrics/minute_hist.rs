@@ -25,6 +25,10 @@ pub struct MinuteHist {
     counts: Vec<u64>,
     /// Indices of the non-zero counts, in the order they were first touched.
     touched: Vec<u32>,
+    /// The same indices as bits (bit `i % 64` of word `i / 64`): read in
+    /// order for the percentiles without sorting `touched` (an overloaded
+    /// minute touches thousands of buckets).
+    bits: Vec<u64>,
     total: u64,
     high: u64,
 }
@@ -66,6 +70,7 @@ impl MinuteHist {
         MinuteHist {
             counts: vec![0; len],
             touched: Vec::new(),
+            bits: vec![0; len.div_ceil(64)],
             total: 0,
             high,
         }
@@ -84,6 +89,7 @@ impl MinuteHist {
         let c = &mut self.counts[i];
         if *c == 0 {
             self.touched.push(i as u32);
+            self.bits[i / 64] |= 1 << (i % 64);
         }
         *c = c.saturating_add(n);
         self.total = self.total.saturating_add(n);
@@ -98,21 +104,33 @@ impl MinuteHist {
     /// `Histogram::value_at_quantile` gives them: the highest value
     /// equivalent to the first bucket whose running count reaches
     /// ⌈q × total⌉ (at least 1). 0 when empty.
-    pub fn values_at(&mut self, qs: &[f64]) -> Vec<u64> {
-        self.touched.sort_unstable();
+    pub fn values_at(&self, qs: &[f64]) -> Vec<u64> {
         let mut out = Vec::with_capacity(qs.len());
+        // The touched buckets in ascending order, from the bits.
+        let mut ascending = self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let b = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    w * 64 + b
+                })
+            })
+        });
         let mut seen = 0u64;
-        let mut k = 0;
+        let mut at = ascending.next();
         for &q in qs {
             let q = q.min(1.0);
             let target = ((q * self.total as f64).ceil() as u64).max(1);
-            while k < self.touched.len() && seen + self.counts[self.touched[k] as usize] < target {
-                seen += self.counts[self.touched[k] as usize];
-                k += 1;
+            while let Some(i) = at
+                && seen + self.counts[i] < target
+            {
+                seen += self.counts[i];
+                at = ascending.next();
             }
-            out.push(match self.touched.get(k) {
-                Some(&i) if q == 0.0 => value_of(i as usize),
-                Some(&i) => highest_equivalent(value_of(i as usize)),
+            out.push(match at {
+                Some(i) if q == 0.0 => value_of(i),
+                Some(i) => highest_equivalent(value_of(i)),
                 None => 0,
             });
         }
@@ -138,6 +156,7 @@ impl MinuteHist {
     pub fn reset(&mut self) {
         for &i in &self.touched {
             self.counts[i as usize] = 0;
+            self.bits[i as usize / 64] = 0;
         }
         self.touched.clear();
         self.total = 0;
