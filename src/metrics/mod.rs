@@ -140,6 +140,8 @@ pub struct Recorder {
     /// Latency profiles of the aggregate plane, with the requests recorded
     /// by each not yet added to the run's histograms.
     profiles: Vec<(LatencyProfile, u64)>,
+    /// Each profile's share of requests slower than the SLO's target.
+    slo_above: Vec<f64>,
     /// Requests recorded by profile in the current minute.
     minute_profiles: Vec<(ProfileId, u64)>,
     /// Draws the order statistics a minute's requests would have shown
@@ -187,6 +189,7 @@ impl Recorder {
             zero_waits: 0,
             slo_us: f64::INFINITY,
             profiles: Vec::new(),
+            slo_above: Vec::new(),
             minute_profiles: Vec::new(),
             minute_rng: None,
         }
@@ -218,15 +221,17 @@ impl Recorder {
         self.minute_waits.drain_into(&mut self.wait);
         let row = &mut self.rows[self.current];
         if !self.minute_profiles.is_empty() {
-            let (parts, profiles) = (&self.minute_profiles, &self.profiles);
+            let (parts, profiles, slo_above) =
+                (&self.minute_profiles, &self.profiles, &self.slo_above);
             let get = |id: ProfileId| &profiles[id as usize].0;
+            let slow_share = |id: ProfileId| slo_above[id as usize];
             if self.minute_hist.is_empty()
                 && let Some(rng) = self.minute_rng.as_mut()
             {
                 // Only profiles, sampled: the minute's requests are draws
                 // from their mixture, and its percentiles, maximum and slow
                 // count those of so many draws.
-                let m = sample_minute(parts, get, self.slo_us, rng);
+                let m = sample_minute(parts, get, self.slo_us, slow_share, rng);
                 row.slow += m.slow;
                 row.latency_max = m.max;
                 row.latency_p99 = Some(m.p99);
@@ -238,7 +243,7 @@ impl Recorder {
             // profiles join the histogram, their slow requests the count.
             let mut slow = 0.0;
             for &(id, n) in parts {
-                slow += n as f64 * get(id).share_above(self.slo_us);
+                slow += n as f64 * slow_share(id);
             }
             row.slow += slow.round() as u64;
             for &(id, n) in &self.minute_profiles {
@@ -398,6 +403,7 @@ impl Recorder {
 
     /// Registers a latency profile (the aggregate data plane's).
     pub fn add_profile(&mut self, p: LatencyProfile) -> ProfileId {
+        self.slo_above.push(p.share_above(self.slo_us));
         self.profiles.push((p, 0));
         (self.profiles.len() - 1) as ProfileId
     }
@@ -577,6 +583,7 @@ fn sample_minute<'a>(
     parts: &[(ProfileId, u64)],
     get: impl Fn(ProfileId) -> &'a LatencyProfile + Copy,
     slo_us: f64,
+    slow_share: impl Fn(ProfileId) -> f64,
     rng: &mut Stream,
 ) -> MinuteSample {
     let total: u64 = parts.iter().map(|p| p.1).sum();
@@ -605,8 +612,10 @@ fn sample_minute<'a>(
     let u99 = below(umax, r99, n, rng);
     let u50 = below(u99, r50, r99, rng);
     let (p50, p99, max) = (quantile(u50), quantile(u99), quantile(umax));
-    let at_or_below = |v: f64| mixture_share_le(parts, get, v);
-    let f_slo = at_or_below(slo_us);
+    // Near the 99th percentile, each profile's samples are searched from
+    // its own 99th percentile's; at the target, their shares are known.
+    let at_or_below = |v: f64| mixture_share_le(parts, get, |_, p| p.share_above_near(v, u99));
+    let f_slo = mixture_share_le(parts, get, |id, _| slow_share(id));
     let binomial = |trials: u64, p: f64, rng: &mut Stream| -> u64 {
         match Binomial::new(trials, p.clamp(0.0, 1.0)) {
             Ok(b) => b.sample(rng),
@@ -746,8 +755,9 @@ mod sampled_minutes {
             .collect();
         let profiles = [(LatencyProfile::new(&samples), 0u64)];
         let get = |id: ProfileId| &profiles[id as usize].0;
+        let above = profiles[0].0.share_above(slo);
         let out: Vec<_> = (0..trials)
-            .map(|_| sample_minute(&[(0, n)], get, slo, &mut rng))
+            .map(|_| sample_minute(&[(0, n)], get, slo, |_| above, &mut rng))
             .collect();
         let breach = out.iter().filter(|m| m.p99 as f64 > slo).count() as f64 / f64::from(trials);
         let mean = out.iter().map(|m| m.p99 as f64).sum::<f64>() / f64::from(trials);

@@ -80,11 +80,19 @@ impl LatencyProfile {
 
     /// Share of the requests slower than `us`.
     pub fn share_above(&self, us: f64) -> f64 {
-        if self.latency.is_empty() {
+        self.share_above_near(us, 0.5)
+    }
+
+    /// [`LatencyProfile::share_above`], searched from the sample at level
+    /// `u` (where `us` is expected: the same answer, found sooner).
+    pub fn share_above_near(&self, us: f64, u: f64) -> f64 {
+        let len = self.latency.len();
+        if len == 0 {
             return 0.0;
         }
-        let le = self.latency.partition_point(|v| f64::from(*v) <= us);
-        (self.latency.len() - le) as f64 / self.latency.len() as f64
+        let hint = (u.clamp(0.0, 1.0) * len as f64) as usize;
+        let le = count_near(&self.latency, hint, |v| f64::from(v) <= us);
+        (len - le) as f64 / len as f64
     }
 
     /// `(value, count)` pairs that spread `n` requests over the sample
@@ -319,11 +327,17 @@ pub fn mixture_level<'a, K: Copy>(
 /// from index `hint` (the answer is usually near it: fewer and closer
 /// reads than a binary search of the whole).
 fn count_below_near(values: &[f32], v: f32, hint: usize) -> usize {
+    count_near(values, hint, |x| x < v)
+}
+
+/// The number of leading `values` for which `pred` holds (true on a
+/// prefix), searched outwards from index `hint`.
+fn count_near(values: &[f32], hint: usize, pred: impl Fn(f32) -> bool) -> usize {
     let n = values.len();
     let hint = hint.min(n);
     // The answer lies in [lo, hi]: values[lo - 1] < v ≤ values[hi].
     let (mut lo, mut hi);
-    if hint < n && values[hint] < v {
+    if hint < n && pred(values[hint]) {
         // Upwards: the answer is above hint.
         let mut step = 1;
         lo = hint + 1;
@@ -333,7 +347,7 @@ fn count_below_near(values: &[f32], v: f32, hint: usize) -> usize {
                 hi = n;
                 break;
             }
-            if values[probe] >= v {
+            if !pred(values[probe]) {
                 hi = probe;
                 break;
             }
@@ -350,7 +364,7 @@ fn count_below_near(values: &[f32], v: f32, hint: usize) -> usize {
                 break;
             }
             let probe = hint - step;
-            if values[probe] < v {
+            if pred(values[probe]) {
                 lo = probe + 1;
                 break;
             }
@@ -358,7 +372,7 @@ fn count_below_near(values: &[f32], v: f32, hint: usize) -> usize {
             step *= 2;
         }
     }
-    lo + values[lo..hi].partition_point(|x| *x < v)
+    lo + values[lo..hi].partition_point(|x| pred(*x))
 }
 
 /// The requests at or below level `u` of `total` (kept above zero).
@@ -421,11 +435,13 @@ fn mixture_level_wide<'a, K: Copy>(
     Some(hi.ceil() as u64)
 }
 
-/// Share of a mixture's requests at or below `v` (µs).
+/// Share of a mixture's requests at or below `v` (µs), given each
+/// profile's share above it (`above`). Profiles without a request or a
+/// sample do not count.
 pub fn mixture_share_le<'a, K: Copy>(
     parts: &[(K, u64)],
     get: impl Fn(K) -> &'a LatencyProfile,
-    v: f64,
+    above: impl Fn(K, &LatencyProfile) -> f64,
 ) -> f64 {
     let mut total = 0u64;
     let mut le = 0.0;
@@ -435,7 +451,7 @@ pub fn mixture_share_le<'a, K: Copy>(
             continue;
         }
         total += n;
-        le += n as f64 * (1.0 - p.share_above(v));
+        le += n as f64 * (1.0 - above(k, p));
     }
     if total == 0 { 0.0 } else { le / total as f64 }
 }
@@ -559,6 +575,10 @@ mod tests {
                 count_below_near(&values, v, hint),
                 values.partition_point(|x| *x < v)
             );
+            proptest::prop_assert_eq!(
+                count_near(&values, hint, |x| x <= v),
+                values.partition_point(|x| *x <= v)
+            );
         }
 
         /// Bisecting first finds the level the walk from the bottom does
@@ -616,7 +636,8 @@ mod tests {
         let wide = mixture_level(&many, |p| p, 0.9).expect("requests");
         assert_eq!(walk, m);
         assert!((wide as f64 / m as f64 - 1.0).abs() < 2e-3, "{wide} vs {m}");
-        assert!((mixture_share_le(&[(&a, 1), (&b, 1)], |p| p, 50.0) - 0.495).abs() < 1e-9);
+        let le = mixture_share_le(&[(&a, 1), (&b, 1)], |p| p, |_, p| p.share_above(50.0));
+        assert!((le - 0.495).abs() < 1e-9);
     }
 
     #[test]
