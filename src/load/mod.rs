@@ -15,7 +15,7 @@
 mod rate;
 pub mod trace;
 
-pub use rate::{Piece, RateFn, Span};
+pub use rate::{PhaseMemo, Piece, RateFn, Span};
 
 use crate::error::ScenarioError;
 use crate::rng::Stream;

@@ -73,6 +73,41 @@ pub enum RateFn {
 /// Length of the thinning segments used for smooth rate functions.
 pub(super) const SMOOTH_SEGMENT: SimTime = MINUTE;
 
+/// Sine-cosine pairs a diurnal rate's repeated spans and steps share:
+/// those of the last instant asked for and of the last step length (the
+/// next span starts where the last ended). One memo serves one rate.
+#[derive(Debug, Default, Clone)]
+pub struct PhaseMemo {
+    at: Option<(SimTime, (f64, f64))>,
+    step: Option<(SimTime, (f64, f64))>,
+}
+
+impl PhaseMemo {
+    /// The sine and cosine of `phase(t)`, kept for the next call.
+    fn at(&mut self, t: SimTime, phase: impl Fn(SimTime) -> f64) -> (f64, f64) {
+        match self.at {
+            Some((u, sc)) if u == t => sc,
+            _ => {
+                let sc = phase(t).sin_cos();
+                self.at = Some((t, sc));
+                sc
+            }
+        }
+    }
+
+    /// The sine and cosine of `angle(d)` for a step of length `d`.
+    fn step(&mut self, d: SimTime, angle: impl Fn(SimTime) -> f64) -> (f64, f64) {
+        match self.step {
+            Some((u, sc)) if u == d => sc,
+            _ => {
+                let sc = angle(d).sin_cos();
+                self.step = Some((d, sc));
+                sc
+            }
+        }
+    }
+}
+
 impl RateFn {
     /// The rate (requests per second) at instant `t` (µs, fractional allowed).
     pub fn rate(&self, t: f64) -> f64 {
@@ -150,6 +185,20 @@ impl RateFn {
     /// within one day turns its sine by a rotation per step instead of
     /// two sines (the fluid plane's steps).
     pub fn step_integrals(&self, t0: SimTime, step: SimTime, end: SimTime, out: &mut [f64]) {
+        self.step_integrals_memo(t0, step, end, out, &mut PhaseMemo::default());
+    }
+
+    /// [`RateFn::step_integrals`] for a caller that asks again and again
+    /// (the fluid plane): a diurnal rate's sines and cosines it already
+    /// worked out come from `memo` (the same values).
+    pub fn step_integrals_memo(
+        &self,
+        t0: SimTime,
+        step: SimTime,
+        end: SimTime,
+        out: &mut [f64],
+        memo: &mut PhaseMemo,
+    ) {
         let k = out.len() as u64;
         let last = t0.saturating_add(step.saturating_mul(k)).min(end);
         match self {
@@ -162,9 +211,8 @@ impl RateFn {
                 let omega = 2.0 * std::f64::consts::PI / DAY as f64;
                 let tp = peak_hour * HOUR as f64;
                 let scale = mean * weekday_factor(t0, *weekend_factor) / SECOND as f64;
-                let phase = omega * (t0 as f64 - tp);
-                let (mut s, mut c) = phase.sin_cos();
-                let (sh, ch) = (omega * step as f64).sin_cos();
+                let (mut s, mut c) = memo.at(t0, |t| omega * (t as f64 - tp));
+                let (sh, ch) = memo.step(step, |d| omega * d as f64);
                 let mut t = t0;
                 for o in out.iter_mut() {
                     let b = t.saturating_add(step).min(end);
@@ -202,6 +250,18 @@ impl RateFn {
     /// bucket, a diurnal cycle within one day (three sine-cosine pairs for
     /// all four). `None` elsewhere.
     pub fn span(&self, t0: SimTime, first_end: SimTime, t1: SimTime) -> Option<Span> {
+        self.span_memo(t0, first_end, t1, &mut PhaseMemo::default())
+    }
+
+    /// [`RateFn::span`] with the sines and cosines of `memo` (see
+    /// [`RateFn::step_integrals_memo`]); it keeps those at `t1`.
+    pub fn span_memo(
+        &self,
+        t0: SimTime,
+        first_end: SimTime,
+        t1: SimTime,
+        memo: &mut PhaseMemo,
+    ) -> Option<Span> {
         if let RateFn::Diurnal {
             mean,
             amplitude,
@@ -216,9 +276,10 @@ impl RateFn {
             let omega = 2.0 * std::f64::consts::PI / DAY as f64;
             let tp = peak_hour * HOUR as f64;
             let scale = mean * weekday_factor(t0, *weekend_factor);
-            let (s0, c0) = (omega * (t0 as f64 - tp)).sin_cos();
-            let (s1, _) = (omega * (first_end as f64 - tp)).sin_cos();
-            let (s2, c2) = (omega * (t1 as f64 - tp)).sin_cos();
+            let phase = |t: SimTime| omega * (t as f64 - tp);
+            let (s0, c0) = memo.at(t0, phase);
+            let (s1, _) = phase(first_end).sin_cos();
+            let (s2, c2) = memo.at(t1, phase);
             let integral = |a: SimTime, b: SimTime, sa: f64, sb: f64| {
                 scale * ((b - a) as f64 + amplitude * (sb - sa) / omega) / SECOND as f64
             };
@@ -504,6 +565,32 @@ mod tests {
         assert!(diurnal.span(DAY - SECOND, DAY, DAY + SECOND).is_none());
         assert!(linear.span(HOUR - SECOND, HOUR, HOUR + SECOND).is_none());
         assert!(buckets.span(0, SECOND, 2 * SECOND).is_none());
+    }
+
+    #[test]
+    fn a_memo_gives_the_same_values() {
+        let diurnal = RateFn::Diurnal {
+            mean: 100.0,
+            amplitude: 0.6,
+            peak_hour: 14.0,
+            weekend_factor: 0.5,
+        };
+        // Spans that follow each other, steps between them, as the fluid
+        // plane asks: bit for bit what fresh calls give.
+        let mut memo = PhaseMemo::default();
+        let mut t = 13 * HOUR;
+        for k in [60, 3, 17, 60, 1, 60] {
+            let t1 = t + k * SECOND;
+            assert_eq!(
+                diurnal.span_memo(t, t + SECOND, t1, &mut memo),
+                diurnal.span(t, t + SECOND, t1)
+            );
+            let (mut a, mut b) = (vec![0.0; k as usize], vec![0.0; k as usize]);
+            diurnal.step_integrals_memo(t, SECOND, DAY, &mut a, &mut memo);
+            diurnal.step_integrals(t, SECOND, DAY, &mut b);
+            assert_eq!(a, b);
+            t = t1;
+        }
     }
 
     #[test]

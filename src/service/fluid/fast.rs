@@ -62,7 +62,9 @@ impl FluidPlane {
         if k < 2 {
             return None;
         }
-        let span = self.rate.span(now, now + self.step, now + self.step * k)?;
+        let span =
+            self.rate
+                .span_memo(now, now + self.step, now + self.step * k, &mut self.phase)?;
         let (entry, lo, hi) = self.run_state(now, span.first, cx.rec)?;
         // A step's mean rate lies within the bounds (a margin for rounding).
         let n = self.serving.len() as f64;

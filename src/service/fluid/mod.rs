@@ -66,7 +66,7 @@ mod saturated;
 use super::TaskShape;
 use crate::control::Notice;
 use crate::engine::{Ctx, DataPlane, TaskId};
-use crate::load::RateFn;
+use crate::load::{PhaseMemo, RateFn};
 use crate::metrics::{ProfileId, Recorder};
 use crate::rng::Stream;
 use crate::time::{SECOND, SimTime};
@@ -190,6 +190,8 @@ pub struct FluidPlane {
     pending: Option<Pending>,
     /// The rate's integral over the coming steps (reused).
     means: Vec<f64>,
+    /// The rate's sines and cosines the last span or steps worked out.
+    phase: PhaseMemo,
 }
 
 impl FluidPlane {
@@ -228,6 +230,7 @@ impl FluidPlane {
             own_active: Vec::new(),
             pending: None,
             means: Vec::new(),
+            phase: PhaseMemo::default(),
         };
         plane.sat = plane.saturated_throughput();
         plane
@@ -269,8 +272,13 @@ impl FluidPlane {
                     let until = cx.horizon().min(self.end);
                     let k = until.saturating_sub(now).div_ceil(self.step).clamp(1, 120);
                     means.resize(k as usize, 0.0);
-                    self.rate
-                        .step_integrals(now, self.step, self.end, &mut means);
+                    self.rate.step_integrals_memo(
+                        now,
+                        self.step,
+                        self.end,
+                        &mut means,
+                        &mut self.phase,
+                    );
                     i = 0;
                 }
                 let (raised, k) = match self.same_state_run(now, &means[i..], cx) {
