@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Regenerates src/platform/ec2_instances.csv, capsim's curated EC2 catalog.
+"""Regenerates src/platform/ec2_instances.csv, capsim's EC2 catalog: curated rows
+(with ENI limits) for the common families, then every other type the Karpenter
+reference prices (without them).
 
 Inputs (beside the project, not part of it):
   ../shared/data/catalogs/ec2_instance_types_karpenter.csv  vCPU, memory, arch, us-east-1 on-demand $/h
@@ -60,6 +62,34 @@ def main():
                           e[0] - 1, trunk, max_pods,
                           "karpenter-provider-aws reference 2026-07-11 + us-east-1 prices 2026-07-20; ENIs aws.md 3.1; trunking aws.md 2.7"])
             n += 1
+    # Every other type the Karpenter reference prices: what Karpenter chooses
+    # from. The ENI columns stay empty (capsim's ENI table covers the
+    # curated families only; ECS awsvpc tasks need them), max pods come from
+    # eni-max-pods.txt.
+    curated = {f"{f}.{s}" for f in FAMILIES for s in SIZES}
+    for t in sorted(kp, key=sort_key):
+        r = kp[t]
+        if t in curated or not r["od_price_usd_per_hr_us_east_1"]:
+            continue
+        if t not in pods:
+            sys.exit(f"{t}: no max pods in eni-max-pods.txt")
+        arch = "arm64" if r["arch"] == "arm64" else "x86_64"
+        out.writerow([t, r["family"], r["size"], arch, r["vcpu"], r["memory_mib"], r["od_price_usd_per_hr_us_east_1"],
+                      "", "", "", "", pods[t],
+                      "karpenter-provider-aws reference 2026-07-11 + us-east-1 prices 2026-07-20; max pods eni-max-pods.txt (amazon-vpc-cni-k8s); ENIs not curated"])
+        n += 1
     print(f"{n} instance types written")
+
+def sort_key(t):
+    """Family, then size by vCPU-like order of the size names (metal last)."""
+    family, _, size = t.partition(".")
+    order = ["nano", "micro", "small", "medium", "large", "xlarge"]
+    if size in order:
+        rank = order.index(size)
+    elif size.endswith("xlarge") and size[:-6].isdigit():
+        rank = 5 + int(size[:-6])
+    else:
+        rank = 10_000
+    return (family, rank, size)
 
 main()

@@ -121,11 +121,14 @@ impl ClusterConfig {
                     .saturating_sub(*reserved_memory);
                 // Only awsvpc tasks ask for an ENI (bridge and host tasks ask for
                 // none), so the limit holds whatever the tasks' network modes.
+                // A type without ENI data holds no awsvpc task (a scenario
+                // of awsvpc tasks is refused such types when it compiles).
                 let slots = if *trunking {
-                    t.awsvpc_tasks_trunking.unwrap_or(t.awsvpc_tasks)
+                    t.awsvpc_tasks_trunking.or(t.awsvpc_tasks)
                 } else {
                     t.awsvpc_tasks
-                };
+                }
+                .unwrap_or(0);
                 Resources {
                     cpu: t.vcpu * 1024,
                     memory,
@@ -144,12 +147,16 @@ impl ClusterConfig {
     }
 
     fn max_pods(&self, t: &InstanceType, m: MaxPods) -> u32 {
-        match m {
-            MaxPods::Standard => crate::k8s::node::max_pods_standard(t.max_enis, t.ipv4_per_eni),
-            MaxPods::PrefixDelegation => {
-                crate::k8s::node::max_pods_prefix_delegation(t.max_enis, t.ipv4_per_eni, t.vcpu)
+        match (m, t.max_enis, t.ipv4_per_eni) {
+            (MaxPods::Standard, Some(e), Some(i)) => crate::k8s::node::max_pods_standard(e, i),
+            // The VPC CNI's published table (the same formula on AWS's ENI data).
+            (MaxPods::Standard, _, _) => t.eks_max_pods,
+            (MaxPods::PrefixDelegation, Some(e), Some(i)) => {
+                crate::k8s::node::max_pods_prefix_delegation(e, i, t.vcpu)
             }
-            MaxPods::Fixed(n) => n,
+            // Refused when the scenario compiles (`MaxPods::needs_enis`).
+            (MaxPods::PrefixDelegation, _, _) => t.eks_max_pods,
+            (MaxPods::Fixed(n), _, _) => n,
         }
     }
 

@@ -144,6 +144,9 @@ pub(super) fn compile(
             ));
         }
     };
+    if mode == NetworkMode::Awsvpc {
+        ec2::require_enis(&types, &key("instance_types"), "awsvpc tasks")?;
+    }
     super::check_image(*image_mb, *pull_mbps)?;
     let cluster = crate::cluster::ClusterConfig {
         groups: vec![crate::cluster::GroupConfig {

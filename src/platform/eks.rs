@@ -496,6 +496,9 @@ pub(super) fn compile(
             ));
         }
         let types = ec2::lookup(&catalog, &g.instance_types, arch, &gk("instance_types"))?;
+        if *prefix_delegation && max_pods.is_none() {
+            ec2::require_enis(&types, &gk("instance_types"), "prefix delegation")?;
+        }
         if g.min_size > g.max_size || g.max_size > 1_000 {
             return Err(ScenarioError::invalid(
                 gk("min_size"),

@@ -41,8 +41,9 @@ pub struct Decision {
 }
 
 /// A field of a log row: text, or the parts it is written from when it is
-/// read (displayed, compared or serialised).
-#[derive(Debug, Clone, PartialEq)]
+/// read (displayed, compared or serialised). Two are equal when their
+/// texts are.
+#[derive(Debug, Clone)]
 pub enum Text {
     /// Written already.
     Owned(String),
@@ -91,7 +92,12 @@ impl Text {
     /// datapoints or of a breaching count is written to tell).
     pub fn starts_with(&self, pat: &str) -> bool {
         match self {
-            Text::Breaching { .. } if !pat.starts_with("no action") => false,
+            // Its text starts "no action: " and goes on with figures.
+            Text::Breaching { .. }
+                if !pat.starts_with("no action") && !"no action".starts_with(pat) =>
+            {
+                false
+            }
             _ => self.as_str().starts_with(pat),
         }
     }
@@ -165,6 +171,12 @@ impl From<&'static str> for Text {
     }
 }
 
+impl PartialEq for Text {
+    fn eq(&self, other: &Text) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
         self.as_str() == *other
@@ -184,7 +196,8 @@ pub const QUIET: &str = "no action (quiet)";
 impl Decision {
     /// Whether nothing breached at this evaluation (see [`QUIET`]).
     pub fn is_quiet(&self) -> bool {
-        self.reason.starts_with(QUIET)
+        // Some datapoint breached where a breaching count is the reason.
+        !matches!(self.reason, Text::Breaching { .. }) && self.reason.starts_with(QUIET)
     }
 }
 

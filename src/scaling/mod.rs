@@ -151,7 +151,9 @@ pub struct AutoScaler {
     /// Whether any policy reads a 20-second metric.
     high_resolution: bool,
     /// Write the log rows' text (false: a sweep keeps no log; the rows
-    /// still carry the decisions, with empty text).
+    /// still carry the decisions, without their datapoints, formulas and
+    /// reasons of insufficient data; their other text is written only if
+    /// read).
     text: bool,
 }
 
@@ -400,7 +402,12 @@ impl AutoScaler {
             clock: Text::Clock(now),
             policy: Text::Shared(policy.clone()),
             alarm: Text::Shared(alarm.clone()),
-            datapoints: Text::datapoints(e),
+            // A sweep's log keeps no row: no copy of the datapoints.
+            datapoints: if text {
+                Text::datapoints(e)
+            } else {
+                Text::default()
+            },
             alarm_state: Text::Static(e.state.as_str()),
             running,
             old_desired: desired,
