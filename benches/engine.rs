@@ -2,7 +2,8 @@
 //! `scenarios/mmc.toml`. Reported as events per second (criterion's
 //! elements/s), and as requests per second in a second group; then services
 //! sharing an EC2 cluster against one EC2 service alone; then the same
-//! service on EKS node groups against ECS on EC2.
+//! service on EKS node groups against ECS on EC2; the fluid month; and
+//! Karpenter's provisioning decision.
 
 use capsim::Scenario;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -125,10 +126,62 @@ fn fluid(c: &mut Criterion) {
     g.finish();
 }
 
+/// Karpenter's provisioning decision (issue 14) on the sizes of Karpenter's
+/// own scheduling benchmark: 400 instance types (the catalog's c, m and r
+/// types, both architectures, the first 400 by name) and 20,000 pending
+/// pods of mixed sizes, in pods per second. Karpenter holds a floor of 100.
+fn karpenter(c: &mut Criterion) {
+    use capsim::k8s::karpenter::{pool, provision::provision, requirements};
+    use capsim::placement::Resources;
+    let types: Vec<_> = capsim::platform::ec2::Catalog::embedded()
+        .types()
+        .filter(|t| {
+            let (category, _) = requirements::category_generation(&t.family);
+            ["c", "m", "r"].contains(&category.as_str())
+        })
+        .take(400)
+        .cloned()
+        .collect();
+    assert_eq!(types.len(), 400);
+    let daemons = Resources {
+        cpu: 200,
+        memory: 256,
+        slots: 2,
+    };
+    let base = pool("default", 0, &types, &[], 0.6, daemons, None);
+    let (cpus, mems) = (
+        [100, 250, 500, 1_000, 2_000, 4_000],
+        [128, 512, 1_024, 2_048, 4_096, 8_192],
+    );
+    let mut state = 7u64;
+    let pods: Vec<Resources> = (0..20_000)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let (a, b) = ((state >> 33) as usize % 6, (state >> 45) as usize % 6);
+            Resources {
+                cpu: cpus[a],
+                memory: mems[b],
+                slots: 1,
+            }
+        })
+        .collect();
+    let mut g = c.benchmark_group("karpenter_provision");
+    g.sample_size(10);
+    for n in [1_000usize, 20_000] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("pods_{n}_types_400"), |b| {
+            b.iter(|| provision(&pods[..n], &mut [base.clone()]))
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     // No plots: criterion's plotting backend needs system fonts.
     config = Criterion::default().without_plots();
-    targets = bench, shared, eks, fluid
+    targets = bench, shared, eks, fluid, karpenter
 }
 criterion_main!(benches);

@@ -16,6 +16,8 @@
 //!   samples, the sync loop, the decision log rows.
 //! - `replicaset`: which pods a ReplicaSet deletes first.
 //! - `fargate`: the Fargate size an EKS Fargate pod runs on.
+//! - `karpenter`: Karpenter's NodePool requirements and provisioning
+//!   decision (not yet a node scaler in a run).
 //!
 //! AWS-generic pieces (instances, billing, Spot, the image cache, the ALB)
 //! are the ones ECS uses: `cluster`, `control`, `pricing`, `placement`.
@@ -25,6 +27,7 @@ pub mod estimator;
 pub mod fargate;
 pub mod hpa;
 pub mod hpa_controller;
+pub mod karpenter;
 pub mod manifest;
 pub mod node;
 pub mod replicaset;
