@@ -6,12 +6,17 @@
 //!   types and capacity types;
 //! - `provision`: the provisioning decision for one batch of pending pods
 //!   (which new nodes, of which type and capacity type, take which pods),
-//!   a pure function.
+//!   a pure function;
+//! - `consolidate`: the consolidation decision (empty nodes, several
+//!   nodes, one node: deleted or replaced by one strictly cheaper node)
+//!   under the disruption budgets, a pure function.
 //!
-//! Not yet: the batching window, launches and registration in a run,
-//! consolidation, disruption budgets, expiry, Spot interruptions, the
-//! scenario's `[[platform.node_pools]]`, outputs and `compare`.
+//! Not yet: the batching window, launches, registration, evictions and
+//! `consolidateAfter` in a run, budget schedules, expiry, Spot
+//! interruptions, the scenario's `[[platform.node_pools]]`, outputs and
+//! `compare`.
 
+pub mod consolidate;
 pub mod provision;
 pub mod requirements;
 
