@@ -172,6 +172,48 @@ mod tests {
     }
 
     #[test]
+    fn existing_nodes_come_first() {
+        let types: Vec<InstanceType> = Catalog::embedded().types().cloned().collect();
+        let mut pools = [pool(
+            "default",
+            0,
+            &types,
+            &on_demand_cm(),
+            0.0,
+            DAEMONS,
+            None,
+        )];
+        let mut existing = [Resources {
+            cpu: 1_000,
+            memory: 4_000,
+            slots: 2,
+        }];
+        let pods = [
+            pod(800, 1_000),
+            pod(500, 1_000),
+            pod(400, 1_000),
+            pod(100, 100),
+        ];
+        let got = provision::provision_with(&pods, &mut existing, &mut pools);
+        // Largest first: 800 m takes the existing room; 500 m no longer
+        // fits there and opens a node, as does nothing else: 400 m and
+        // 100 m join it (the existing node has 200 m and one slot left,
+        // which the 100 m pod could take, but it comes last and the
+        // existing node is tried first: it goes there).
+        assert_eq!(got.on_existing, vec![(0, 0), (3, 0)]);
+        assert_eq!(got.launches.len(), 1);
+        assert_eq!(got.launches[0].pods, vec![1, 2]);
+        assert_eq!(
+            existing[0],
+            Resources {
+                cpu: 100,
+                memory: 1_900,
+                slots: 0
+            }
+        );
+    }
+
+    #[test]
     fn spot_is_preferred_where_allowed() {
         let types: Vec<InstanceType> = Catalog::embedded().types().cloned().collect();
         let mut reqs = on_demand_cm();

@@ -21,7 +21,9 @@
 //!   `price-capacity-optimized` also weighs capacity pools, which capsim
 //!   does not model (it takes the lowest Spot price).
 //!
-//! Existing nodes are the kube-scheduler's: a pending pod fits none of them.
+//! Existing nodes (and NodeClaims of earlier batches still launching) come
+//! first, in the caller's order (Karpenter: initialized nodes first, then
+//! by name), as free capacity.
 
 use super::requirements::CapacityType;
 use crate::placement::Resources;
@@ -76,9 +78,12 @@ pub struct Launch {
     pub considered: usize,
 }
 
-/// The batch's outcome: new nodes, and the pods no NodePool can take.
+/// The batch's outcome: pods on existing nodes, new nodes, and the pods no
+/// NodePool can take.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Provisioning {
+    /// (pod, existing node) pairs.
+    pub on_existing: Vec<(usize, usize)>,
     /// New nodes, in the order they were opened.
     pub launches: Vec<Launch>,
     /// Pods that fit no allowed type (or exceed the limits).
@@ -120,6 +125,16 @@ fn most_of<'a>(it: impl Iterator<Item = &'a Resources>) -> Resources {
 /// Schedules a batch of pending `pods` (each a request of millicores, MiB
 /// and one pod slot) onto new NodeClaims from `pools`.
 pub fn provision(pods: &[Resources], pools: &mut [Pool]) -> Provisioning {
+    provision_with(pods, &mut [], pools)
+}
+
+/// [`provision`] with `existing` nodes' free capacity tried first (and
+/// taken as pods land there).
+pub fn provision_with(
+    pods: &[Resources],
+    existing: &mut [Resources],
+    pools: &mut [Pool],
+) -> Provisioning {
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by(|&a, &b| {
         (pods[b].cpu, pods[b].memory)
@@ -139,6 +154,14 @@ pub fn provision(pods: &[Resources], pools: &mut [Pool]) -> Provisioning {
             slots: 1,
             ..pods[p]
         };
+        if let Some(e) = existing.iter().position(|free| within(pod, *free)) {
+            let free = &mut existing[e];
+            free.cpu -= pod.cpu;
+            free.memory -= pod.memory;
+            free.slots -= 1;
+            out.on_existing.push((p, e));
+            continue;
+        }
         let mut placed = false;
         for k in 0..fullness.len() {
             let c = &mut claims[fullness[k]];
