@@ -195,11 +195,9 @@ mod tests {
             pod(100, 100),
         ];
         let got = provision::provision_with(&pods, &mut existing, &mut pools);
-        // Largest first: 800 m takes the existing room; 500 m no longer
-        // fits there and opens a node, as does nothing else: 400 m and
-        // 100 m join it (the existing node has 200 m and one slot left,
-        // which the 100 m pod could take, but it comes last and the
-        // existing node is tried first: it goes there).
+        // Largest first: 800 m takes the existing room; 500 m and 400 m no
+        // longer fit there and share a new node; 100 m fits the existing
+        // node's last 200 m and slot, tried first.
         assert_eq!(got.on_existing, vec![(0, 0), (3, 0)]);
         assert_eq!(got.launches.len(), 1);
         assert_eq!(got.launches[0].pods, vec![1, 2]);
@@ -207,7 +205,7 @@ mod tests {
             existing[0],
             Resources {
                 cpu: 100,
-                memory: 1_900,
+                memory: 2_900,
                 slots: 0
             }
         );
