@@ -1,23 +1,32 @@
 //! Karpenter's consolidation decision: which nodes to delete or replace
-//! with one cheaper node, as karpenter v1 documents it
-//! (`website/content/en/docs/concepts/disruption.md`; aws.md §5.3):
+//! with one cheaper node, as karpenter v1.14 does it
+//! (`website/content/en/docs/concepts/disruption.md`,
+//! `pkg/controllers/disruption`; aws.md §5.3):
 //!
 //! - only nodes whose pods have not changed for `consolidateAfter`, with
 //!   no `karpenter.sh/do-not-disrupt` pod, of a NodePool whose policy
 //!   allows it (`WhenEmpty`: empty nodes only);
+//! - candidates in order of savings: price ÷ (1 + pods) descending
+//!   (v1.14's `SavingsRatio`, each pod's eviction cost taken as 1: pod
+//!   priorities and deletion costs are not modelled);
 //! - empty nodes first, deleted together; then several nodes at once
 //!   (their pods onto the other nodes and at most one new node, cheaper
-//!   than all of them; the largest number that works, found by
-//!   bisection); then one node at a time, fewest pods first: deleted when
+//!   than all of them; the largest first-k of the candidates the budgets
+//!   leave, found by bisection); then one node at a time: deleted when
 //!   its pods fit on the others, else replaced by one strictly cheaper
-//!   node. A Spot node is replaced by Spot only behind the
-//!   `SpotToSpotConsolidation` gate and with at least 15 cheaper types;
+//!   node. Spot nodes are replaced only by Spot, behind the
+//!   `SpotToSpotConsolidation` gate, and one node only when at least 15
+//!   cheaper Spot types fit its pods;
 //! - never more nodes than the disruption budgets allow
-//!   ([`allowed_disruptions`]).
+//!   ([`allowed_disruptions`]);
+//! - evicted pods only onto nodes past their `consolidateAfter`, as
+//!   Karpenter's consolidation simulation keeps them.
 //!
-//! Where the evicted pods go is simulated first fit over the remaining
-//! nodes (largest pods first); the kube-scheduler scores nodes its own way
-//! (a simplification, stated).
+//! Simplifications, stated: where the evicted pods go is simulated first
+//! fit over the remaining nodes (largest pods first; the kube-scheduler
+//! scores nodes its own way); the replacement comes from the first
+//! candidate's NodePool, its limits not applied, and EC2 Fleet's list is
+//! not cut to 60 types; the `Balanced` policy is not modelled.
 
 use super::provision::{Launch, Pool, provision};
 use super::requirements::CapacityType;
@@ -101,7 +110,9 @@ pub fn allowed_disruptions(total: u32, budgets: &[Budget], deleting: u32, not_re
         .iter()
         .map(|b| match *b {
             Budget::Nodes(n) => n,
-            Budget::Percent(p) => (u64::from(total) * u64::from(p)).div_ceil(100) as u32,
+            Budget::Percent(p) => {
+                u32::try_from((u64::from(total) * u64::from(p)).div_ceil(100)).unwrap_or(u32::MAX)
+            }
         })
         .min()
         .unwrap_or(u32::MAX)
@@ -131,7 +142,7 @@ fn left_over(nodes: &[Node], gone: &[usize]) -> Vec<Resources> {
     let mut room: Vec<Resources> = nodes
         .iter()
         .enumerate()
-        .filter(|(i, _)| !gone.contains(i))
+        .filter(|(i, n)| !gone.contains(i) && n.settled)
         .map(|(_, n)| free(n))
         .collect();
     let mut pods: Vec<Resources> = gone
@@ -169,26 +180,26 @@ fn option(nodes: &[Node], pools: &[Pool], gone: &[usize], spot_to_spot: bool) ->
     let all_spot = gone
         .iter()
         .all(|&i| nodes[i].capacity_type == CapacityType::Spot);
-    // One new node from the first node's pool, strictly cheaper than what goes.
+    if all_spot && !spot_to_spot {
+        // Spot is replaced by Spot only, behind its gate.
+        return None;
+    }
+    // One new node from the first node's pool, strictly cheaper than what
+    // goes (for Spot nodes, Spot only).
     let mut pool = pools[nodes[gone[0]].pool].clone();
     pool.remaining = None;
     for o in &mut pool.options {
-        o.on_demand = o.on_demand.filter(|p| *p < was);
-        o.spot = o.spot.filter(|p| *p < was && (!all_spot || spot_to_spot));
+        o.on_demand = o.on_demand.filter(|p| *p < was && !all_spot);
+        o.spot = o.spot.filter(|p| *p < was);
     }
     pool.options
         .retain(|o| o.on_demand.is_some() || o.spot.is_some());
-    if all_spot && gone.len() == 1 {
-        let cheaper_spot = pool.options.iter().filter(|o| o.spot.is_some()).count();
-        if cheaper_spot < SPOT_TO_SPOT_MIN_TYPES {
-            for o in &mut pool.options {
-                o.spot = None;
-            }
-            pool.options.retain(|o| o.on_demand.is_some());
-        }
-    }
     let got = provision(&rest, std::slice::from_mut(&mut pool));
     match (got.launches.as_slice(), got.unschedulable.is_empty()) {
+        // One Spot node needs 15 cheaper Spot types that fit its pods.
+        ([one], true) if all_spot && gone.len() == 1 && one.considered < SPOT_TO_SPOT_MIN_TYPES => {
+            None
+        }
         ([one], true) if one.price < was => Some(Action::Replace {
             nodes: gone.to_vec(),
             with: one.clone(),
@@ -199,8 +210,9 @@ fn option(nodes: &[Node], pools: &[Pool], gone: &[usize], spot_to_spot: bool) ->
 }
 
 /// What consolidation does now over `nodes` (of `pools`, whose policies
-/// are `policies`), disrupting at most `allowed[p]` nodes of pool `p`;
-/// `None` when nothing would save money.
+/// are `policies`), disrupting at most `allowed[p]` nodes of pool `p`
+/// (a pool missing from either counts as allowing nothing); `None` when
+/// nothing would save money.
 pub fn consolidate(
     nodes: &[Node],
     pools: &[Pool],
@@ -208,12 +220,16 @@ pub fn consolidate(
     allowed: &[u32],
     spot_to_spot: bool,
 ) -> Option<Action> {
-    let candidate = |n: &Node| n.settled && !n.do_not_disrupt && allowed[n.pool] > 0;
+    let budget = |p: usize| allowed.get(p).copied().unwrap_or(0);
+    let policy = |p: usize| policies.get(p).copied().unwrap_or(Policy::WhenEmpty);
+    let candidate =
+        |n: &Node| n.settled && !n.do_not_disrupt && n.pool < pools.len() && budget(n.pool) > 0;
     let within_budgets = |set: &[usize]| {
-        let mut taken = vec![0u32; allowed.len()];
+        let mut taken = vec![0u32; pools.len()];
         set.iter().all(|&i| {
-            taken[nodes[i].pool] += 1;
-            taken[nodes[i].pool] <= allowed[nodes[i].pool]
+            let p = nodes[i].pool;
+            taken[p] += 1;
+            taken[p] <= budget(p)
         })
     };
     let mut empty: Vec<usize> = Vec::new();
@@ -231,32 +247,29 @@ pub fn consolidate(
     }
     let mut under: Vec<usize> = (0..nodes.len())
         .filter(|&i| {
-            candidate(&nodes[i]) && policies[nodes[i].pool] == Policy::WhenEmptyOrUnderutilized
+            candidate(&nodes[i]) && policy(nodes[i].pool) == Policy::WhenEmptyOrUnderutilized
         })
         .collect();
-    // The least disruptive first: fewest pods, then the dearest.
-    under.sort_by(|&a, &b| {
-        nodes[a]
-            .pods
-            .len()
-            .cmp(&nodes[b].pods.len())
-            .then(nodes[b].price.total_cmp(&nodes[a].price))
-            .then(a.cmp(&b))
-    });
-    // Several at once: the largest first-k that works (bisection, as
-    // Karpenter's `firstNConsolidationOption`, at most 100).
-    let most = under.len().min(100);
+    // The most saving per disruption first: price ÷ (1 + pods).
+    let ratio = |i: usize| nodes[i].price / (1.0 + nodes[i].pods.len() as f64);
+    under.sort_by(|&a, &b| ratio(b).total_cmp(&ratio(a)).then(a.cmp(&b)));
+    // Several at once: of the candidates the budgets leave (in order, each
+    // pool's budget spent as they come), the largest first-k that works
+    // (bisection, as `firstNConsolidationOption`, at most 100).
+    let mut budgeted = Vec::new();
+    for &i in &under {
+        budgeted.push(i);
+        if !within_budgets(&budgeted) {
+            budgeted.pop();
+        }
+    }
+    let most = budgeted.len().min(100);
     if most >= 2 {
         let (mut lo, mut hi) = (2, most);
         let mut best = None;
         while lo <= hi {
             let k = (lo + hi) / 2;
-            let works = if within_budgets(&under[..k]) {
-                option(nodes, pools, &under[..k], spot_to_spot)
-            } else {
-                None
-            };
-            match works {
+            match option(nodes, pools, &budgeted[..k], spot_to_spot) {
                 Some(a) => {
                     best = Some(a);
                     lo = k + 1;
@@ -495,7 +508,14 @@ mod tests {
             let mut nodes = Vec::new();
             for (p, size, pods, settled, dnd) in specs {
                 let family = if p == 0 { "m5" } else { "r5" };
-                let mut n = node(&pools, &t, p, &format!("{family}.{}", sizes[size]), &[]);
+                let name = format!("{family}.{}", sizes[size]);
+                let mut n = node(&pools, &t, p, &name, &[]);
+                if p == 1 {
+                    // The second pool's nodes run on Spot.
+                    let o = pools[1].options.iter().find(|o| t[o.index].instance_type == name).unwrap();
+                    n.capacity_type = CapacityType::Spot;
+                    n.price = o.spot.unwrap();
+                }
                 // Only the pods that fit.
                 let mut room = free(&n);
                 for (cpu, memory) in pods {
@@ -528,6 +548,12 @@ mod tests {
                     let sum: f64 = g.iter().map(|&i| nodes[i].price).sum();
                     prop_assert!((sum - was).abs() < 1e-9);
                     prop_assert!(with.price < *was, "{} against {}", with.price, was);
+                    if g.iter().all(|&i| nodes[i].capacity_type == CapacityType::Spot) {
+                        prop_assert!(spot_to_spot && with.capacity_type == CapacityType::Spot);
+                        if g.len() == 1 {
+                            prop_assert!(with.considered >= SPOT_TO_SPOT_MIN_TYPES);
+                        }
+                    }
                     (g.clone(), Some(with.clone()))
                 }
             };
@@ -540,7 +566,8 @@ mod tests {
             }
             prop_assert!(taken[0] <= allowed[0] && taken[1] <= allowed[1], "{taken:?} against {allowed:?}");
             // Every evicted pod finds a place.
-            let mut room: Vec<Resources> = (0..nodes.len()).filter(|i| !gone.contains(i)).map(|i| free(&nodes[i])).collect();
+            // (Onto the remaining nodes past their consolidateAfter.)
+            let mut room: Vec<Resources> = (0..nodes.len()).filter(|&i| !gone.contains(&i) && nodes[i].settled).map(|i| free(&nodes[i])).collect();
             if let Some(l) = &new {
                 let o = pools.iter().flat_map(|p| p.options.iter()).find(|o| o.index == l.index).unwrap();
                 room.push(Resources {

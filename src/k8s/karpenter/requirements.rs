@@ -50,7 +50,7 @@ impl CapacityType {
     }
 }
 
-/// The label keys capsim knows, and whether `key` is one of them.
+/// The label keys capsim knows: requirements on them filter instance types.
 pub const KNOWN_KEYS: [&str; 10] = [
     "node.kubernetes.io/instance-type",
     "karpenter.k8s.aws/instance-family",
@@ -108,9 +108,33 @@ pub fn label(t: &InstanceType, ct: CapacityType, key: &str) -> Option<String> {
     }
 }
 
+/// Well-known label prefixes whose keys describe an instance type or its
+/// offering: a key under them that capsim does not know (the zone, the
+/// hypervisor, GPUs, local NVMe…) cannot be evaluated, and a scenario
+/// must be refused it ([`unmodelled`]).
+const WELL_KNOWN_PREFIXES: [&str; 5] = [
+    "karpenter.k8s.aws/",
+    "karpenter.sh/",
+    "node.kubernetes.io/",
+    "topology.kubernetes.io/",
+    "kubernetes.io/",
+];
+
+/// Whether `key` is a well-known label capsim does not model (a
+/// requirement on it must be refused, not ignored).
+pub fn unmodelled(key: &str) -> bool {
+    !KNOWN_KEYS.contains(&key) && WELL_KNOWN_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
 impl Requirement {
-    /// Whether a node of type `t` and capacity type `ct` satisfies it.
+    /// Whether a node of type `t` and capacity type `ct` satisfies it. A
+    /// requirement on a key of the user's own (`example.com/team`) does
+    /// not filter types: Karpenter intersects only the keys both sides
+    /// define, and puts the label on the node.
     pub fn allows(&self, t: &InstanceType, ct: CapacityType) -> bool {
+        if !KNOWN_KEYS.contains(&self.key.as_str()) {
+            return true;
+        }
         let v = label(t, ct, &self.key);
         let int = || v.as_deref().and_then(|s| s.parse::<i64>().ok());
         match &self.operator {
@@ -145,7 +169,10 @@ mod tests {
             ("trn1n", "trn", Some(1)),
             ("x2iedn", "x", Some(2)),
             ("u-6tb1", "u", Some(1)),
-            ("mac2-m2pro", "mac", Some(2)),
+            ("u7i-12tb", "u", Some(7)),
+            ("p6-b200", "p", Some(6)),
+            ("is4gen", "is", Some(4)),
+            ("hpc7g", "hpc", Some(7)),
         ] {
             assert_eq!(
                 category_generation(family),
@@ -209,7 +236,8 @@ mod tests {
                 true,
                 false,
             ),
-            (req("example.com/team", Operator::Exists), false, false),
+            // The user's own labels label the node, they filter no type.
+            (req("example.com/team", Operator::Exists), true, true),
             (req("example.com/team", Operator::DoesNotExist), true, true),
             (
                 req("example.com/team", Operator::NotIn(s(&["a"]))),
@@ -224,6 +252,10 @@ mod tests {
                 "{r:?}"
             );
         }
+        assert!(unmodelled("topology.kubernetes.io/zone"));
+        assert!(unmodelled("karpenter.k8s.aws/instance-gpu-count"));
+        assert!(!unmodelled("karpenter.k8s.aws/instance-family"));
+        assert!(!unmodelled("example.com/team"));
         let spot_only = req("karpenter.sh/capacity-type", Operator::In(s(&["spot"])));
         assert!(spot_only.allows(m5, CapacityType::Spot));
         assert!(!spot_only.allows(m5, od));
