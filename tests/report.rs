@@ -231,7 +231,7 @@ fn parquet_traces_are_read_like_csv() {
             ]
         })
         .collect();
-    capsim::report::tables::Table::from_records(&recs)
+    capsim::report::tables::Table::from_records(recs)
         .write(d.path(), "trace")
         .unwrap();
     let toml = common::basic(

@@ -222,7 +222,7 @@ pub fn write(dir: &Path, name: &str, options: &[Candidate]) -> Result<(), Error>
     for o in options {
         report::write_run(&dir.join(&o.platform), &o.output)?;
     }
-    Table::from_records(&records(options)).write(dir, "compare")?;
+    Table::from_records(records(options)).write(dir, "compare")?;
     let groups: Vec<String> = options.iter().map(|o| o.platform.clone()).collect();
     let slo_p99 = options.iter().find_map(|o| o.output.summary.slo.p99_ms);
     let chart = Chart::Bars {

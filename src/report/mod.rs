@@ -887,14 +887,14 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let summary = dir.join("summary.json");
     crate::report::fsio::write(&summary, summary_json(&out.summary)).map_err(io(&summary))?;
+    // timeseries.csv comes with its Parquet twin from the table below.
     for (name, text) in [
-        ("timeseries.csv", timeseries_csv(&out.minutes)),
         ("decisions.csv", decisions_csv(&out.decisions)),
         ("tasks.csv", tasks_csv(&out.tasks)),
     ] {
         let p = dir.join(name);
         crate::report::fsio::write(&p, text).map_err(io(&p))?;
     }
-    tables::Table::from_records(&records(&out.minutes)).write(dir, "timeseries")?;
+    tables::Table::from_records(records(&out.minutes)).write(dir, "timeseries")?;
     run_page::write(dir, out, &out.context)
 }

@@ -39,11 +39,13 @@ pub fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
 }
 
 impl Table {
-    /// Builds a table from records; columns are the union, in first-seen order.
-    pub fn from_records(records: &[Vec<(String, Value)>]) -> Table {
+    /// Builds a table from records (their values moved, not copied: a
+    /// month's minutes are a million cells); columns are the union, in
+    /// first-seen order.
+    pub fn from_records(records: Vec<Vec<(String, Value)>>) -> Table {
         let mut columns: Vec<String> = Vec::new();
         let mut index = std::collections::BTreeMap::new();
-        for r in records {
+        for r in &records {
             for (k, _) in r {
                 if !index.contains_key(k) {
                     index.insert(k.clone(), columns.len());
@@ -52,11 +54,11 @@ impl Table {
             }
         }
         let rows = records
-            .iter()
+            .into_iter()
             .map(|r| {
                 let mut row = vec![Value::Null; columns.len()];
                 for (k, v) in r {
-                    row[index[k]] = v.clone();
+                    row[index[&k]] = v;
                 }
                 row
             })
@@ -227,7 +229,7 @@ mod tests {
                 ("e".into(), json!(3)),
             ],
         ];
-        let t = Table::from_records(&recs);
+        let t = Table::from_records(recs.clone());
         assert_eq!(t.columns, vec!["a", "b", "c", "d", "e"]);
         let df = t.to_frame().unwrap();
         let dtypes: Vec<DataType> = df.dtypes();

@@ -558,7 +558,7 @@ pub fn write_results(dir: &Path, meta: &SweepMeta, results: &[JobResult]) -> Res
     let p = dir.join("jobs.jsonl");
     crate::report::fsio::write(&p, jsonl).map_err(io(&p))?;
     let records: Vec<Vec<(String, Value)>> = results.iter().map(|r| job_record(meta, r)).collect();
-    Table::from_records(&records).write(dir, "results")
+    Table::from_records(records).write(dir, "results")
 }
 
 /// Writes every output of a complete sweep: results, points, charts, page.
@@ -570,7 +570,7 @@ pub fn write_outputs(
     write_results(dir, meta, results)?;
     let pts = points(meta, results);
     let records: Vec<Vec<(String, Value)>> = pts.iter().map(|r| point_record(meta, r)).collect();
-    Table::from_records(&records).write(dir, "points")?;
+    Table::from_records(records).write(dir, "points")?;
     let mut inline = Vec::new();
     let scatter: Vec<ScatterPoint> = pts
         .iter()
