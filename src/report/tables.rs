@@ -46,8 +46,9 @@ impl Table {
         let mut columns: Vec<String> = Vec::new();
         let mut index = std::collections::BTreeMap::new();
         for r in &records {
-            for (k, _) in r {
-                if !index.contains_key(k) {
+            for (j, (k, _)) in r.iter().enumerate() {
+                // Known at its place (the common case), or by the index.
+                if columns.get(j) != Some(k) && !index.contains_key(k) {
                     index.insert(k.clone(), columns.len());
                     columns.push(k.clone());
                 }
@@ -57,8 +58,14 @@ impl Table {
             .into_iter()
             .map(|r| {
                 let mut row = vec![Value::Null; columns.len()];
-                for (k, v) in r {
-                    row[index[&k]] = v;
+                for (j, (k, v)) in r.into_iter().enumerate() {
+                    // Records mostly hold the columns in order: the name at
+                    // the same place is checked before the index is asked.
+                    let at = match columns.get(j) {
+                        Some(c) if *c == k => j,
+                        _ => index[&k],
+                    };
+                    row[at] = v;
                 }
                 row
             })
