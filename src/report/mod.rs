@@ -875,6 +875,34 @@ pub fn records<T: Serialize>(rows: &[T]) -> Vec<Vec<(String, serde_json::Value)>
         .collect()
 }
 
+/// The minute rows as typed columns, in `MinuteRecord`'s field order and
+/// with the types the JSON route would infer (a test holds the two equal).
+fn timeseries_columns(m: &[MinuteRecord]) -> tables::Columns {
+    let f = |get: fn(&MinuteRecord) -> f64| m.iter().map(move |r| Some(get(r)));
+    let u = |get: fn(&MinuteRecord) -> u64| m.iter().map(move |r| Some(get(r)));
+    tables::Columns::new(m.len())
+        .ints("minute", u(|r| r.minute))
+        .floats("t_start_s", f(|r| r.t_start_s))
+        .floats("seconds", f(|r| r.seconds))
+        .floats("offered_rps", f(|r| r.offered_rps))
+        .floats("arrival_rps", f(|r| r.arrival_rps))
+        .ints("arrived", u(|r| r.arrived))
+        .ints("completed", u(|r| r.completed))
+        .ints("timed_out", u(|r| r.timed_out))
+        .ints("rejected", u(|r| r.rejected))
+        .ints("failed", u(|r| r.failed))
+        .floats("tasks", f(|r| r.tasks))
+        .floats("serving", f(|r| r.serving))
+        .ints("desired", u(|r| u64::from(r.desired)))
+        .ints("needed", u(|r| u64::from(r.needed)))
+        .ints("instances", m.iter().map(|r| r.instances.map(u64::from)))
+        .floats("cpu_utilization", m.iter().map(|r| r.cpu_utilization))
+        .floats("latency_p50_ms", m.iter().map(|r| r.latency_p50_ms))
+        .floats("latency_p99_ms", m.iter().map(|r| r.latency_p99_ms))
+        .bools("slo_breach", m.iter().map(|r| r.slo_breach))
+        .floats("cost_usd", f(|r| r.cost_usd))
+}
+
 /// Writes `summary.json`, `timeseries.csv` and `.parquet`, `decisions.csv`,
 /// `tasks.csv`, the charts (SVG and PNG) and `index.html` into `dir`
 /// (created if needed). Only these files are written.
@@ -895,6 +923,60 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
         let p = dir.join(name);
         crate::report::fsio::write(&p, text).map_err(io(&p))?;
     }
-    tables::Table::from_records(records(&out.minutes)).write(dir, "timeseries")?;
+    timeseries_columns(&out.minutes).write(dir, "timeseries")?;
     run_page::write(dir, out, &out.context)
+}
+
+#[cfg(test)]
+mod timeseries_tests {
+    use super::*;
+
+    /// The typed columns are the frame the JSON route infers, for rows
+    /// with every optional column empty, partly filled and full, and
+    /// non-finite floats.
+    #[test]
+    fn typed_columns_are_the_json_routes() {
+        let row = |k: u64| MinuteRecord {
+            minute: k,
+            t_start_s: k as f64 * 60.0,
+            seconds: 60.0,
+            offered_rps: 10.5 * k as f64,
+            arrival_rps: if k == 2 { f64::NAN } else { 10.0 },
+            arrived: 600 + k,
+            completed: 590,
+            tasks: 3.0,
+            serving: 2.5,
+            desired: 3,
+            needed: 2,
+            cost_usd: 0.01,
+            ..MinuteRecord::default()
+        };
+        let empty: Vec<MinuteRecord> = (0..4).map(row).collect();
+        let mut partly = empty.clone();
+        partly[1].instances = Some(4);
+        partly[2].cpu_utilization = Some(0.5);
+        partly[3].latency_p50_ms = Some(12.0);
+        partly[3].latency_p99_ms = Some(80.0);
+        partly[0].slo_breach = Some(true);
+        let full: Vec<MinuteRecord> = partly
+            .iter()
+            .map(|r| MinuteRecord {
+                instances: Some(2),
+                cpu_utilization: Some(0.25),
+                latency_p50_ms: Some(1.0),
+                latency_p99_ms: Some(2.0),
+                slo_breach: Some(false),
+                ..r.clone()
+            })
+            .collect();
+        for rows in [empty, partly, full] {
+            let typed = timeseries_columns(&rows).frame().unwrap();
+            let json = tables::Table::from_records(records(&rows))
+                .to_frame()
+                .unwrap();
+            assert_eq!(typed.get_column_names(), json.get_column_names());
+            assert_eq!(typed.dtypes(), json.dtypes());
+            assert!(typed.equals_missing(&json), "{typed}\n{json}");
+        }
+    }
 }

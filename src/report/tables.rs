@@ -117,25 +117,98 @@ impl Table {
 
     /// Writes `<stem>.parquet` and `<stem>.csv` into `dir`.
     pub fn write(&self, dir: &Path, stem: &str) -> Result<(), Error> {
-        let mut df = self.to_frame().map_err(|e| polars_err(dir, e))?;
-        let pq = dir.join(format!("{stem}.parquet"));
-        let f = crate::report::fsio::create(&pq).map_err(|error| Error::Output {
-            path: pq.clone(),
-            error,
-        })?;
-        ParquetWriter::new(f)
-            .finish(&mut df)
-            .map_err(|e| polars_err(&pq, e))?;
-        let csv = dir.join(format!("{stem}.csv"));
-        let mut f = crate::report::fsio::create(&csv).map_err(|error| Error::Output {
-            path: csv.clone(),
-            error,
-        })?;
-        CsvWriter::new(&mut f)
-            .finish(&mut df)
-            .map_err(|e| polars_err(&csv, e))?;
-        Ok(())
+        let df = self.to_frame().map_err(|e| polars_err(dir, e))?;
+        write_frame(df, dir, stem)
     }
+}
+
+/// Typed columns built straight from rows, with the types
+/// [`Table::to_frame`] infers from the same values as JSON: a month's
+/// minutes skip a million JSON cells.
+pub struct Columns {
+    cols: Vec<Column>,
+    rows: usize,
+}
+
+impl Columns {
+    /// No column yet, for `rows` rows.
+    pub fn new(rows: usize) -> Self {
+        Columns {
+            cols: Vec::new(),
+            rows,
+        }
+    }
+
+    /// Unsigned integers (Int64; a value beyond i64 makes it Float64, as
+    /// JSON inference would).
+    pub fn ints(mut self, name: &str, v: impl Iterator<Item = Option<u64>> + Clone) -> Self {
+        let name: PlSmallStr = name.into();
+        let any = v.clone().any(|x| x.is_some());
+        let col = if !any {
+            Column::new(name, v.map(|_| None::<f64>).collect::<Vec<_>>())
+        } else if v.clone().flatten().all(|x| x <= i64::MAX as u64) {
+            Column::new(name, v.map(|x| x.map(|x| x as i64)).collect::<Vec<_>>())
+        } else {
+            Column::new(name, v.map(|x| x.map(|x| x as f64)).collect::<Vec<_>>())
+        };
+        self.cols.push(col);
+        self
+    }
+
+    /// Floats (Float64; non-finite values are nulls, as in JSON).
+    pub fn floats(mut self, name: &str, v: impl Iterator<Item = Option<f64>>) -> Self {
+        let v: Vec<Option<f64>> = v.map(|x| x.filter(|x| x.is_finite())).collect();
+        self.cols.push(Column::new(name.into(), v));
+        self
+    }
+
+    /// Booleans (Boolean; with no value at all, a Float64 column of nulls,
+    /// as JSON inference would).
+    pub fn bools(mut self, name: &str, v: impl Iterator<Item = Option<bool>>) -> Self {
+        let v: Vec<Option<bool>> = v.collect();
+        let col = if v.iter().any(Option::is_some) {
+            Column::new(name.into(), v)
+        } else {
+            Column::new(
+                name.into(),
+                v.iter().map(|_| None::<f64>).collect::<Vec<_>>(),
+            )
+        };
+        self.cols.push(col);
+        self
+    }
+
+    /// As a DataFrame.
+    pub fn frame(self) -> PolarsResult<DataFrame> {
+        DataFrame::new(self.rows, self.cols)
+    }
+
+    /// Writes `<stem>.parquet` and `<stem>.csv` into `dir`.
+    pub fn write(self, dir: &Path, stem: &str) -> Result<(), Error> {
+        let df = self.frame().map_err(|e| polars_err(dir, e))?;
+        write_frame(df, dir, stem)
+    }
+}
+
+/// Writes a frame as `<stem>.parquet` and `<stem>.csv` into `dir`.
+fn write_frame(mut df: DataFrame, dir: &Path, stem: &str) -> Result<(), Error> {
+    let pq = dir.join(format!("{stem}.parquet"));
+    let f = crate::report::fsio::create(&pq).map_err(|error| Error::Output {
+        path: pq.clone(),
+        error,
+    })?;
+    ParquetWriter::new(f)
+        .finish(&mut df)
+        .map_err(|e| polars_err(&pq, e))?;
+    let csv = dir.join(format!("{stem}.csv"));
+    let mut f = crate::report::fsio::create(&csv).map_err(|error| Error::Output {
+        path: csv.clone(),
+        error,
+    })?;
+    CsvWriter::new(&mut f)
+        .finish(&mut df)
+        .map_err(|e| polars_err(&csv, e))?;
+    Ok(())
 }
 
 fn polars_err(path: &Path, e: PolarsError) -> Error {
