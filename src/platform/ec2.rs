@@ -52,7 +52,9 @@ pub struct InstanceType {
 /// The catalog: instance types by name.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    types: BTreeMap<String, InstanceType>,
+    /// Shared: a scenario's catalog is the embedded one unless it adds rows
+    /// (copied then), so compiling a sweep's jobs copies no table.
+    types: std::sync::Arc<BTreeMap<String, InstanceType>>,
 }
 
 fn parse(text: &str, origin: &str) -> Result<Vec<InstanceType>, String> {
@@ -78,7 +80,8 @@ fn parse(text: &str, origin: &str) -> Result<Vec<InstanceType>, String> {
 }
 
 impl Catalog {
-    /// The embedded catalog (parsed once per process: 1,345 rows).
+    /// The embedded catalog (parsed once per process: 1,345 rows; shared,
+    /// not copied).
     pub fn embedded() -> Catalog {
         static PARSED: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
         PARSED
@@ -87,7 +90,7 @@ impl Catalog {
                 for t in
                     parse(EMBEDDED, "embedded EC2 catalog").expect("the embedded catalog is valid")
                 {
-                    c.types.insert(t.instance_type.clone(), t);
+                    std::sync::Arc::make_mut(&mut c.types).insert(t.instance_type.clone(), t);
                 }
                 c
             })
@@ -100,7 +103,7 @@ impl Catalog {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let mut c = Catalog::embedded();
         for t in parse(&text, &path.display().to_string())? {
-            c.types.insert(t.instance_type.clone(), t);
+            std::sync::Arc::make_mut(&mut c.types).insert(t.instance_type.clone(), t);
         }
         Ok(c)
     }
