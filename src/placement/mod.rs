@@ -47,8 +47,36 @@ pub struct Resources {
 }
 
 impl Resources {
-    fn fits_in(&self, free: &Resources) -> bool {
+    /// Whether it fits in `free`, every resource.
+    pub fn fits_in(&self, free: &Resources) -> bool {
         self.cpu <= free.cpu && self.memory <= free.memory && self.slots <= free.slots
+    }
+
+    /// Both together (saturating).
+    pub fn plus(self, other: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.saturating_add(other.cpu),
+            memory: self.memory.saturating_add(other.memory),
+            slots: self.slots.saturating_add(other.slots),
+        }
+    }
+
+    /// What is left of it once `other` is taken (none below zero).
+    pub fn minus(self, other: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.saturating_sub(other.cpu),
+            memory: self.memory.saturating_sub(other.memory),
+            slots: self.slots.saturating_sub(other.slots),
+        }
+    }
+
+    /// The larger of each resource.
+    pub fn most(self, other: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.max(other.cpu),
+            memory: self.memory.max(other.memory),
+            slots: self.slots.max(other.slots),
+        }
     }
 }
 

@@ -860,21 +860,6 @@ pub fn human_table(s: &Summary) -> String {
     t
 }
 
-/// Serialisable rows as flat records (dotted column names).
-pub fn records<T: Serialize>(rows: &[T]) -> Vec<Vec<(String, serde_json::Value)>> {
-    rows.iter()
-        .map(|r| {
-            let mut out = Vec::new();
-            tables::flatten(
-                "",
-                &serde_json::to_value(r).expect("rows serialise"),
-                &mut out,
-            );
-            out
-        })
-        .collect()
-}
-
 /// The minute rows as typed columns, in `MinuteRecord`'s field order and
 /// with the types the JSON route would infer (a test holds the two equal).
 fn timeseries_columns(m: &[MinuteRecord]) -> tables::Columns {
@@ -930,6 +915,22 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
 #[cfg(test)]
 mod timeseries_tests {
     use super::*;
+
+    /// The JSON route the minute rows took before: serialised rows as flat
+    /// records (dotted column names).
+    fn records<T: Serialize>(rows: &[T]) -> Vec<Vec<(String, serde_json::Value)>> {
+        rows.iter()
+            .map(|r| {
+                let mut out = Vec::new();
+                tables::flatten(
+                    "",
+                    &serde_json::to_value(r).expect("rows serialise"),
+                    &mut out,
+                );
+                out
+            })
+            .collect()
+    }
 
     /// The typed columns are the frame the JSON route infers, for rows
     /// with every optional column empty, partly filled and full, and

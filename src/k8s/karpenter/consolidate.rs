@@ -123,17 +123,14 @@ pub fn allowed_disruptions(total: u32, budgets: &[Budget], deleting: u32, not_re
 /// Cheaper Spot types a Spot node needs to be replaced by Spot.
 pub const SPOT_TO_SPOT_MIN_TYPES: usize = 15;
 
+/// A pod's request as it takes a node: one pod slot.
+fn one(p: &Resources) -> Resources {
+    Resources { slots: 1, ..*p }
+}
+
 fn free(n: &Node) -> Resources {
-    let used = n.pods.iter().fold(n.daemons, |u, p| Resources {
-        cpu: u.cpu.saturating_add(p.cpu),
-        memory: u.memory.saturating_add(p.memory),
-        slots: u.slots.saturating_add(1),
-    });
-    Resources {
-        cpu: n.allocatable.cpu.saturating_sub(used.cpu),
-        memory: n.allocatable.memory.saturating_sub(used.memory),
-        slots: n.allocatable.slots.saturating_sub(used.slots),
-    }
+    let used = n.pods.iter().fold(n.daemons, |u, p| u.plus(one(p)));
+    n.allocatable.minus(used)
 }
 
 /// The pods of `gone` that do not fit on the other nodes (first fit,
@@ -147,21 +144,14 @@ fn left_over(nodes: &[Node], gone: &[usize]) -> Vec<Resources> {
         .collect();
     let mut pods: Vec<Resources> = gone
         .iter()
-        .flat_map(|&i| nodes[i].pods.iter().copied())
+        .flat_map(|&i| nodes[i].pods.iter().map(one))
         .collect();
     pods.sort_by_key(|p| std::cmp::Reverse((p.cpu, p.memory)));
     let mut rest = Vec::new();
     for p in pods {
-        match room
-            .iter_mut()
-            .find(|r| r.cpu >= p.cpu && r.memory >= p.memory && r.slots >= 1)
-        {
-            Some(r) => {
-                r.cpu -= p.cpu;
-                r.memory -= p.memory;
-                r.slots -= 1;
-            }
-            None => rest.push(Resources { slots: 1, ..p }),
+        match room.iter_mut().find(|r| p.fits_in(r)) {
+            Some(r) => *r = r.minus(p),
+            None => rest.push(p),
         }
     }
     rest
@@ -224,21 +214,19 @@ pub fn consolidate(
     let policy = |p: usize| policies.get(p).copied().unwrap_or(Policy::WhenEmpty);
     let candidate =
         |n: &Node| n.settled && !n.do_not_disrupt && n.pool < pools.len() && budget(n.pool) > 0;
-    let within_budgets = |set: &[usize]| {
+    // The nodes of `it`, in order, each while its pool's budget lasts.
+    let within_budgets = |it: &mut dyn Iterator<Item = usize>| -> Vec<usize> {
         let mut taken = vec![0u32; pools.len()];
-        set.iter().all(|&i| {
+        it.filter(|&i| {
             let p = nodes[i].pool;
             taken[p] += 1;
             taken[p] <= budget(p)
         })
+        .collect()
     };
-    let mut empty: Vec<usize> = Vec::new();
-    for i in (0..nodes.len()).filter(|&i| candidate(&nodes[i]) && nodes[i].pods.is_empty()) {
-        empty.push(i);
-        if !within_budgets(&empty) {
-            empty.pop();
-        }
-    }
+    let empty = within_budgets(
+        &mut (0..nodes.len()).filter(|&i| candidate(&nodes[i]) && nodes[i].pods.is_empty()),
+    );
     if !empty.is_empty() {
         return Some(Action::Delete {
             nodes: empty,
@@ -256,13 +244,7 @@ pub fn consolidate(
     // Several at once: of the candidates the budgets leave (in order, each
     // pool's budget spent as they come), the largest first-k that works
     // (bisection, as `firstNConsolidationOption`, at most 100).
-    let mut budgeted = Vec::new();
-    for &i in &under {
-        budgeted.push(i);
-        if !within_budgets(&budgeted) {
-            budgeted.pop();
-        }
-    }
+    let budgeted = within_budgets(&mut under.iter().copied());
     let most = budgeted.len().min(100);
     if most >= 2 {
         let (mut lo, mut hi) = (2, most);
@@ -519,11 +501,10 @@ mod tests {
                 // Only the pods that fit.
                 let mut room = free(&n);
                 for (cpu, memory) in pods {
-                    if cpu <= room.cpu && memory <= room.memory && room.slots >= 1 {
-                        room.cpu -= cpu;
-                        room.memory -= memory;
-                        room.slots -= 1;
-                        n.pods.push(Resources { cpu, memory, slots: 1 });
+                    let pod = Resources { cpu, memory, slots: 1 };
+                    if pod.fits_in(&room) {
+                        room = room.minus(pod);
+                        n.pods.push(pod);
                     }
                 }
                 n.settled = settled;
@@ -565,27 +546,24 @@ mod tests {
                 taken[n.pool] += 1;
             }
             prop_assert!(taken[0] <= allowed[0] && taken[1] <= allowed[1], "{taken:?} against {allowed:?}");
-            // Every evicted pod finds a place.
-            // (Onto the remaining nodes past their consolidateAfter.)
-            let mut room: Vec<Resources> = (0..nodes.len()).filter(|&i| !gone.contains(&i) && nodes[i].settled).map(|i| free(&nodes[i])).collect();
+            // Every evicted pod finds a place on the nodes left past their
+            // consolidateAfter or the new node. Checked apart from the
+            // packing the code does: each pod fits one of them alone, and
+            // all of them fit what they have free together.
+            let mut room: Vec<Resources> = (0..nodes.len())
+                .filter(|&i| !gone.contains(&i) && nodes[i].settled)
+                .map(|i| free(&nodes[i]))
+                .collect();
             if let Some(l) = &new {
                 let o = pools.iter().flat_map(|p| p.options.iter()).find(|o| o.index == l.index).unwrap();
-                room.push(Resources {
-                    cpu: o.allocatable.cpu - DAEMONS.cpu,
-                    memory: o.allocatable.memory - DAEMONS.memory,
-                    slots: o.allocatable.slots - DAEMONS.slots,
-                });
+                room.push(o.allocatable.minus(DAEMONS));
             }
-            let mut pods: Vec<Resources> = gone.iter().flat_map(|&i| nodes[i].pods.iter().copied()).collect();
-            pods.sort_by_key(|p| std::cmp::Reverse((p.cpu, p.memory)));
-            for p in pods {
-                let r = room.iter_mut().find(|r| r.cpu >= p.cpu && r.memory >= p.memory && r.slots >= 1);
-                prop_assert!(r.is_some(), "pod {p:?} has no place");
-                let r = r.unwrap();
-                r.cpu -= p.cpu;
-                r.memory -= p.memory;
-                r.slots -= 1;
+            let pods: Vec<Resources> = gone.iter().flat_map(|&i| nodes[i].pods.iter().map(one)).collect();
+            for p in &pods {
+                prop_assert!(room.iter().any(|r| p.fits_in(r)), "pod {p:?} fits nowhere");
             }
+            let all = |v: &[Resources]| v.iter().fold(Resources::default(), |a, r| a.plus(*r));
+            prop_assert!(all(&pods).fits_in(&all(&room)), "{:?} into {:?}", all(&pods), all(&room));
         }
     }
 }

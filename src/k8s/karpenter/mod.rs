@@ -281,7 +281,8 @@ mod tests {
     /// On the 8,152 real pods of Alibaba's trace (their CPU and memory
     /// requests; GPU pods left out): Karpenter's fleet over the c, m and r
     /// families costs less than one managed node group of the cheapest of
-    /// those types that holds every pod, packed first-fit decreasing, and
+    /// those types that holds every pod, as many nodes as the Cluster
+    /// Autoscaler's binpacking estimator opens for them, and
     /// no pod that some allowed type fits stays pending. Skipped without
     /// the reference data.
     #[test]
@@ -321,7 +322,7 @@ mod tests {
             );
         }
         // One managed node group of the cheapest allowed type that holds
-        // every pod, packed first-fit decreasing.
+        // every pod.
         let (most_cpu, most_memory) = pods
             .iter()
             .fold((0, 0), |(c, m), p| (c.max(p.cpu), m.max(p.memory)));
@@ -334,39 +335,27 @@ mod tests {
             })
             .min_by(|a, b| a.on_demand.unwrap().total_cmp(&b.on_demand.unwrap()))
             .expect("a type holds the largest pod");
-        let (node, price) = (one.allocatable, one.on_demand.unwrap());
+        let price = one.on_demand.unwrap();
         let one_name = &types[one.index].instance_type;
-        let mut order: Vec<&Resources> = pods
-            .iter()
-            .filter(|p| p.cpu + DAEMONS.cpu <= node.cpu && p.memory + DAEMONS.memory <= node.memory)
-            .collect();
-        order.sort_by_key(|p| std::cmp::Reverse((p.cpu, p.memory)));
-        let mut free: Vec<Resources> = Vec::new();
-        for p in &order {
-            match free
-                .iter_mut()
-                .find(|f| f.cpu >= p.cpu && f.memory >= p.memory && f.slots >= 1)
-            {
-                Some(f) => {
-                    f.cpu -= p.cpu;
-                    f.memory -= p.memory;
-                    f.slots -= 1;
-                }
-                None => free.push(Resources {
-                    cpu: node.cpu - DAEMONS.cpu - p.cpu,
-                    memory: node.memory - DAEMONS.memory - p.memory,
-                    slots: node.slots - DAEMONS.slots - 1,
-                }),
-            }
-        }
-        assert_eq!(order.len(), pods.len());
-        let fixed = free.len() as f64 * price;
+        // Scaled by the Cluster Autoscaler: its binpacking estimator's
+        // count of new nodes for the pods.
+        let template = crate::k8s::estimator::Template {
+            capacity: Resources {
+                slots: one.allocatable.slots,
+                ..one.capacity
+            },
+            allocatable: one.allocatable,
+            daemonsets: DAEMONS,
+        };
+        let group = crate::k8s::estimator::estimate(&pods, &template, u32::MAX);
+        assert_eq!(group.scheduled.len(), pods.len());
+        let fixed = f64::from(group.nodes) * price;
         println!(
             "{} pods: Karpenter {} nodes ${fleet:.2}/h ({} pending); one {one_name} group {} nodes ${fixed:.2}/h",
             pods.len(),
             got.launches.len(),
             got.unschedulable.len(),
-            free.len(),
+            group.nodes,
         );
         assert!(
             fleet < fixed,

@@ -102,24 +102,8 @@ struct Claim {
     most: Resources,
 }
 
-fn plus(a: Resources, b: Resources) -> Resources {
-    Resources {
-        cpu: a.cpu.saturating_add(b.cpu),
-        memory: a.memory.saturating_add(b.memory),
-        slots: a.slots.saturating_add(b.slots),
-    }
-}
-
-fn within(a: Resources, b: Resources) -> bool {
-    a.cpu <= b.cpu && a.memory <= b.memory && a.slots <= b.slots
-}
-
 fn most_of<'a>(it: impl Iterator<Item = &'a Resources>) -> Resources {
-    it.fold(Resources::default(), |m, r| Resources {
-        cpu: m.cpu.max(r.cpu),
-        memory: m.memory.max(r.memory),
-        slots: m.slots.max(r.slots),
-    })
+    it.fold(Resources::default(), |m, r| m.most(*r))
 }
 
 /// Schedules a batch of pending `pods` (each a request of millicores, MiB
@@ -154,30 +138,27 @@ pub fn provision_with(
             slots: 1,
             ..pods[p]
         };
-        if let Some(e) = existing.iter().position(|free| within(pod, *free)) {
-            let free = &mut existing[e];
-            free.cpu -= pod.cpu;
-            free.memory -= pod.memory;
-            free.slots -= 1;
+        if let Some(e) = existing.iter().position(|free| pod.fits_in(free)) {
+            existing[e] = existing[e].minus(pod);
             out.on_existing.push((p, e));
             continue;
         }
         let mut placed = false;
         for k in 0..fullness.len() {
             let c = &mut claims[fullness[k]];
-            let want = plus(c.used, pod);
-            if !within(want, c.most) {
+            let want = c.used.plus(pod);
+            if !want.fits_in(&c.most) {
                 continue;
             }
             let options = &pools[c.pool].options;
             if !c
                 .types
                 .iter()
-                .any(|&i| within(want, options[i].allocatable))
+                .any(|&i| want.fits_in(&options[i].allocatable))
             {
                 continue;
             }
-            c.types.retain(|&i| within(want, options[i].allocatable));
+            c.types.retain(|&i| want.fits_in(&options[i].allocatable));
             c.most = most_of(c.types.iter().map(|&i| &options[i].allocatable));
             c.used = want;
             c.pods.push(p);
@@ -200,18 +181,11 @@ pub fn provision_with(
         }
         for &q in &by_weight {
             let pool = &mut pools[q];
-            let want = plus(pool.daemons, pod);
+            let want = pool.daemons.plus(pod);
+            // Limits count CPU and memory (an offer's capacity holds no slot).
             let fits = |o: &Offer| {
-                within(want, o.allocatable)
-                    && pool.remaining.is_none_or(|r| {
-                        within(
-                            o.capacity,
-                            Resources {
-                                slots: u32::MAX,
-                                ..r
-                            },
-                        )
-                    })
+                want.fits_in(&o.allocatable)
+                    && pool.remaining.is_none_or(|r| o.capacity.fits_in(&r))
             };
             let types: Vec<usize> = (0..pool.options.len())
                 .filter(|&i| fits(&pool.options[i]))
@@ -220,9 +194,7 @@ pub fn provision_with(
                 continue;
             }
             if let Some(r) = pool.remaining.as_mut() {
-                let largest = most_of(types.iter().map(|&i| &pool.options[i].capacity));
-                r.cpu = r.cpu.saturating_sub(largest.cpu);
-                r.memory = r.memory.saturating_sub(largest.memory);
+                *r = r.minus(most_of(types.iter().map(|&i| &pool.options[i].capacity)));
             }
             let most = most_of(types.iter().map(|&i| &pool.options[i].allocatable));
             claims.push(Claim {
