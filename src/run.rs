@@ -984,13 +984,20 @@ fn cluster_for(
         .collect();
     // The cluster was up before the run if any service was.
     let warm = services.iter().any(|(s, _)| s.service.start == Start::Warm);
-    Some(ClusterControl::new(
-        ec2.cluster.clone(),
-        placements,
-        seed,
-        end,
-        warm,
-    ))
+    Some(
+        ClusterControl::new(ec2.cluster.clone(), placements, seed, end, warm).with_warm_pods(
+            services
+                .iter()
+                .map(|(s, c)| {
+                    if s.service.start == Start::Warm {
+                        c.desired
+                    } else {
+                        0
+                    }
+                })
+                .collect(),
+        ),
+    )
 }
 
 fn compiled_constraints(s: &Scenario) -> Vec<crate::placement::Compiled> {
@@ -1224,6 +1231,7 @@ fn output<D: DataPlane>(
             slo: &scenario.slo,
             cost,
             cluster: cl.map(ClusterControl::cluster),
+            karpenter: cl.and_then(ClusterControl::karpenter_stats),
             idle_usd,
             unresolved_episode_start_s: unresolved,
             notes: {

@@ -146,7 +146,7 @@ fn the_page_renders_in_headless_chromium() {
 }
 
 #[test]
-fn compare_runs_modelled_platforms_and_refuses_others() {
+fn compare_runs_modelled_platforms_and_refuses_unknown_ones() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("s.toml"),
@@ -154,12 +154,15 @@ fn compare_runs_modelled_platforms_and_refuses_others() {
     )
     .unwrap();
     let o = capsim(
-        &["compare", "s.toml", "--platforms", "fargate,eks-karpenter"],
+        &["compare", "s.toml", "--platforms", "fargate,eks-autopilot"],
         d.path(),
     );
     assert!(!o.status.success());
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("eks-karpenter is not modelled yet"), "{e}");
+    assert!(
+        e.contains("unknown platform \"eks-autopilot\"") && e.contains("eks-karpenter"),
+        "{e}"
+    );
     let o = capsim(
         &[
             "compare",

@@ -18,6 +18,9 @@ pub enum NodeScaler {
     /// The Kubernetes Cluster Autoscaler over managed node groups
     /// (`crate::k8s::cluster_autoscaler`).
     ClusterAutoscaler(crate::k8s::cluster_autoscaler::CaConfig),
+    /// Karpenter over NodePools (one group per NodePool, its types those
+    /// its requirements allow; `crate::k8s::karpenter::controller`).
+    Karpenter(crate::k8s::karpenter::controller::KarpenterConfig),
 }
 
 /// How many pods a Kubernetes node may hold (the kubelet's `maxPods`).

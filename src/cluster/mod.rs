@@ -35,6 +35,10 @@ use crate::time::SimTime;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// The most instances a cluster holds at once (capsim's bound, as an ECS
+/// cluster's; Karpenter launches no more).
+pub const MAX_NODES: u32 = 5_000;
+
 /// Group ids of daemon tasks (service groups count up from 0).
 pub fn daemon_group(k: usize) -> u32 {
     u32::MAX - k as u32
@@ -68,6 +72,9 @@ pub struct Instance {
     pub tasks: Vec<(u32, TaskId)>,
     /// Since when it has had no non-daemon task (registered instances).
     pub empty_since: Option<SimTime>,
+    /// When its pods last changed (one placed or gone, or it registered):
+    /// what Karpenter's `consolidateAfter` counts from.
+    pub changed: SimTime,
     /// Already up when the run started (its warm-up is long over).
     pub warm: bool,
     /// System pods (CoreDNS) on it (Kubernetes).
@@ -88,6 +95,11 @@ impl Instance {
     /// Running (launched, not terminated).
     pub fn alive(&self) -> bool {
         self.terminated.is_none()
+    }
+
+    /// Its type's index in its group's types.
+    pub fn type_index(&self) -> usize {
+        self.type_idx
     }
 }
 
@@ -299,7 +311,6 @@ impl Cluster {
     /// Launches an instance of group `group` (billing starts); returns its
     /// id. With a warm start the caller registers it at once.
     pub fn launch(&mut self, group: usize, now: SimTime, ledger: &mut Ledger) -> u32 {
-        self.advance(now);
         let g = &self.cfg.groups[group];
         let alive: Vec<&Instance> = self
             .instances
@@ -331,7 +342,29 @@ impl Cluster {
         } else {
             0
         };
-        // The zone with the fewest of the group's instances (ASG AZ balancing).
+        self.launch_as(group, type_idx, spot, now, ledger)
+    }
+
+    /// Launches an instance of group `group` of its type `type_idx`, Spot
+    /// or on-demand (what a node scaler that picks the type, Karpenter,
+    /// calls); returns its id.
+    pub fn launch_as(
+        &mut self,
+        group: usize,
+        type_idx: usize,
+        spot: bool,
+        now: SimTime,
+        ledger: &mut Ledger,
+    ) -> u32 {
+        self.advance(now);
+        let g = &self.cfg.groups[group];
+        let alive: Vec<&Instance> = self
+            .instances
+            .iter()
+            .filter(|i| i.alive() && i.group == group)
+            .collect();
+        // The zone with the fewest of the group's instances (ASG AZ balancing;
+        // Karpenter spreads its launches over the NodePool's zones alike).
         let az = *g
             .zones
             .iter()
@@ -363,18 +396,31 @@ impl Cluster {
                         "amd64".into()
                     },
                 ),
-                ("eks.amazonaws.com/nodegroup", g.name.clone()),
-                (
-                    "eks.amazonaws.com/capacityType",
-                    if spot {
-                        "SPOT".into()
-                    } else {
-                        "ON_DEMAND".into()
-                    },
-                ),
             ] {
                 labels.insert(k.to_string(), v);
             }
+            // A managed node group's labels, or a Karpenter NodePool's.
+            let (pool_key, capacity_key, spot_value, od_value) =
+                if matches!(self.cfg.scaler, NodeScaler::Karpenter(_)) {
+                    (
+                        "karpenter.sh/nodepool",
+                        "karpenter.sh/capacity-type",
+                        "spot",
+                        "on-demand",
+                    )
+                } else {
+                    (
+                        "eks.amazonaws.com/nodegroup",
+                        "eks.amazonaws.com/capacityType",
+                        "SPOT",
+                        "ON_DEMAND",
+                    )
+                };
+            labels.insert(pool_key.to_string(), g.name.clone());
+            labels.insert(
+                capacity_key.to_string(),
+                if spot { spot_value } else { od_value }.to_string(),
+            );
             for (k, v) in &g.labels {
                 labels.insert(k.clone(), v.clone());
             }
@@ -404,6 +450,7 @@ impl Cluster {
             images: Vec::new(),
             tasks: Vec::new(),
             empty_since: None,
+            changed: now,
             warm: false,
             system_pods: 0,
             leaving: Vec::new(),
@@ -432,6 +479,7 @@ impl Cluster {
         }
         self.instances[i].registered = Some(now);
         self.instances[i].empty_since = Some(now);
+        self.instances[i].changed = now;
         for (k, (_, r)) in self.cfg.daemons.iter().enumerate() {
             let req = Request {
                 resources: *r,
@@ -465,6 +513,7 @@ impl Cluster {
         let inst = &mut self.instances[id as usize];
         inst.tasks.push((req.group, task));
         inst.empty_since = None;
+        inst.changed = now;
         self.refresh();
     }
 
@@ -493,6 +542,7 @@ impl Cluster {
         }
         let inst = &mut self.instances[id as usize];
         inst.tasks.retain(|t| *t != (req.group, task));
+        inst.changed = now;
         if inst.tasks.is_empty() && inst.registered.is_some() {
             inst.empty_since = Some(now);
         }
@@ -517,6 +567,7 @@ impl Cluster {
         self.advance(now);
         self.nodes[i].allocate(&req);
         self.instances[i].system_pods += 1;
+        self.instances[i].changed = now;
         self.refresh();
         Some(i as u32)
     }

@@ -49,6 +49,9 @@ pub fn notes(platform: &str) -> &'static str {
         "eks-nodegroup" => {
             "EKS control plane $0.10 per cluster-hour ($73/month, shared by every Deployment of the cluster); managed node groups you patch and upgrade (two m5.large by default, up to 10, Cluster Autoscaler); aws-node and kube-proxy on every node and two CoreDNS pods take CPU and pod slots (max pods per node from the VPC CNI); pods are scheduled by kube-scheduler and scaled by the HPA (here: the scenario's target tracking as an HPA at the same target)."
         }
+        "eks-karpenter" => {
+            "EKS control plane $0.10 per cluster-hour; Karpenter launches the cheapest instance types that fit the pending pods (batched over 1–10 s; by default the getting-started NodePool: on-demand c/m/r of generation above 2 — allow Spot in [compare.eks-karpenter] node_pools); consolidation deletes or replaces under-used nodes after consolidateAfter, evicting their pods (they restart elsewhere: the price of consolidation); nodes expire after 720 h; aws-node, kube-proxy and CoreDNS as on node groups; Karpenter's own controller pods are not modelled."
+        }
         "eks-fargate" => {
             "EKS control plane $0.10 per cluster-hour; each pod on its own Fargate capacity sized up from its requests + 256 MB (it can cost more than the same ECS Fargate task); no nodes, no DaemonSets, no image cache, no Spot; x86 Linux only; the HPA scales pods (the scenario's target tracking as an HPA)."
         }
@@ -86,9 +89,10 @@ fn platform_overrides(platform: &str) -> Result<Vec<(&'static str, toml::Value)>
             kind("eks"),
             ("platform.compute", toml::Value::String("fargate".into())),
         ]),
-        "eks-karpenter" => Err(format!(
-            "{platform} is not modelled yet (Karpenter comes with its own issue)"
-        )),
+        "eks-karpenter" => Ok(vec![
+            kind("eks"),
+            ("platform.compute", toml::Value::String("karpenter".into())),
+        ]),
         other => Err(format!(
             "unknown platform \"{other}\"; known: {}",
             PLATFORMS.join(", ")
@@ -257,6 +261,10 @@ pub fn scenario_for(
 fn initial_instances(c: &crate::scenario::Compiled) -> Option<u32> {
     let e = c.platform.ec2.as_ref()?;
     let cl = &e.cluster;
+    if matches!(cl.scaler, crate::cluster::NodeScaler::Karpenter(_)) {
+        // Karpenter provisions the initial pods' nodes itself at t = 0.
+        return None;
+    }
     let t = crate::k8s::cluster_autoscaler::template(&crate::cluster::Cluster::new(cl.clone()), 0);
     let mut pods = vec![e.task.resources; c.desired as usize];
     if let Some((n, r)) = cl.system {

@@ -26,6 +26,8 @@ use crate::scaling::{Decision, Text};
 use crate::time::{MINUTE, SECOND, SimTime, from_secs_f64};
 use rand_distr::{Distribution, Exp1};
 
+mod karpenter;
+
 /// How the tasks of one service are placed.
 #[derive(Debug, Clone)]
 pub struct ServicePlacement {
@@ -53,6 +55,14 @@ enum ClusterEvent {
     /// A node being removed still has pods after the longest graceful
     /// termination: it goes anyway.
     ForceTerminate(u32),
+    /// Karpenter's batch of pending pods may have closed.
+    KarpenterBatch,
+    /// Karpenter's disruption controller polls.
+    KarpenterDisrupt,
+    /// A consolidation decision is validated (and carried out if it holds).
+    KarpenterValidate,
+    /// A Karpenter node reaches `expireAfter`.
+    KarpenterExpire(u32),
 }
 
 /// The shared cluster and its control.
@@ -85,6 +95,11 @@ pub struct ClusterControl {
     /// `CapacityProviderReservation` values not yet superseded by a
     /// published one: (computed at, value).
     reservations: std::collections::VecDeque<(SimTime, crate::cluster::Reservation)>,
+    /// Karpenter (EKS NodePools).
+    karpenter: Option<crate::k8s::karpenter::controller::Karpenter>,
+    /// Pods of each service up at t = 0 (warm start): what Karpenter's
+    /// initial nodes hold.
+    warm_pods: Vec<u32>,
 }
 
 impl ClusterControl {
@@ -101,6 +116,12 @@ impl ClusterControl {
         let mut cluster = Cluster::new(cfg);
         cluster.set_services(services.iter().map(|s| s.request.resources).collect());
         let n = services.len();
+        let karpenter = match &cfg_scaler {
+            crate::cluster::NodeScaler::Karpenter(k) => Some(
+                crate::k8s::karpenter::controller::Karpenter::new(k.clone(), &cluster.cfg),
+            ),
+            _ => None,
+        };
         ClusterControl {
             cluster,
             queue: EventQueue::new(),
@@ -122,11 +143,20 @@ impl ClusterControl {
                 ),
                 _ => None,
             },
+            karpenter,
             system_pending: 0,
             removing: Vec::new(),
             reservations: std::collections::VecDeque::new(),
+            warm_pods: vec![0; n],
             services,
         }
+    }
+
+    /// The pods of each service up at t = 0 with a warm start (Karpenter
+    /// launches the nodes that hold them before the run starts).
+    pub fn with_warm_pods(mut self, pods: Vec<u32>) -> Self {
+        self.warm_pods = pods;
+        self
     }
 
     /// The cluster (instances, nodes, integrals).
@@ -175,6 +205,8 @@ impl ClusterControl {
     /// the minute ticks of managed scaling.
     pub(crate) fn start(&mut self) {
         self.asg_desired = self.cluster.cfg.groups.iter().map(|g| g.initial).collect();
+        self.system_pending = self.cluster.cfg.system.map_or(0, |s| s.0);
+        self.karpenter_start();
         for g in 0..self.asg_desired.len() {
             for _ in 0..self.asg_desired[g] {
                 let id = self.cluster.launch(g, 0, &mut self.ledger);
@@ -197,7 +229,6 @@ impl ClusterControl {
             }
         }
         // CoreDNS goes where there is room (or waits for a node).
-        self.system_pending = self.cluster.cfg.system.map_or(0, |s| s.0);
         self.place_system(0);
     }
 
@@ -224,9 +255,15 @@ impl ClusterControl {
                     self.cluster.register(i, now);
                     self.place_system(now);
                     self.place_pending(now);
+                    self.karpenter_ready(i, now);
                 }
             }
-            ClusterEvent::InstanceSpotWarning(i) => self.spot_warning(i, now),
+            ClusterEvent::InstanceSpotWarning(i) => {
+                if self.cluster.instances[i as usize].alive() {
+                    self.karpenter_interrupted(i, now);
+                }
+                self.spot_warning(i, now)
+            }
             ClusterEvent::InstanceTerminate(i) => {
                 self.terminate(i, StopReason::SpotInterrupted, now)
             }
@@ -238,6 +275,10 @@ impl ClusterControl {
                 }
             }
             ClusterEvent::ForceTerminate(i) => self.terminate(i, StopReason::Evicted, now),
+            ClusterEvent::KarpenterBatch => self.karpenter_batch(now),
+            ClusterEvent::KarpenterDisrupt => self.karpenter_disrupt(now),
+            ClusterEvent::KarpenterValidate => self.karpenter_validate(now),
+            ClusterEvent::KarpenterExpire(i) => self.karpenter_expire(i, now),
         }
     }
 
@@ -311,6 +352,7 @@ impl ClusterControl {
         let node = self.try_allocate(svc, task, now);
         if node.is_none() && !self.pending.contains(&(svc, task)) {
             self.pending.push((svc, task));
+            self.karpenter_pending(now);
         }
         node
     }
@@ -350,6 +392,9 @@ impl ClusterControl {
                 .is_some()
         {
             self.system_pending -= 1;
+        }
+        if self.system_pending > 0 {
+            self.karpenter_pending(now);
         }
     }
 
@@ -426,12 +471,18 @@ impl ClusterControl {
                 ControlEvent::InstanceDraining(task, StopReason::Evicted),
             ));
         }
-        let grace = self
-            .ca
-            .as_ref()
-            .map_or(0, |c| c.config().max_graceful_termination);
-        self.queue
-            .schedule(now + grace, ClusterEvent::ForceTerminate(id));
+        let grace = match (&self.karpenter, &self.ca) {
+            // A NodePool's terminationGracePeriod (none: its pods' own).
+            (Some(k), _) => k.config().pools[g].termination_grace,
+            (None, ca) => Some(
+                ca.as_ref()
+                    .map_or(0, |c| c.config().max_graceful_termination),
+            ),
+        };
+        if let Some(grace) = grace {
+            self.queue
+                .schedule(now + grace, ClusterEvent::ForceTerminate(id));
+        }
     }
 
     /// Retries the waiting tasks, oldest first.
@@ -523,7 +574,9 @@ impl ClusterControl {
         }
         self.cluster.terminate(id, now, &mut self.ledger);
         let g = self.cluster.instances[id as usize].group;
+        self.karpenter_gone(id);
         if reason == StopReason::SpotInterrupted
+            && self.karpenter.is_none()
             && self.cluster.group_alive(g) < self.asg_desired[g]
         {
             // The ASG replaces a reclaimed instance to keep its desired capacity.

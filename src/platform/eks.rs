@@ -52,6 +52,8 @@ pub enum Compute {
     NodeGroups,
     /// One Fargate node per pod.
     Fargate,
+    /// Karpenter's NodePools (`[[platform.node_pools]]`).
+    Karpenter,
 }
 
 /// Kubernetes version support tier.
@@ -291,6 +293,8 @@ pub(super) fn compile(
         coredns_replicas,
         scheduler_scoring,
         cluster_autoscaler,
+        node_pools,
+        karpenter,
         node_boot_s,
         spot_discount,
         spot_interruptions_per_hour,
@@ -448,7 +452,7 @@ pub(super) fn compile(
     let azs: Vec<String> = (0..*availability_zones)
         .map(|i| format!("{region}{}", (b'a' + i as u8) as char))
         .collect();
-    if node_groups.is_empty() {
+    if node_groups.is_empty() && *compute == Compute::NodeGroups {
         return Err(ScenarioError::invalid(
             key("node_groups"),
             "needs at least one node group (or compute = \"fargate\")",
@@ -484,6 +488,12 @@ pub(super) fn compile(
     }
     let mut groups = Vec::new();
     let mut priorities = Vec::new();
+    // Karpenter's nodes come from its NodePools, not node groups.
+    let node_groups: &[NodeGroupSpec] = if *compute == Compute::Karpenter {
+        &[]
+    } else {
+        node_groups
+    };
     for (i, g) in node_groups.iter().enumerate() {
         let gk = |k: &str| format!("platform.node_groups.{k}");
         if g.name.trim().is_empty() || node_groups[..i].iter().any(|o| o.name == g.name) {
@@ -609,13 +619,27 @@ pub(super) fn compile(
             "expected at least 1 s",
         ));
     }
-    if ca.expander == Expander::Priority && priorities.iter().all(Option::is_none) {
+    if ca.expander == Expander::Priority
+        && *compute == Compute::NodeGroups
+        && priorities.iter().all(Option::is_none)
+    {
         return Err(ScenarioError::invalid(
             key("cluster_autoscaler.expander"),
             "the priority expander needs a `priority` on at least one node group",
         ));
     }
-    let scaler = if ca.enabled {
+    let scaler = if *compute == Compute::Karpenter {
+        let (g, k) = super::karpenter::compile(
+            node_pools,
+            karpenter,
+            &catalog,
+            arch,
+            &azs,
+            *prefix_delegation && max_pods.is_none(),
+        )?;
+        groups = g;
+        NodeScaler::Karpenter(k)
+    } else if ca.enabled {
         NodeScaler::ClusterAutoscaler(CaConfig {
             scan_interval: ca.scan_interval.0,
             expander: ca.expander,
@@ -644,7 +668,7 @@ pub(super) fn compile(
         spot_rate: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
         // Managed node groups cordon and drain a node at its Spot
         // interruption notice (EKS managed node groups, Spot capacity).
-        spot_draining: true,
+        spot_draining: *compute != Compute::Karpenter || karpenter.interruption_handling,
         boot_s: node_boot_s
             .clone()
             .unwrap_or(DistSpec::Lognormal {

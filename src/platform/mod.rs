@@ -16,6 +16,7 @@ pub mod ec2;
 mod ecs_ec2;
 pub mod eks;
 pub mod fargate;
+pub mod karpenter;
 pub mod taskdef;
 
 use crate::error::ScenarioError;
@@ -277,7 +278,7 @@ pub enum PlatformSpec {
     /// Fargate, the control-plane fee, kube-scheduler, the HPA (`[hpa]`).
     /// See `eks.rs` for every field's default and source.
     Eks {
-        /// `node_groups` (default) or `fargate`.
+        /// `node_groups` (default), `karpenter` or `fargate`.
         #[serde(default)]
         compute: eks::Compute,
         /// `standard` ($0.10 per cluster-hour) or `extended` ($0.60).
@@ -318,6 +319,13 @@ pub enum PlatformSpec {
         /// Cluster Autoscaler flags.
         #[serde(default)]
         cluster_autoscaler: eks::CaSpec,
+        /// Karpenter's NodePools (`compute = "karpenter"`). Default: the
+        /// getting-started guide's on-demand c/m/r pool.
+        #[serde(default = "karpenter::default_node_pools")]
+        node_pools: Vec<karpenter::NodePoolSpec>,
+        /// Karpenter's settings (`compute = "karpenter"`).
+        #[serde(default)]
+        karpenter: karpenter::KarpenterSpec,
         /// EC2 launch to node Ready (s). Default lognormal mean 60, p99 120 (an assumption).
         #[serde(default)]
         node_boot_s: Option<DistSpec>,

@@ -128,6 +128,26 @@ pub struct Nodes {
     pub node_hours: f64,
     /// Instances launched.
     pub launched: u64,
+    /// Instance-hours and launches by instance type and capacity type,
+    /// most hours first.
+    #[serde(default)]
+    pub by_type: Vec<NodeTypeUse>,
+    /// What Karpenter did (`null` under another node scaler).
+    #[serde(default)]
+    pub karpenter: Option<crate::k8s::karpenter::controller::KarpenterStats>,
+}
+
+/// One instance type and capacity type of a cluster's nodes over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodeTypeUse {
+    /// e.g. `c6a.large`.
+    pub instance_type: String,
+    /// `spot` or `on-demand`.
+    pub capacity_type: String,
+    /// Nodes launched (the warm start's included).
+    pub launched: u64,
+    /// Node-hours.
+    pub node_hours: f64,
 }
 
 /// How much of the registered capacity tasks reserved.
@@ -288,7 +308,10 @@ impl Summary {
     /// and sweeps may name).
     pub fn numeric_paths() -> Vec<String> {
         let s = Summary {
-            nodes: Some(Nodes::default()),
+            nodes: Some(Nodes {
+                karpenter: Some(Default::default()),
+                ..Nodes::default()
+            }),
             cluster: Some(ClusterUse::default()),
             ..Summary::default()
         };
@@ -428,6 +451,8 @@ pub struct RunFacts<'a> {
     pub cost: Totals,
     /// The EC2 cluster the tasks ran on, if any.
     pub cluster: Option<&'a crate::cluster::Cluster>,
+    /// What Karpenter did, if it scaled the cluster.
+    pub karpenter: Option<crate::k8s::karpenter::controller::KarpenterStats>,
     /// What the cluster's unreserved capacity cost (when the service had
     /// the cluster to itself; shared clusters report it for all services).
     pub idle_usd: Option<f64>,
@@ -450,12 +475,30 @@ fn ms(us: u64) -> f64 {
 /// The size of an EC2 cluster over a run.
 pub fn nodes_summary(c: &crate::cluster::Cluster, end: SimTime) -> Nodes {
     let s = &c.stats;
+    let mut by: std::collections::BTreeMap<(&str, bool), (u64, SimTime)> = Default::default();
+    for i in &c.instances {
+        let e = by.entry((&i.instance_type, i.spot)).or_default();
+        e.0 += 1;
+        e.1 += i.terminated.unwrap_or(end).min(end).saturating_sub(i.launched);
+    }
+    let mut by_type: Vec<NodeTypeUse> = by
+        .into_iter()
+        .map(|((t, spot), (n, us))| NodeTypeUse {
+            instance_type: t.to_string(),
+            capacity_type: if spot { "spot" } else { "on-demand" }.into(),
+            launched: n,
+            node_hours: us as f64 / (3_600.0 * SECOND as f64),
+        })
+        .collect();
+    by_type.sort_by(|a, b| b.node_hours.total_cmp(&a.node_hours));
     Nodes {
         min: s.min.unwrap_or(0),
         max: s.max,
         mean: s.instance_time as f64 / end as f64,
         node_hours: s.instance_time as f64 / (3_600.0 * SECOND as f64),
         launched: c.instances.len() as u64,
+        by_type,
+        karpenter: None,
     }
 }
 
@@ -594,7 +637,10 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
                 .sum::<SimTime>() as f64
                 / MINUTE as f64,
         },
-        nodes: f.cluster.map(|c| nodes_summary(c, f.end)),
+        nodes: f.cluster.map(|c| Nodes {
+            karpenter: f.karpenter.clone(),
+            ..nodes_summary(c, f.end)
+        }),
         cluster: f.cluster.map(cluster_use),
         cpu_utilization: CpuUtilization {
             mean: (reserved > 0).then(|| busy as f64 / reserved as f64),

@@ -17,6 +17,7 @@
 //! `compare`.
 
 pub mod consolidate;
+pub mod controller;
 pub mod provision;
 pub mod requirements;
 

@@ -1,0 +1,534 @@
+//! Karpenter in a run: its configuration (NodePools as the scenario
+//! writes them, compiled), the batching window of pending pods, what the
+//! pure decisions ([`super::provision`], [`super::consolidate`]) are fed
+//! from the cluster's state, the log rows of every decision and its
+//! counters. The cluster's control (`control::karpenter`) calls it and
+//! carries out what it decides: launches, drains, terminations.
+//!
+//! Timings (kubernetes-sigs/karpenter v1.14; aws.md §5.3, §9.5):
+//! - pending pods are batched: the batch closes after 1 s without a new
+//!   pending pod, or 10 s after it opened (`BATCH_IDLE_DURATION`,
+//!   `BATCH_MAX_DURATION`, settings.md);
+//! - the disruption controller looks for consolidation every 10 s
+//!   (`pollingPeriod`, `pkg/controllers/disruption/controller.go`) and
+//!   carries a decision out only if it still holds 15 s later
+//!   (`consolidationTTL`, `pkg/controllers/disruption/consolidation.go`);
+//! - a replacement node is launched before the nodes it replaces are
+//!   drained (concepts/disruption.md: "pre-spins replacements");
+//! - expiration is forceful and not limited by budgets (`expireAfter`,
+//!   default 720 h).
+
+use super::consolidate::{self, Action, Budget, Policy, Reason};
+use super::provision::{self, Launch, Pool};
+use super::requirements::{CapacityType, Requirement};
+use crate::cluster::{Cluster, ClusterConfig};
+use crate::placement::Resources;
+use crate::scaling::{Decision, Text};
+use crate::time::{SECOND, SimTime};
+use serde::{Deserialize, Serialize};
+
+/// `BATCH_IDLE_DURATION`'s default.
+pub const BATCH_IDLE: SimTime = SECOND;
+/// `BATCH_MAX_DURATION`'s default.
+pub const BATCH_MAX: SimTime = 10 * SECOND;
+/// The disruption controller's polling period.
+pub const DISRUPTION_POLL: SimTime = 10 * SECOND;
+/// How long a consolidation decision must hold before it is carried out.
+pub const CONSOLIDATION_TTL: SimTime = 15 * SECOND;
+
+/// One NodePool, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePoolConfig {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.weight`.
+    pub weight: i32,
+    /// `spec.template.spec.requirements`.
+    pub requirements: Vec<Requirement>,
+    /// `spec.limits` (millicores, MiB of capacity), if any.
+    pub limits: Option<Resources>,
+    /// `spec.disruption.consolidationPolicy` (`None`: consolidation off,
+    /// `consolidateAfter: Never`).
+    pub consolidation: Option<Policy>,
+    /// `spec.disruption.consolidateAfter`.
+    pub consolidate_after: SimTime,
+    /// `spec.disruption.budgets`.
+    pub budgets: Vec<Budget>,
+    /// `spec.template.spec.expireAfter` (`None`: `Never`).
+    pub expire_after: Option<SimTime>,
+    /// `spec.template.spec.terminationGracePeriod` (`None`: a draining node
+    /// waits for its pods, however long).
+    pub termination_grace: Option<SimTime>,
+}
+
+/// Karpenter's configuration: its NodePools (the cluster's groups, in the
+/// same order) and settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KarpenterConfig {
+    /// The NodePools.
+    pub pools: Vec<NodePoolConfig>,
+    /// `BATCH_IDLE_DURATION`.
+    pub batch_idle: SimTime,
+    /// `BATCH_MAX_DURATION`.
+    pub batch_max: SimTime,
+    /// The `SpotToSpotConsolidation` feature gate.
+    pub spot_to_spot: bool,
+}
+
+/// What Karpenter did over a run (`summary.json`, `nodes.karpenter`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KarpenterStats {
+    /// Provisioning batches that launched nodes or found pods no type fits.
+    pub batches: u64,
+    /// On-demand nodes launched.
+    pub launched_on_demand: u64,
+    /// Spot nodes launched.
+    pub launched_spot: u64,
+    /// Empty nodes consolidation deleted.
+    pub consolidation_empty: u64,
+    /// Under-utilized nodes deleted (their pods fit elsewhere).
+    pub consolidation_deleted: u64,
+    /// Nodes replaced by a cheaper one.
+    pub consolidation_replaced: u64,
+    /// Consolidation decisions dropped at validation (the cluster changed).
+    pub consolidation_abandoned: u64,
+    /// Nodes drained because they reached `expireAfter`.
+    pub expired: u64,
+    /// Spot interruption warnings.
+    pub spot_interruptions: u64,
+    /// Pods evicted by consolidation and expiry (Spot interruptions aside).
+    pub pods_disrupted: u64,
+}
+
+/// A consolidation decision as it is validated: its kind, its nodes (by
+/// instance id, sorted) and its replacement (pool, type, Spot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    /// The decision.
+    pub action: Action,
+    /// The instances of `action`'s node indices.
+    pub instances: Vec<u32>,
+}
+
+/// Karpenter's state in a run.
+#[derive(Debug, Clone)]
+pub struct Karpenter {
+    cfg: KarpenterConfig,
+    /// Each NodePool's offers (built once; `remaining` set per decision).
+    pools: Vec<Pool>,
+    /// Capacity (what limits count) of each pool's type, by type index.
+    capacity: Vec<Vec<Resources>>,
+    /// The DaemonSets' requests on every node (pod slots included).
+    daemons: Resources,
+    /// The open batch: (opened, last pending pod).
+    batch: Option<(SimTime, SimTime)>,
+    /// Replacements launched and the nodes each replaces.
+    replacing: Vec<(u32, Vec<u32>)>,
+    /// The consolidation decision being validated.
+    validating: Option<Command>,
+    /// Counters.
+    pub stats: KarpenterStats,
+}
+
+impl Karpenter {
+    /// Karpenter over `cluster`'s groups (one per NodePool).
+    pub fn new(cfg: KarpenterConfig, cluster: &ClusterConfig) -> Self {
+        let daemons = cluster
+            .daemons
+            .iter()
+            .fold(Resources::default(), |a, (_, r)| a.plus(*r));
+        let mut pools = Vec::new();
+        let mut capacity = Vec::new();
+        for (p, g) in cfg.pools.iter().zip(&cluster.groups) {
+            let mut pool = super::pool(
+                &p.name,
+                p.weight,
+                &g.types,
+                &p.requirements,
+                cluster.spot_discount,
+                daemons,
+                p.limits,
+            );
+            // Karpenter's estimate of what a node offers, never more than
+            // what the node then registers (the cluster's node model), so
+            // that a node launched for a pod can take it.
+            for o in &mut pool.options {
+                let real = cluster.capacity(&g.types[o.index]);
+                let a = &mut o.allocatable;
+                *a = Resources {
+                    cpu: a.cpu.min(real.cpu),
+                    memory: a.memory.min(real.memory),
+                    slots: a.slots.min(real.slots),
+                };
+            }
+            let mut caps = vec![Resources::default(); g.types.len()];
+            for o in &pool.options {
+                caps[o.index] = o.capacity;
+            }
+            capacity.push(caps);
+            pools.push(pool);
+        }
+        Karpenter {
+            cfg,
+            pools,
+            capacity,
+            daemons,
+            batch: None,
+            replacing: Vec::new(),
+            validating: None,
+            stats: KarpenterStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KarpenterConfig {
+        &self.cfg
+    }
+
+    /// Whether any NodePool consolidates.
+    pub fn consolidates(&self) -> bool {
+        self.cfg.pools.iter().any(|p| p.consolidation.is_some())
+    }
+
+    /// A pod went pending at `now`: the batch opens (returns when to look
+    /// at it) or stays open one idle window longer.
+    pub fn pod_pending(&mut self, now: SimTime) -> Option<SimTime> {
+        match &mut self.batch {
+            Some((_, last)) => {
+                *last = now;
+                None
+            }
+            None => {
+                self.batch = Some((now, now));
+                Some(now + self.cfg.batch_idle)
+            }
+        }
+    }
+
+    /// Whether the batch closes at `now`; if not, when to look again.
+    pub fn batch_due(&self, now: SimTime) -> Result<(), SimTime> {
+        let Some((opened, last)) = self.batch else {
+            return Ok(());
+        };
+        let close = (last + self.cfg.batch_idle).min(opened + self.cfg.batch_max);
+        if now >= close { Ok(()) } else { Err(close) }
+    }
+
+    /// The provisioning decision for the batch's pending `pods` (their
+    /// requests, one pod slot each): nodes launching and not yet ready
+    /// take what they can first. Closes the batch; returns the launches
+    /// and the log rows.
+    pub fn provision(
+        &mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        pods: &[Resources],
+    ) -> (Vec<Launch>, Vec<Decision>) {
+        let opened = self.batch.take().map_or(now, |b| b.0);
+        if pods.is_empty() {
+            return (Vec::new(), Vec::new());
+        }
+        // Nodes launched and not yet registered, by id (Karpenter's
+        // in-flight NodeClaims): their room less the DaemonSets'.
+        let mut in_flight: Vec<Resources> = cluster
+            .instances
+            .iter()
+            .filter(|i| i.alive() && i.registered.is_none() && !i.draining)
+            .map(|i| cluster.nodes[i.id as usize].capacity.minus(self.daemons))
+            .collect();
+        for (p, pool) in self.pools.iter_mut().enumerate() {
+            pool.remaining = self.cfg.pools[p].limits.map(|l| {
+                cluster
+                    .instances
+                    .iter()
+                    .filter(|i| i.alive() && i.group == p)
+                    .fold(l, |r, i| r.minus(self.capacity[p][i.type_index()]))
+            });
+        }
+        let got = provision::provision_with(pods, &mut in_flight, &mut self.pools);
+        self.stats.batches += 1;
+        let alive = cluster.alive();
+        let mut rows = Vec::new();
+        let waited = (now - opened) as f64 / SECOND as f64;
+        let mut n = alive;
+        for l in &got.launches {
+            match l.capacity_type {
+                CapacityType::Spot => self.stats.launched_spot += 1,
+                CapacityType::OnDemand => self.stats.launched_on_demand += 1,
+            }
+            let pool = &self.cfg.pools[l.pool].name;
+            let t = &cluster.cfg.groups[l.pool].types[l.index];
+            rows.push(row(
+                now,
+                "provisioning",
+                format!(
+                    "{} pod(s) in the batch ({waited:.1} s), {} onto launching nodes",
+                    pods.len(),
+                    got.on_existing.len()
+                ),
+                alive,
+                n,
+                n + 1,
+                "node_launch",
+                format!(
+                    "NodePool {pool}: {} {} at ${:.4}/h for {} pod(s), the cheapest of {} type(s) that fit them",
+                    t.instance_type,
+                    l.capacity_type.label(),
+                    l.price,
+                    l.pods.len(),
+                    l.considered
+                ),
+            ));
+            n += 1;
+        }
+        if !got.unschedulable.is_empty() {
+            rows.push(row(
+                now,
+                "provisioning",
+                format!("{} pod(s) in the batch", pods.len()),
+                alive,
+                n,
+                n,
+                "none",
+                format!(
+                    "{} pod(s) fit no type a NodePool allows, or would exceed its limits: they stay pending",
+                    got.unschedulable.len()
+                ),
+            ));
+        }
+        (got.launches, rows)
+    }
+
+    /// A replacement node `id` was launched for `victims`.
+    pub fn replacing(&mut self, id: u32, victims: Vec<u32>) {
+        self.replacing.push((id, victims));
+    }
+
+    /// Node `id` registered: the nodes it replaces, if it is a replacement.
+    pub fn replacement_ready(&mut self, id: u32) -> Vec<u32> {
+        match self.replacing.iter().position(|(r, _)| *r == id) {
+            Some(k) => self.replacing.swap_remove(k).1,
+            None => Vec::new(),
+        }
+    }
+
+    /// Node `id` went before it registered: a replacement's nodes are
+    /// free to be considered again.
+    pub fn node_gone(&mut self, id: u32) {
+        self.replacing.retain(|(r, _)| *r != id);
+    }
+
+    fn being_replaced(&self, id: u32) -> bool {
+        self.replacing.iter().any(|(_, v)| v.contains(&id))
+    }
+
+    /// The consolidation decision over the cluster now, with the instance
+    /// ids of its nodes. `removing`: nodes already draining; `pods`: the
+    /// requests of the pods on an instance.
+    pub fn consolidation(
+        &mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        removing: &[u32],
+        pods: &dyn Fn(u32) -> Vec<Resources>,
+    ) -> Option<Command> {
+        let cfg = &self.cfg;
+        let mut ids = Vec::new();
+        let mut nodes = Vec::new();
+        let np = cfg.pools.len();
+        let (mut total, mut deleting, mut not_ready) = (vec![0; np], vec![0; np], vec![0; np]);
+        for inst in cluster.instances.iter().filter(|i| i.alive()) {
+            let p = inst.group;
+            total[p] += 1;
+            if inst.draining || removing.contains(&inst.id) || self.being_replaced(inst.id) {
+                deleting[p] += 1;
+                continue;
+            }
+            if inst.registered.is_none() {
+                not_ready[p] += 1;
+                continue;
+            }
+            let pool = &cfg.pools[p];
+            let t = &cluster.cfg.groups[p].types[inst.type_index()];
+            ids.push(inst.id);
+            nodes.push(consolidate::Node {
+                pool: p,
+                capacity_type: if inst.spot {
+                    CapacityType::Spot
+                } else {
+                    CapacityType::OnDemand
+                },
+                price: cluster.cfg.price(t, inst.spot),
+                allocatable: cluster.nodes[inst.id as usize].capacity,
+                pods: pods(inst.id),
+                daemons: self.daemons,
+                settled: pool.consolidation.is_some()
+                    && now >= inst.changed.saturating_add(pool.consolidate_after),
+                do_not_disrupt: false,
+            });
+        }
+        let allowed: Vec<u32> = (0..np)
+            .map(|p| {
+                let pool = &cfg.pools[p];
+                if pool.consolidation.is_none() {
+                    return 0;
+                }
+                consolidate::allowed_disruptions(total[p], &pool.budgets, deleting[p], not_ready[p])
+            })
+            .collect();
+        let policies: Vec<Policy> = cfg
+            .pools
+            .iter()
+            .map(|p| p.consolidation.unwrap_or(Policy::WhenEmpty))
+            .collect();
+        let action =
+            consolidate::consolidate(&nodes, &self.pools, &policies, &allowed, cfg.spot_to_spot)?;
+        let which = match &action {
+            Action::Delete { nodes, .. } | Action::Replace { nodes, .. } => nodes,
+        };
+        let mut instances: Vec<u32> = which.iter().map(|&i| ids[i]).collect();
+        instances.sort_unstable();
+        Some(Command { action, instances })
+    }
+
+    /// Starts validating `cmd` (nothing else is considered meanwhile).
+    pub fn validate(&mut self, cmd: Command) {
+        self.validating = Some(cmd);
+    }
+
+    /// Whether a decision is being validated.
+    pub fn is_validating(&self) -> bool {
+        self.validating.is_some()
+    }
+
+    /// The decision under validation, if `now`'s decision is the same
+    /// one (same nodes, same kind, same replacement type); counts it
+    /// abandoned otherwise.
+    pub fn validated(&mut self, now: Option<Command>) -> Result<Command, Command> {
+        let was = self.validating.take().expect("a decision under validation");
+        let same = now.as_ref().is_some_and(|c| {
+            c.instances == was.instances
+                && match (&c.action, &was.action) {
+                    (Action::Delete { .. }, Action::Delete { .. }) => true,
+                    (Action::Replace { with: a, .. }, Action::Replace { with: b, .. }) => {
+                        (a.pool, a.index, a.capacity_type) == (b.pool, b.index, b.capacity_type)
+                    }
+                    _ => false,
+                }
+        });
+        if same {
+            Ok(now.expect("checked"))
+        } else {
+            self.stats.consolidation_abandoned += 1;
+            Err(was)
+        }
+    }
+
+    /// The log row of a consolidation decision carried out (or abandoned),
+    /// and its counters.
+    pub fn consolidation_row(
+        &mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        cmd: &Command,
+        carried_out: bool,
+    ) -> Decision {
+        let alive = cluster.alive();
+        let names = |ids: &[u32]| -> String {
+            ids.iter()
+                .map(|&i| {
+                    let inst = &cluster.instances[i as usize];
+                    format!(
+                        "node-{i} ({} {})",
+                        inst.instance_type,
+                        if inst.spot { "spot" } else { "on-demand" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let k = cmd.instances.len() as u32;
+        let (action, reason, new) = match (&cmd.action, carried_out) {
+            (_, false) => (
+                "none",
+                format!(
+                    "consolidation of {} abandoned: it no longer held {} s later",
+                    names(&cmd.instances),
+                    CONSOLIDATION_TTL / SECOND
+                ),
+                alive,
+            ),
+            (Action::Delete { reason, .. }, true) => {
+                let why = match reason {
+                    Reason::Empty => {
+                        self.stats.consolidation_empty += u64::from(k);
+                        "empty"
+                    }
+                    Reason::Underutilized => {
+                        self.stats.consolidation_deleted += u64::from(k);
+                        "under-utilized: their pods fit on the other nodes"
+                    }
+                };
+                (
+                    "consolidate_delete",
+                    format!("delete {} ({why})", names(&cmd.instances)),
+                    alive.saturating_sub(k),
+                )
+            }
+            (Action::Replace { with, was, .. }, true) => {
+                self.stats.consolidation_replaced += u64::from(k);
+                let t = &cluster.cfg.groups[with.pool].types[with.index];
+                (
+                    "consolidate_replace",
+                    format!(
+                        "replace {} (${was:.4}/h) with one {} {} (${:.4}/h, the cheapest of {} type(s) that fit their pods)",
+                        names(&cmd.instances),
+                        t.instance_type,
+                        with.capacity_type.label(),
+                        with.price,
+                        with.considered
+                    ),
+                    (alive + 1).saturating_sub(k),
+                )
+            }
+        };
+        row(
+            now,
+            "consolidation",
+            format!("{k} node(s)"),
+            alive,
+            alive,
+            new,
+            action,
+            reason,
+        )
+    }
+}
+
+/// One log row of Karpenter's.
+#[allow(clippy::too_many_arguments)]
+pub fn row(
+    now: SimTime,
+    what: &'static str,
+    datapoints: String,
+    running: u32,
+    old: u32,
+    new: u32,
+    action: &'static str,
+    reason: String,
+) -> Decision {
+    Decision {
+        time_s: now as f64 / SECOND as f64,
+        clock: Text::Clock(now),
+        policy: "karpenter".into(),
+        alarm: what.into(),
+        datapoints: datapoints.into(),
+        alarm_state: "-".into(),
+        running,
+        old_desired: old,
+        proposed: Some(new),
+        new_desired: new,
+        action: action.into(),
+        reason: reason.into(),
+    }
+}
