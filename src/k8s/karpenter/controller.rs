@@ -245,7 +245,14 @@ impl Karpenter {
                     .fold(l, |r, i| r.minus(self.capacity[p][i.type_index()]))
             });
         }
-        let got = provision::provision_with(pods, &mut in_flight, &mut self.pools);
+        let mut got = provision::provision_with(pods, &mut in_flight, &mut self.pools);
+        // capsim's bound on a cluster's nodes: launches past it do not happen.
+        let room = crate::cluster::MAX_NODES.saturating_sub(cluster.alive()) as usize;
+        if got.launches.len() > room {
+            for l in got.launches.drain(room..) {
+                got.unschedulable.extend(l.pods);
+            }
+        }
         self.stats.batches += 1;
         let alive = cluster.alive();
         let mut rows = Vec::new();
@@ -291,8 +298,9 @@ impl Karpenter {
                 n,
                 "none",
                 format!(
-                    "{} pod(s) fit no type a NodePool allows, or would exceed its limits: they stay pending",
-                    got.unschedulable.len()
+                    "{} pod(s) fit no type a NodePool allows, or would exceed its limits (or capsim's {} nodes): they stay pending",
+                    got.unschedulable.len(),
+                    crate::cluster::MAX_NODES
                 ),
             ));
         }

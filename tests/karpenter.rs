@@ -1,0 +1,396 @@
+//! Karpenter on EKS in a run: the shipped scenario (Spot and on-demand
+//! NodePools), consolidation after a load drop (timing and cost), the
+//! `WhenEmpty` policy, NodePool limits, expiry, Spot interruptions,
+//! `compare eks-karpenter`, determinism, and the errors a NodePool gets.
+
+mod common;
+use capsim::RunOutput;
+use capsim::scaling::Decision;
+
+/// An EKS service on Karpenter: 1 vCPU / 2 GB pods, each request 50 ms of
+/// CPU; `load`, the NodePools and extra `[platform]` keys as given.
+fn karpenter(name: &str, duration: &str, load: &str, pools: &str, hpa: &str) -> String {
+    format!(
+        r#"
+name = "{name}"
+seed = 3
+duration = "{duration}"
+[load]
+{load}
+[workload]
+cpu_ms = {{ dist = "constant", value = 50 }}
+[task]
+cpu = 1024
+memory = 2048
+concurrency = 16
+[service]
+desired = 2
+[platform]
+kind = "eks"
+compute = "karpenter"
+image_mb = 250
+node_boot_s = {{ dist = "constant", value = 60 }}
+container_start_s = {{ dist = "constant", value = 3 }}
+app_start_s = {{ dist = "constant", value = 5 }}
+{pools}
+{hpa}
+"#
+    )
+}
+
+const HPA: &str = "[hpa]\nmin_replicas = 2\nmax_replicas = 30\ntarget_cpu_utilization = 60";
+
+/// An on-demand pool of c/m types of generation 6 and above.
+fn pool(extra: &str) -> String {
+    format!(
+        r#"
+[[platform.node_pools]]
+name = "od"
+requirements = [
+  {{ key = "karpenter.k8s.aws/instance-category", operator = "In", values = ["c", "m"] }},
+  {{ key = "karpenter.k8s.aws/instance-generation", operator = "Gt", values = ["5"] }},
+]
+{extra}
+"#
+    )
+}
+
+/// 15 req/s, 150 from 20 min to 100 min, then 15 again, over 3 hours:
+/// the HPA goes from 2 pods to about 13 and back.
+const SURGE: &str = "kind = \"step\"\nrps = 15\nat = \"20m\"\nto_rps = 150\nuntil = \"100m\"";
+
+fn rows<'a>(out: &'a RunOutput, alarm: &str) -> Vec<&'a Decision> {
+    out.decisions
+        .iter()
+        .filter(|d| d.policy == "karpenter" && d.alarm == alarm)
+        .collect()
+}
+
+fn acted(out: &RunOutput) -> Vec<&Decision> {
+    rows(out, "consolidation")
+        .into_iter()
+        .filter(|d| d.action != "none")
+        .collect()
+}
+
+/// Mean cost per minute over minutes `a..b`.
+fn cost_rate(out: &RunOutput, a: usize, b: usize) -> f64 {
+    out.minutes[a..b].iter().map(|m| m.cost_usd).sum::<f64>() / (b - a) as f64
+}
+
+#[test]
+fn the_shipped_scenario_provisions_spot_first_and_leaves_no_pod_pending() {
+    let s = std::fs::read_to_string(common::root().join("scenarios/eks-karpenter-web-api.toml"))
+        .unwrap();
+    let sc = common::scenario_with(&s, &[]).unwrap();
+    let out = capsim::run(&sc).unwrap();
+    common::assert_conserved(&out);
+    let nodes = out.summary.nodes.as_ref().expect("nodes");
+    let k = nodes.karpenter.as_ref().expect("Karpenter's counters");
+    // The Spot pool has the higher weight and room under its limits.
+    assert!(k.launched_spot >= 1, "{k:?}");
+    assert_eq!(k.launched_on_demand, 0, "{k:?}");
+    assert!(nodes.by_type.iter().all(|t| t.capacity_type == "spot"));
+    assert!(out.summary.cost_usd.spot > 0.0);
+    assert_eq!(out.summary.cost_usd.instances, 0.0);
+    // Every launch row names its type, its price and what it chose from.
+    for d in rows(&out, "provisioning") {
+        assert!(
+            d.action == "node_launch" && d.reason.to_string().contains("the cheapest of"),
+            "{d:?}"
+        );
+    }
+    // Some type fits every pod: none waits long. A pod the HPA asks for
+    // serves within minutes (the batch, a node's boot, the image pull and
+    // readiness), never stays pending.
+    let mut short = 0;
+    for m in &out.minutes {
+        short = if m.serving + 1e-9 < m.desired as f64 {
+            short + 1
+        } else {
+            0
+        };
+        assert!(short <= 5, "minute {}: {m:?}", m.minute);
+    }
+    assert!(out.summary.slo.meets == Some(true), "{:?}", out.summary.slo);
+}
+
+#[test]
+fn consolidation_after_a_load_drop_lowers_the_hourly_cost_in_time() {
+    let after = 120.0;
+    let s = karpenter(
+        "drop",
+        "3h",
+        SURGE,
+        &pool(
+            "disruption = { consolidation_policy = \"WhenEmptyOrUnderutilized\", consolidate_after = \"2m\" }",
+        ),
+        HPA,
+    );
+    let out = common::run(&s);
+    common::assert_conserved(&out);
+    // The HPA's last scale-in after the drop (100 min).
+    let last_in = out
+        .decisions
+        .iter()
+        .filter(|d| d.policy == "hpa" && d.action == "scale_in" && d.time_s > 6_000.0)
+        .map(|d| d.time_s)
+        .fold(f64::NAN, f64::max);
+    assert!(last_in.is_finite(), "the HPA scaled in after the drop");
+    let gone: Vec<f64> = acted(&out)
+        .iter()
+        .filter(|d| d.time_s > 6_000.0)
+        .map(|d| d.time_s)
+        .collect();
+    assert!(!gone.is_empty(), "consolidation acted after the drop");
+    // Within consolidateAfter of the pods leaving (their 30 s grace at
+    // most), plus the evaluation: the next 10 s poll and the 15 s
+    // validation.
+    assert!(
+        gone[0] <= last_in + 30.0 + after + 10.0 + 15.0,
+        "first consolidation at {} s, last scale-in at {last_in} s",
+        gone[0]
+    );
+    // And never before consolidateAfter passed since the first scale-in.
+    let first_in = out
+        .decisions
+        .iter()
+        .find(|d| d.policy == "hpa" && d.action == "scale_in" && d.time_s > 6_000.0)
+        .unwrap()
+        .time_s;
+    assert!(gone[0] >= first_in + after, "{} < {first_in} + {after}", gone[0]);
+    // The cost rate of the last half hour is below the surge's.
+    let (peak, end) = (cost_rate(&out, 60, 90), cost_rate(&out, 150, 180));
+    assert!(end < 0.6 * peak, "cost per minute {peak} during the surge, {end} at the end");
+    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert!(k.consolidation_empty + k.consolidation_deleted + k.consolidation_replaced >= 1);
+    // Nodes at the end: what two pods and CoreDNS need.
+    assert!(out.minutes.last().unwrap().instances <= Some(2));
+}
+
+#[test]
+fn when_empty_deletes_only_empty_nodes() {
+    let run = |policy: &str| {
+        common::run(&karpenter(
+            "policy",
+            "3h",
+            SURGE,
+            &pool(&format!(
+                "disruption = {{ consolidation_policy = \"{policy}\", consolidate_after = \"2m\" }}"
+            )),
+            HPA,
+        ))
+    };
+    let empty = run("WhenEmpty");
+    let acts = acted(&empty);
+    assert!(!acts.is_empty(), "empty nodes went");
+    for d in &acts {
+        assert_eq!(d.action, "consolidate_delete", "{d:?}");
+        assert!(d.reason.to_string().ends_with("(empty)"), "{d:?}");
+    }
+    let k = empty.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert_eq!((k.consolidation_deleted, k.consolidation_replaced), (0, 0));
+    assert_eq!(k.pods_disrupted, 0, "an empty node has no pod to evict");
+    // Under-utilized nodes go too under the default policy: the bill is lower.
+    let under = run("WhenEmptyOrUnderutilized");
+    assert!(
+        under.summary.cost_usd.instances < empty.summary.cost_usd.instances,
+        "{} vs {}",
+        under.summary.cost_usd.instances,
+        empty.summary.cost_usd.instances
+    );
+}
+
+#[test]
+fn limits_cap_the_pool_and_the_rest_stays_pending() {
+    // 150 req/s of 50 ms needs about 13 pods at 60 %; 8 vCPU of nodes hold
+    // at most 7 of them beside the DaemonSets and CoreDNS.
+    let out = common::run(&karpenter(
+        "limits",
+        "1h",
+        "kind = \"constant\"\nrps = 150",
+        &pool("limits = { cpu = 8 }"),
+        HPA,
+    ));
+    let nodes = out.summary.nodes.as_ref().unwrap();
+    let vcpus: f64 = nodes
+        .by_type
+        .iter()
+        .map(|t| {
+            let size = t.instance_type.split('.').nth(1).unwrap();
+            let v = match size {
+                "large" => 2.0,
+                "xlarge" => 4.0,
+                "2xlarge" => 8.0,
+                other => panic!("a type larger than the limit: {other}"),
+            };
+            v * t.launched as f64
+        })
+        .sum();
+    assert!(vcpus <= 8.0, "{:?}", nodes.by_type);
+    assert!(
+        rows(&out, "provisioning")
+            .iter()
+            .any(|d| d.reason.to_string().contains("would exceed its limits")),
+        "the pods left are reported"
+    );
+    assert!(out.summary.tasks.pending_task_minutes > 10.0);
+}
+
+#[test]
+fn nodes_expire_and_their_pods_move() {
+    let out = common::run(&karpenter(
+        "expiry",
+        "2h",
+        "kind = \"constant\"\nrps = 30",
+        &pool("expire_after = \"30m\""),
+        HPA,
+    ));
+    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert!(k.expired >= 3, "{k:?}");
+    assert!(k.pods_disrupted >= 3, "{k:?}");
+    assert!(
+        rows(&out, "expiration")
+            .iter()
+            .all(|d| d.reason.to_string().contains("reached expireAfter"))
+    );
+    let last = out.minutes.last().unwrap();
+    assert!((last.serving - last.desired as f64).abs() < 1e-9, "{last:?}");
+}
+
+#[test]
+fn spot_interruptions_drain_and_provisioning_replaces() {
+    let out = common::run(&karpenter(
+        "spot",
+        "6h",
+        "kind = \"constant\"\nrps = 60",
+        &format!(
+            "spot_interruptions_per_hour = 0.5\n{}",
+            pool("").replace(
+                "requirements = [",
+                "requirements = [\n  { key = \"karpenter.sh/capacity-type\", operator = \"In\", values = [\"spot\"] },"
+            )
+        ),
+        HPA,
+    ));
+    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert!(k.spot_interruptions >= 1, "{k:?}");
+    assert!(k.launched_spot > 1, "replacements launched: {k:?}");
+    assert!(out.summary.tasks.spot_interrupted + out.summary.tasks.evicted >= 1);
+    assert_eq!(rows(&out, "interruption").len() as u64, k.spot_interruptions);
+    let last = out.minutes.last().unwrap();
+    assert!((last.serving - last.desired as f64).abs() < 1e-9, "{last:?}");
+}
+
+#[test]
+fn same_seed_same_bytes() {
+    let s = karpenter(
+        "det",
+        "2h",
+        SURGE,
+        &pool("disruption = { consolidate_after = \"1m\" }"),
+        HPA,
+    );
+    let a = common::run(&s);
+    let b = common::run(&s);
+    let strip = |o: &RunOutput| {
+        let mut v = serde_json::to_value(&o.summary).unwrap();
+        v["engine"]["wall_ms"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+    assert_eq!(a.decisions, b.decisions);
+    assert_eq!(a.minutes, b.minutes);
+}
+
+#[test]
+fn compare_runs_eks_karpenter_beside_node_groups() {
+    let d = tempfile::tempdir().unwrap();
+    let s = std::fs::read_to_string(common::root().join("scenarios/quickstart.toml"))
+        .unwrap()
+        .replace("duration = \"1d\"", "duration = \"3h\"");
+    std::fs::write(d.path().join("q.toml"), s).unwrap();
+    std::fs::copy(
+        common::root().join("scenarios/web-api-task.json"),
+        d.path().join("web-api-task.json"),
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_capsim"))
+        .args([
+            "compare",
+            "q.toml",
+            "--platforms",
+            "eks-nodegroup,eks-karpenter",
+            "--out",
+            "cmp",
+        ])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("eks-karpenter") && l.contains("meets")),
+        "{table}"
+    );
+    let page = std::fs::read_to_string(d.path().join("cmp/index.html")).unwrap();
+    assert!(page.contains("Karpenter launches the cheapest instance types"));
+}
+
+#[test]
+fn node_pool_errors_name_the_key() {
+    let base = karpenter("bad", "10m", "kind = \"constant\"\nrps = 1", "", "");
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nrequirements = [{ key = \"karpenter.k8s.aws/instance-family\", operator = \"Within\", values = [\"m5\"] }]",
+            "unknown operator \"Within\"",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nrequirements = [{ key = \"karpenter.k8s.aws/instance-gpu-count\", operator = \"Gt\", values = [\"0\"] }]",
+            "is not modelled",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nrequirements = [{ key = \"karpenter.k8s.aws/instance-generation\", operator = \"Gt\", values = [\"new\"] }]",
+            "needs one integer value",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nrequirements = [{ key = \"karpenter.k8s.aws/instance-family\", operator = \"In\", values = [\"m7g\"] }]",
+            "allows no x86_64 instance type",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"10%\", schedule = \"@daily\", duration = \"1h\" }] }",
+            "not modelled yet",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"ten\" }] }",
+            "expected a count",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { consolidation_policy = \"Balanced\" }",
+            "Balanced is not modelled",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nexpire_after = \"soon\"",
+            "or \"Never\"",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\nlimits = { memory = \"lots\" }",
+            "limits.memory",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\n[[platform.node_pools]]\nname = \"p\"",
+            "unique",
+        ),
+    ];
+    for (pools, want) in cases {
+        let s = base.replace("\n\n\n", &format!("\n{pools}\n"));
+        let e = match common::scenario_with(&s, &[]).and_then(|sc| capsim::run(&sc).map(|_| ())) {
+            Ok(()) => panic!("accepted: {pools}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(want), "{pools}\n→ {e}");
+        assert!(e.contains("platform.node_pools"), "{e}");
+    }
+}
