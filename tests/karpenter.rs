@@ -158,11 +158,25 @@ fn consolidation_after_a_load_drop_lowers_the_hourly_cost_in_time() {
         .find(|d| d.policy == "hpa" && d.action == "scale_in" && d.time_s > 6_000.0)
         .unwrap()
         .time_s;
-    assert!(gone[0] >= first_in + after, "{} < {first_in} + {after}", gone[0]);
+    assert!(
+        gone[0] >= first_in + after,
+        "{} < {first_in} + {after}",
+        gone[0]
+    );
     // The cost rate of the last half hour is below the surge's.
     let (peak, end) = (cost_rate(&out, 60, 90), cost_rate(&out, 150, 180));
-    assert!(end < 0.6 * peak, "cost per minute {peak} during the surge, {end} at the end");
-    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert!(
+        end < 0.6 * peak,
+        "cost per minute {peak} during the surge, {end} at the end"
+    );
+    let k = out
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
     assert!(k.consolidation_empty + k.consolidation_deleted + k.consolidation_replaced >= 1);
     // Nodes at the end: what two pods and CoreDNS need.
     assert!(out.minutes.last().unwrap().instances <= Some(2));
@@ -188,7 +202,14 @@ fn when_empty_deletes_only_empty_nodes() {
         assert_eq!(d.action, "consolidate_delete", "{d:?}");
         assert!(d.reason.to_string().ends_with("(empty)"), "{d:?}");
     }
-    let k = empty.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    let k = empty
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
     assert_eq!((k.consolidation_deleted, k.consolidation_replaced), (0, 0));
     assert_eq!(k.pods_disrupted, 0, "an empty node has no pod to evict");
     // Under-utilized nodes go too under the default policy: the bill is lower.
@@ -246,7 +267,14 @@ fn nodes_expire_and_their_pods_move() {
         &pool("expire_after = \"30m\""),
         HPA,
     ));
-    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    let k = out
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
     assert!(k.expired >= 3, "{k:?}");
     assert!(k.pods_disrupted >= 3, "{k:?}");
     assert!(
@@ -255,7 +283,10 @@ fn nodes_expire_and_their_pods_move() {
             .all(|d| d.reason.to_string().contains("reached expireAfter"))
     );
     let last = out.minutes.last().unwrap();
-    assert!((last.serving - last.desired as f64).abs() < 1e-9, "{last:?}");
+    assert!(
+        (last.serving - last.desired as f64).abs() < 1e-9,
+        "{last:?}"
+    );
 }
 
 #[test]
@@ -273,13 +304,26 @@ fn spot_interruptions_drain_and_provisioning_replaces() {
         ),
         HPA,
     ));
-    let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    let k = out
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
     assert!(k.spot_interruptions >= 1, "{k:?}");
     assert!(k.launched_spot > 1, "replacements launched: {k:?}");
     assert!(out.summary.tasks.spot_interrupted + out.summary.tasks.evicted >= 1);
-    assert_eq!(rows(&out, "interruption").len() as u64, k.spot_interruptions);
+    assert_eq!(
+        rows(&out, "interruption").len() as u64,
+        k.spot_interruptions
+    );
     let last = out.minutes.last().unwrap();
-    assert!((last.serving - last.desired as f64).abs() < 1e-9, "{last:?}");
+    assert!(
+        (last.serving - last.desired as f64).abs() < 1e-9,
+        "{last:?}"
+    );
 }
 
 #[test]
@@ -392,5 +436,92 @@ fn node_pool_errors_name_the_key() {
         };
         assert!(e.contains(want), "{pools}\n→ {e}");
         assert!(e.contains("platform.node_pools"), "{e}");
+    }
+}
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Over random pods, NodePools and loads: the budgets hold at
+        /// every poll and every consolidation carried out, no node holds
+        /// more than it offers, every replacement is strictly cheaper, and
+        /// every request is accounted for.
+        #[test]
+        fn budgets_allocation_and_prices_hold(
+            seed in 0u64..1_000,
+            cpu in prop::sample::select(vec![256u32, 512, 1024, 2048, 4096]),
+            mem_per_vcpu in prop::sample::select(vec![1u32, 2, 4, 8]),
+            categories in prop::sample::subsequence(vec!["c", "m", "r"], 1..=3),
+            spot in any::<bool>(),
+            on_demand in any::<bool>(),
+            budget in prop_oneof![(1u32..4).prop_map(|n| n.to_string()), (10u32..60).prop_map(|p| format!("{p}%"))],
+            after_s in 0u32..300,
+            when_empty in any::<bool>(),
+            (low, high) in (5u32..40, 40u32..250),
+            target in 40u32..85,
+        ) {
+            let memory = (cpu * mem_per_vcpu * 1024 / 1024).max(512);
+            let mut capacity = Vec::new();
+            if spot || !on_demand { capacity.push("\"spot\""); }
+            if on_demand { capacity.push("\"on-demand\""); }
+            let cats: Vec<String> = categories.iter().map(|c| format!("\"{c}\"")).collect();
+            let s = format!(
+                r#"
+name = "prop"
+seed = {seed}
+duration = "1h"
+[load]
+kind = "step"
+rps = {low}
+at = "15m"
+to_rps = {high}
+until = "35m"
+[workload]
+cpu_ms = {{ dist = "exponential", mean = 40 }}
+[task]
+cpu = {cpu}
+memory = {memory}
+concurrency = 16
+[service]
+desired = 2
+[platform]
+kind = "eks"
+compute = "karpenter"
+spot_interruptions_per_hour = 0.2
+node_boot_s = {{ dist = "lognormal", mean = 60, p99 = 120 }}
+[[platform.node_pools]]
+name = "p"
+requirements = [
+  {{ key = "karpenter.sh/capacity-type", operator = "In", values = [{}] }},
+  {{ key = "karpenter.k8s.aws/instance-category", operator = "In", values = [{}] }},
+  {{ key = "karpenter.k8s.aws/instance-generation", operator = "Gt", values = ["4"] }},
+]
+disruption = {{ consolidation_policy = "{}", consolidate_after = "{after_s}s", budgets = [{{ nodes = "{budget}" }}] }}
+[platform.karpenter]
+spot_to_spot_consolidation = true
+[hpa]
+min_replicas = 2
+max_replicas = 40
+target_cpu_utilization = {target}
+"#,
+                capacity.join(", "),
+                cats.join(", "),
+                if when_empty { "WhenEmpty" } else { "WhenEmptyOrUnderutilized" },
+            );
+            let out = common::run(&s);
+            common::assert_conserved(&out);
+            let k = out.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+            prop_assert!(k.audit.audits > 0);
+            prop_assert_eq!(k.audit.over_budget, 0, "{:?}", k);
+            prop_assert_eq!(k.audit.over_allocated, 0, "{:?}", k);
+            prop_assert_eq!(k.audit.dearer_replacements, 0, "{:?}", k);
+            if when_empty {
+                prop_assert_eq!(k.consolidation_deleted + k.consolidation_replaced, 0);
+            }
+        }
     }
 }

@@ -479,7 +479,11 @@ pub fn nodes_summary(c: &crate::cluster::Cluster, end: SimTime) -> Nodes {
     for i in &c.instances {
         let e = by.entry((&i.instance_type, i.spot)).or_default();
         e.0 += 1;
-        e.1 += i.terminated.unwrap_or(end).min(end).saturating_sub(i.launched);
+        e.1 += i
+            .terminated
+            .unwrap_or(end)
+            .min(end)
+            .saturating_sub(i.launched);
     }
     let mut by_type: Vec<NodeTypeUse> = by
         .into_iter()

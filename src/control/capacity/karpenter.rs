@@ -124,7 +124,11 @@ impl ClusterControl {
         let Some(k) = &mut self.karpenter else {
             return;
         };
-        for v in k.replacement_ready(id) {
+        let victims = k.replacement_ready(id);
+        for &v in &victims {
+            k.drained_by_consolidation(v);
+        }
+        for v in victims {
             self.karpenter_drain(v, now);
         }
         if !self.pending.is_empty() || self.system_pending > 0 {
@@ -173,7 +177,11 @@ impl ClusterControl {
             self.queue
                 .schedule(now + DISRUPTION_POLL, ClusterEvent::KarpenterDisrupt);
         }
-        if self.karpenter.as_ref().is_none_or(|k| k.is_validating()) {
+        let Some(k) = &mut self.karpenter else {
+            return;
+        };
+        k.audit(&self.cluster);
+        if k.is_validating() {
             return;
         }
         if let Some(cmd) = self.consolidation_now(now) {
@@ -205,6 +213,9 @@ impl ClusterControl {
         match &cmd.action {
             Action::Delete { .. } => {
                 for &id in &cmd.instances {
+                    if let Some(k) = &mut self.karpenter {
+                        k.drained_by_consolidation(id);
+                    }
                     self.karpenter_drain(id, now);
                 }
             }
@@ -215,6 +226,9 @@ impl ClusterControl {
                     k.replacing(id, cmd.instances.clone());
                 }
             }
+        }
+        if let Some(k) = &mut self.karpenter {
+            k.audit(&self.cluster);
         }
     }
 

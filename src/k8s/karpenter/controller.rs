@@ -98,6 +98,24 @@ pub struct KarpenterStats {
     pub spot_interruptions: u64,
     /// Pods evicted by consolidation and expiry (Spot interruptions aside).
     pub pods_disrupted: u64,
+    /// Invariants audited at every poll and every consolidation carried
+    /// out (tests read them; a run never breaks them).
+    #[serde(skip)]
+    pub audit: Audit,
+}
+
+/// What [`Karpenter::audit`] found, counted over a run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Audit {
+    /// Times consolidation had more of a NodePool's nodes in disruption
+    /// than its budgets allow of its nodes then.
+    pub over_budget: u64,
+    /// Times a registered node held more than it offers.
+    pub over_allocated: u64,
+    /// Replacements not strictly cheaper than what they replaced.
+    pub dearer_replacements: u64,
+    /// Audits made.
+    pub audits: u64,
 }
 
 /// A consolidation decision as it is validated: its kind, its nodes (by
@@ -126,6 +144,8 @@ pub struct Karpenter {
     replacing: Vec<(u32, Vec<u32>)>,
     /// The consolidation decision being validated.
     validating: Option<Command>,
+    /// Nodes consolidation drained (pruned of the gone at each audit).
+    drained: Vec<u32>,
     /// Counters.
     pub stats: KarpenterStats,
 }
@@ -176,6 +196,7 @@ impl Karpenter {
             batch: None,
             replacing: Vec::new(),
             validating: None,
+            drained: Vec::new(),
             stats: KarpenterStats::default(),
         }
     }
@@ -399,6 +420,42 @@ impl Karpenter {
         Some(Command { action, instances })
     }
 
+    /// Checks the invariants the issue asks to hold at every instant:
+    /// the nodes consolidation is disrupting (draining, or waiting for
+    /// their replacement) within each NodePool's budgets of its nodes now,
+    /// and no node holding more than it offers.
+    pub fn audit(&mut self, cluster: &Cluster) {
+        self.drained
+            .retain(|&id| cluster.instances[id as usize].alive());
+        let np = self.cfg.pools.len();
+        let mut total = vec![0u32; np];
+        let mut disrupting = vec![0u32; np];
+        for inst in cluster.instances.iter().filter(|i| i.alive()) {
+            total[inst.group] += 1;
+            if self.drained.contains(&inst.id) || self.being_replaced(inst.id) {
+                disrupting[inst.group] += 1;
+            }
+            let n = &cluster.nodes[inst.id as usize];
+            if inst.registered.is_some() && !n.used.fits_in(&n.capacity) {
+                self.stats.audit.over_allocated += 1;
+            }
+        }
+        for p in 0..np {
+            let budget =
+                consolidate::allowed_disruptions(total[p], &self.cfg.pools[p].budgets, 0, 0);
+            if disrupting[p] > budget {
+                self.stats.audit.over_budget += 1;
+            }
+        }
+        self.stats.audit.audits += 1;
+    }
+
+    /// Consolidation drains node `id` (counted against its budgets until it
+    /// is gone).
+    pub fn drained_by_consolidation(&mut self, id: u32) {
+        self.drained.push(id);
+    }
+
     /// Starts validating `cmd` (nothing else is considered meanwhile).
     pub fn validate(&mut self, cmd: Command) {
         self.validating = Some(cmd);
@@ -485,6 +542,9 @@ impl Karpenter {
             }
             (Action::Replace { with, was, .. }, true) => {
                 self.stats.consolidation_replaced += u64::from(k);
+                if with.price >= *was {
+                    self.stats.audit.dearer_replacements += 1;
+                }
                 let t = &cluster.cfg.groups[with.pool].types[with.index];
                 (
                     "consolidate_replace",
