@@ -90,6 +90,8 @@ pub struct ClusterConfig {
     pub azs: Vec<String>,
     /// Spot discount off on-demand.
     pub spot_discount: f64,
+    /// Spot discounts of particular families (`c6a`), over `spot_discount`.
+    pub spot_discounts: std::collections::BTreeMap<String, f64>,
     /// Spot interruptions per instance-hour.
     pub spot_rate: f64,
     /// Drain tasks at a Spot warning.
@@ -166,7 +168,17 @@ impl ClusterConfig {
     /// Price per hour of type `t` (Spot: discounted).
     pub fn price(&self, t: &InstanceType, spot: bool) -> f64 {
         if spot {
-            t.od_usd_per_hour * (1.0 - self.spot_discount)
+            // A catalog row's own Spot price, else its family's discount,
+            // else the platform's. Spot capacity pools (and so prices that
+            // move with them) are not modelled.
+            t.spot_usd_per_hour.unwrap_or_else(|| {
+                let d = self
+                    .spot_discounts
+                    .get(&t.family)
+                    .copied()
+                    .unwrap_or(self.spot_discount);
+                t.od_usd_per_hour * (1.0 - d)
+            })
         } else {
             t.od_usd_per_hour
         }

@@ -643,7 +643,7 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platform::ec2::Catalog;
+    use crate::platform::ec2::{Catalog, InstanceType};
     use crate::workload::Dist;
 
     fn cfg(types: &[&str]) -> ClusterConfig {
@@ -666,6 +666,7 @@ mod tests {
                 "us-east-1c".into(),
             ],
             spot_discount: 0.6,
+            spot_discounts: Default::default(),
             spot_rate: 0.0,
             spot_draining: false,
             boot_s: Dist::Constant(60.0),
@@ -693,6 +694,48 @@ mod tests {
             task_start_s: Dist::Constant(3.0),
             system: None,
         }
+    }
+
+    #[test]
+    fn spot_prices_come_from_the_row_then_the_family_then_the_platform() {
+        let mut c = cfg(&["m5.large", "m6a.large"]);
+        let (m5, m6a) = (c.groups[0].types[0].clone(), c.groups[0].types[1].clone());
+        // The platform's discount (0.6).
+        assert!((c.price(&m5, true) - m5.od_usd_per_hour * 0.4).abs() < 1e-12);
+        c.spot_discounts.insert("m6a".into(), 0.7);
+        assert!((c.price(&m6a, true) - m6a.od_usd_per_hour * 0.3).abs() < 1e-12);
+        assert!((c.price(&m5, true) - m5.od_usd_per_hour * 0.4).abs() < 1e-12);
+        let own = InstanceType {
+            spot_usd_per_hour: Some(0.0123),
+            ..m6a.clone()
+        };
+        assert_eq!(c.price(&own, true), 0.0123);
+        assert_eq!(c.price(&own, false), m6a.od_usd_per_hour);
+    }
+
+    #[test]
+    fn a_users_catalog_row_may_carry_its_spot_price() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("types.csv");
+        let head = "instance_type,family,size,arch,vcpu,memory_mib,od_usd_per_hour,max_enis,ipv4_per_eni,awsvpc_tasks,awsvpc_tasks_trunking,eks_max_pods,source,spot_usd_per_hour";
+        std::fs::write(
+            &p,
+            format!("{head}\nm9.large,m9,large,x86_64,2,8192,0.1,3,10,2,,29,mine,0.031\n"),
+        )
+        .unwrap();
+        let c = Catalog::with_overrides(&p).unwrap();
+        assert_eq!(c.get("m9.large").unwrap().spot_usd_per_hour, Some(0.031));
+        assert_eq!(c.get("m5.large").unwrap().spot_usd_per_hour, None);
+        std::fs::write(
+            &p,
+            format!("{head}\nm9.large,m9,large,x86_64,2,8192,0.1,3,10,2,,29,mine,-1\n"),
+        )
+        .unwrap();
+        let e = Catalog::with_overrides(&p).unwrap_err();
+        assert!(
+            e.contains("line 2") && e.contains("spot_usd_per_hour"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -195,6 +195,15 @@ impl ClusterControl {
         self.cluster.alive()
     }
 
+    /// Spot instances alive now.
+    pub fn spot_alive(&self) -> u32 {
+        self.cluster
+            .instances
+            .iter()
+            .filter(|i| i.alive() && i.spot)
+            .count() as u32
+    }
+
     /// Tasks waiting for room now.
     pub fn pending(&self) -> usize {
         self.pending.len()

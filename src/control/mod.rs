@@ -1043,6 +1043,7 @@ impl ControlPlane {
                 desired: self.desired,
                 cost,
                 instances: cx.cluster.as_deref().map(ClusterControl::alive),
+                spot_instances: cx.cluster.as_deref().map(ClusterControl::spot_alive),
             },
         );
         self.cw.record(minute, dp);

@@ -63,6 +63,8 @@ pub struct MinuteRow {
     pub cost: f64,
     /// EC2 instances alive at the end of the minute.
     pub instances: Option<u32>,
+    /// Of them, Spot instances.
+    pub spot_instances: Option<u32>,
 }
 
 /// The fleet's side of one minute, from the control plane.
@@ -82,6 +84,8 @@ pub struct FleetMinute {
     pub cost: f64,
     /// EC2 instances alive at the end of the minute.
     pub instances: Option<u32>,
+    /// Of them, Spot instances.
+    pub spot_instances: Option<u32>,
 }
 
 impl MinuteRow {
@@ -455,6 +459,7 @@ impl Recorder {
         row.desired = f.desired;
         row.cost += f.cost;
         row.instances = f.instances;
+        row.spot_instances = f.spot_instances;
     }
 
     /// Time integral of requests in the system (request × µs) since the

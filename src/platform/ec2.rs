@@ -47,6 +47,10 @@ pub struct InstanceType {
     pub eks_max_pods: u32,
     /// Where the row comes from.
     pub source: String,
+    /// A Spot price of your own (USD per hour; optional column): it wins
+    /// over the platform's Spot discounts.
+    #[serde(default)]
+    pub spot_usd_per_hour: Option<f64>,
 }
 
 /// The catalog: instance types by name.
@@ -62,13 +66,14 @@ fn parse(text: &str, origin: &str) -> Result<Vec<InstanceType>, String> {
     let mut out = Vec::new();
     for (i, rec) in rdr.deserialize::<InstanceType>().enumerate() {
         let t = rec.map_err(|e| format!("{origin} line {}: {e}", i + 2))?;
+        let price_ok = |p: f64| p.is_finite() && (0.0..=super::MAX_PRICE_USD_PER_HOUR).contains(&p);
         if t.vcpu == 0
             || t.memory_mib == 0
-            || !(t.od_usd_per_hour.is_finite()
-                && (0.0..=super::MAX_PRICE_USD_PER_HOUR).contains(&t.od_usd_per_hour))
+            || !price_ok(t.od_usd_per_hour)
+            || !t.spot_usd_per_hour.is_none_or(price_ok)
         {
             return Err(format!(
-                "{origin} line {}: {} needs vcpu > 0, memory_mib > 0 and a price from 0 to {} USD per hour",
+                "{origin} line {}: {} needs vcpu > 0, memory_mib > 0 and prices (od_usd_per_hour, spot_usd_per_hour if given) from 0 to {} USD per hour",
                 i + 2,
                 t.instance_type,
                 super::MAX_PRICE_USD_PER_HOUR

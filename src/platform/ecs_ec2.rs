@@ -164,6 +164,7 @@ pub(super) fn compile(
             .map(|i| format!("{region}{}", (b'a' + i as u8) as char))
             .collect(),
         spot_discount: *spot_discount,
+        spot_discounts: Default::default(),
         spot_rate: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
         spot_draining: *spot_instance_draining,
         boot_s: instance_boot_s

@@ -297,6 +297,7 @@ pub(super) fn compile(
         karpenter,
         node_boot_s,
         spot_discount,
+        spot_discount_by_family,
         spot_interruptions_per_hour,
         provisioning_s,
         image_mb,
@@ -440,6 +441,20 @@ pub(super) fn compile(
             key("spot_discount"),
             format!("expected a share in [0, 1), got {spot_discount}"),
         ));
+    }
+    for (family, d) in spot_discount_by_family {
+        if !(d.is_finite() && (0.0..1.0).contains(d)) {
+            return Err(ScenarioError::invalid(
+                key(&format!("spot_discount_by_family.{family}")),
+                format!("expected a share in [0, 1), got {d}"),
+            ));
+        }
+        if !catalog.types().any(|t| &t.family == family) {
+            return Err(ScenarioError::invalid(
+                key(&format!("spot_discount_by_family.{family}")),
+                format!("no instance family \"{family}\" in the catalog"),
+            ));
+        }
     }
     if let Some(m) = max_pods
         && !(1..=737).contains(m)
@@ -665,6 +680,7 @@ pub(super) fn compile(
         groups,
         azs,
         spot_discount: *spot_discount,
+        spot_discounts: spot_discount_by_family.clone(),
         spot_rate: rate.unwrap_or(DEFAULT_SPOT_INTERRUPTIONS_PER_HOUR),
         // Managed node groups cordon and drain a node at its Spot
         // interruption notice (EKS managed node groups, Spot capacity).

@@ -332,6 +332,10 @@ pub enum PlatformSpec {
         /// Spot price as a discount off on-demand. Default 0.6 (an assumption).
         #[serde(default = "default_spot_discount")]
         spot_discount: f64,
+        /// Spot discounts by instance family (`{ c6a = 0.65 }`), over
+        /// `spot_discount`. A catalog row's `spot_usd_per_hour` wins over both.
+        #[serde(default)]
+        spot_discount_by_family: std::collections::BTreeMap<String, f64>,
         /// Spot interruptions per Spot instance-hour. Default 7e-5 (an assumption).
         #[serde(default)]
         spot_interruptions_per_hour: Option<f64>,

@@ -378,6 +378,9 @@ pub struct MinuteRecord {
     pub needed: u32,
     /// EC2 instances alive at the end of the minute (empty off EC2).
     pub instances: Option<u32>,
+    /// Of them, Spot instances (empty off EC2).
+    #[serde(default)]
+    pub spot_instances: Option<u32>,
     /// CPU used / CPU reserved by running tasks (empty with no task).
     pub cpu_utilization: Option<f64>,
     /// Median latency of requests completed in the minute (ms).
@@ -472,6 +475,45 @@ fn ms(us: u64) -> f64 {
     as_ms_f64(us)
 }
 
+/// A cluster's nodes by type in words: "c6a.large spot: 4 launched,
+/// 44.0 h; …" (the five with the most hours, then how many more).
+pub fn by_type_line(n: &Nodes) -> String {
+    let mut parts: Vec<String> = n
+        .by_type
+        .iter()
+        .take(5)
+        .map(|t| {
+            format!(
+                "{} {}: {} launched, {:.1} h",
+                t.instance_type, t.capacity_type, t.launched, t.node_hours
+            )
+        })
+        .collect();
+    if n.by_type.len() > 5 {
+        parts.push(format!("{} more type(s)", n.by_type.len() - 5));
+    }
+    parts.join("; ")
+}
+
+/// What Karpenter did, in words (`None` without Karpenter).
+pub fn karpenter_line(n: &Nodes) -> Option<String> {
+    let k = n.karpenter.as_ref()?;
+    Some(format!(
+        "{} node(s) launched ({} Spot, {} on-demand) in {} batch(es); consolidation: {} empty and {} under-utilized deleted, {} replaced by cheaper, {} abandoned at validation; {} expired; {} Spot interruption(s); {} pod(s) evicted",
+        k.launched_spot + k.launched_on_demand,
+        k.launched_spot,
+        k.launched_on_demand,
+        k.batches,
+        k.consolidation_empty,
+        k.consolidation_deleted,
+        k.consolidation_replaced,
+        k.consolidation_abandoned,
+        k.expired,
+        k.spot_interruptions,
+        k.pods_disrupted
+    ))
+}
+
 /// The size of an EC2 cluster over a run.
 pub fn nodes_summary(c: &crate::cluster::Cluster, end: SimTime) -> Nodes {
     let s = &c.stats;
@@ -551,6 +593,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             desired: row.desired,
             needed: needed.get(m).copied().unwrap_or(0),
             instances: row.instances,
+            spot_instances: row.spot_instances,
             cpu_utilization: (row.reserved > 0).then(|| row.busy as f64 / row.reserved as f64),
             latency_p50_ms: row.latency_p50.map(ms),
             latency_p99_ms: row.latency_p99.map(ms),
@@ -901,6 +944,12 @@ pub fn human_table(s: &Summary) -> String {
             pct(u.memory_allocated_mean),
             s.tasks.pending_task_minutes
         );
+        if !n.by_type.is_empty() {
+            let _ = writeln!(t, "node types {}", by_type_line(n));
+        }
+        if let Some(k) = karpenter_line(n) {
+            let _ = writeln!(t, "karpenter  {k}");
+        }
     }
     let _ = writeln!(
         t,
@@ -931,6 +980,10 @@ fn timeseries_columns(m: &[MinuteRecord]) -> tables::Columns {
         .ints("desired", u(|r| u64::from(r.desired)))
         .ints("needed", u(|r| u64::from(r.needed)))
         .ints("instances", m.iter().map(|r| r.instances.map(u64::from)))
+        .ints(
+            "spot_instances",
+            m.iter().map(|r| r.spot_instances.map(u64::from)),
+        )
         .floats("cpu_utilization", m.iter().map(|r| r.cpu_utilization))
         .floats("latency_p50_ms", m.iter().map(|r| r.latency_p50_ms))
         .floats("latency_p99_ms", m.iter().map(|r| r.latency_p99_ms))
@@ -1005,6 +1058,7 @@ mod timeseries_tests {
         let empty: Vec<MinuteRecord> = (0..4).map(row).collect();
         let mut partly = empty.clone();
         partly[1].instances = Some(4);
+        partly[2].spot_instances = Some(1);
         partly[2].cpu_utilization = Some(0.5);
         partly[3].latency_p50_ms = Some(12.0);
         partly[3].latency_p99_ms = Some(80.0);
@@ -1013,6 +1067,7 @@ mod timeseries_tests {
             .iter()
             .map(|r| MinuteRecord {
                 instances: Some(2),
+                spot_instances: Some(0),
                 cpu_utilization: Some(0.25),
                 latency_p50_ms: Some(1.0),
                 latency_p99_ms: Some(2.0),

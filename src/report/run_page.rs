@@ -192,6 +192,20 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
                 color: PALETTE[3],
                 dashed: false,
             }))
+            .chain(
+                m.iter()
+                    .any(|r| r.spot_instances.is_some_and(|s| s > 0))
+                    .then(|| Line {
+                        name: if out.summary.platform == "eks" {
+                            "Spot nodes".into()
+                        } else {
+                            "Spot instances".into()
+                        },
+                        points: series(m, unit, |r| r.spot_instances.map(f64::from), false),
+                        color: PALETTE[3],
+                        dashed: true,
+                    }),
+            )
             .collect(),
             markers: Vec::new(),
             hline: None,
@@ -250,7 +264,7 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
     let r = &s.requests;
     let c = &s.cost_usd;
     let sc = &s.scaling;
-    let rows = vec![
+    let mut rows: Vec<Vec<String>> = vec![
         vec!["platform".into(), format!("{} in {}", s.platform, s.region)],
         vec![
             "simulated".into(),
@@ -356,6 +370,16 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
                 _ => "-".into(),
             },
         ],
+    ];
+    if let Some(n) = &s.nodes {
+        if !n.by_type.is_empty() {
+            rows.push(vec!["node types".into(), super::by_type_line(n)]);
+        }
+        if let Some(k) = super::karpenter_line(n) {
+            rows.push(vec!["Karpenter".into(), k]);
+        }
+    }
+    rows.extend([
         vec![
             "cost per million requests".into(),
             c.per_million_requests
@@ -373,7 +397,7 @@ pub fn write(dir: &Path, out: &RunOutput, ctx: &RunContext) -> Result<(), Error>
                 sc.under_provisioned_minutes
             ),
         ],
-    ];
+    ]);
     let st = &sc.stages_s;
     let k8s = s.platform == "eks";
     let label = |ecs: &'static str, kube: &'static str| if k8s { kube } else { ecs };

@@ -173,7 +173,11 @@ impl Karpenter {
             // what the node then registers (the cluster's node model), so
             // that a node launched for a pod can take it.
             for o in &mut pool.options {
-                let real = cluster.capacity(&g.types[o.index]);
+                let t = &g.types[o.index];
+                // The cluster's Spot price model (a row's own price, a
+                // family's discount, the platform's).
+                o.spot = o.spot.map(|_| cluster.price(t, true));
+                let real = cluster.capacity(t);
                 let a = &mut o.allocatable;
                 *a = Resources {
                     cpu: a.cpu.min(real.cpu),
