@@ -513,6 +513,48 @@ fn eks_assumptions(
                 "kubernetes/autoscaler FAQ and flags (aws.md §5.2, §9.5)",
             ));
         }
+        if let crate::cluster::NodeScaler::Karpenter(k) = &cl.scaler {
+            for (p, g) in k.pools.iter().zip(&cl.groups) {
+                a.push(row(
+                    "Karpenter NodePool",
+                    format!(
+                        "{}: weight {}, {} instance type(s) allowed; {}; consolidation {}; budgets {}; expireAfter {}",
+                        p.name,
+                        p.weight,
+                        g.types.len(),
+                        p.limits.map_or("no limits".into(), |l| format!(
+                            "limits {} vCPU / {} GiB",
+                            if l.cpu == u32::MAX { "∞".into() } else { format!("{:.0}", l.cpu as f64 / 1000.0) },
+                            if l.memory == u32::MAX { "∞".into() } else { format!("{:.0}", l.memory as f64 / 1024.0) },
+                        )),
+                        match p.consolidation {
+                            None => "never".to_string(),
+                            Some(c) => format!("{c:?} after {} s", p.consolidate_after / SECOND),
+                        },
+                        p.budgets
+                            .iter()
+                            .map(|b| match b {
+                                crate::k8s::karpenter::consolidate::Budget::Nodes(n) => format!("{n} node(s)"),
+                                crate::k8s::karpenter::consolidate::Budget::Percent(x) => format!("{x} %"),
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        p.expire_after.map_or("never".into(), |e| format!("{} h", e / (3_600 * SECOND))),
+                    ),
+                    "scenario; defaults of the karpenter.sh/v1 NodePool (aws.md §5.3)",
+                ));
+            }
+            a.push(row(
+                "Karpenter",
+                format!(
+                    "batches close {} ms after the last pending pod or {} s after the first; consolidation polled every 10 s, carried out if it still holds 15 s later; Spot-to-Spot consolidation {}",
+                    k.batch_idle / 1_000,
+                    k.batch_max / SECOND,
+                    if k.spot_to_spot { "on" } else { "off" }
+                ),
+                "settings.md (aws.md §5.3); kubernetes-sigs/karpenter v1.14 disruption controller (pollingPeriod, consolidationTTL)",
+            ));
+        }
     }
     if let Some(h) = &pod.hpa {
         a.push(row(
@@ -973,11 +1015,13 @@ fn cluster_for(
                     request,
                     constraints: pod.constraints.clone(),
                     strategies: pod.soft_spread.iter().chain(&e.scoring).cloned().collect(),
+                    do_not_disrupt: pod.do_not_disrupt,
                 },
                 _ => ServicePlacement {
                     request,
                     constraints: compiled_constraints(s),
                     strategies: s.service.placement_strategy.clone(),
+                    do_not_disrupt: false,
                 },
             }
         })

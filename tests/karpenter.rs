@@ -525,3 +525,82 @@ target_cpu_utilization = {target}
         }
     }
 }
+
+/// A Deployment asking for nodes labelled `workload: web`, its pods
+/// annotated `karpenter.sh/do-not-disrupt` when `protected`.
+fn manifest(protected: bool) -> String {
+    format!(
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{ app: web }}
+  template:
+    metadata:
+      labels: {{ app: web }}
+      annotations:
+        karpenter.sh/do-not-disrupt: "{protected}"
+    spec:
+      nodeSelector:
+        workload: web
+      containers:
+        - name: web
+          image: registry.example.com/web:1
+          resources:
+            requests: {{ cpu: "1", memory: 2Gi }}
+"#
+    )
+}
+
+fn with_manifest(protected: bool, pool_labels: &str) -> RunOutput {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), manifest(protected)).unwrap();
+    let s = karpenter(
+        "manifest",
+        "3h",
+        SURGE,
+        &pool(&format!(
+            "labels = {{ {pool_labels} }}\ndisruption = {{ consolidate_after = \"2m\" }}"
+        )),
+        HPA,
+    )
+    .replace("cpu = 1024\nmemory = 2048\n", "manifest = \"app.yaml\"\n");
+    let sc = capsim::Scenario::from_toml_str(&s, d.path(), std::path::Path::new("<test>"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    capsim::run(&sc).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn node_selectors_pick_the_pool_and_do_not_disrupt_blocks_consolidation() {
+    let free = with_manifest(false, "workload = \"web\"");
+    let kept = with_manifest(true, "workload = \"web\"");
+    for out in [&free, &kept] {
+        common::assert_conserved(out);
+        let last = out.minutes.last().unwrap();
+        assert!(
+            (last.serving - last.desired as f64).abs() < 1e-9,
+            "{last:?}"
+        );
+    }
+    let k = |o: &RunOutput| o.summary.nodes.as_ref().unwrap().karpenter.clone().unwrap();
+    assert!(free.summary.tasks.evicted >= 1, "{:?}", k(&free));
+    // Nodes holding a protected pod are never consolidated: none of its
+    // pods is evicted; empty nodes and nodes of CoreDNS alone still go.
+    assert_eq!(kept.summary.tasks.evicted, 0, "{:?}", k(&kept));
+    assert!(k(&kept).consolidation_empty >= 1, "{:?}", k(&kept));
+    assert!(kept.summary.cost_usd.instances > free.summary.cost_usd.instances);
+    // No pool carries the label: the pods stay pending, and Karpenter
+    // launches nothing for them (CoreDNS's node only).
+    let none = with_manifest(false, "team = \"other\"");
+    let k = k(&none);
+    assert_eq!(k.launched_on_demand + k.launched_spot, 1, "{k:?}");
+    assert!(
+        rows(&none, "provisioning")
+            .iter()
+            .any(|d| d.reason.to_string().contains("nodeSelector")),
+    );
+    assert_eq!(none.summary.requests.completed, 0);
+}

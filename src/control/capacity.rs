@@ -37,6 +37,8 @@ pub struct ServicePlacement {
     pub constraints: Vec<Compiled>,
     /// `placementStrategy`, in order.
     pub strategies: Vec<Strategy>,
+    /// Its pods say `karpenter.sh/do-not-disrupt` (Kubernetes).
+    pub do_not_disrupt: bool,
 }
 
 /// The cluster's own events.

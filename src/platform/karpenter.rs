@@ -123,6 +123,10 @@ pub struct NodePoolSpec {
     /// `spec.template.spec.requirements`.
     #[serde(default)]
     pub requirements: Vec<RequirementSpec>,
+    /// `spec.template.metadata.labels`: on every node of the pool (what a
+    /// pod's `nodeSelector` may ask for).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// `spec.limits`.
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
@@ -147,6 +151,7 @@ pub fn default_node_pools() -> Vec<NodePoolSpec> {
     vec![NodePoolSpec {
         name: "default".into(),
         weight: None,
+        labels: Default::default(),
         requirements: vec![
             r("kubernetes.io/os", "In", &["linux"]),
             r("karpenter.sh/capacity-type", "In", &["on-demand"]),
@@ -472,7 +477,11 @@ pub fn compile(
             od_base: 0,
             od_pct: 100,
             zones,
-            labels: Vec::new(),
+            labels: p
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
         configs.push(NodePoolConfig {
             name: p.name.clone(),

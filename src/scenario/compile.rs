@@ -73,6 +73,9 @@ pub struct PodCompiled {
     pub soft_spread: Vec<crate::placement::Strategy>,
     /// The HPA.
     pub hpa: Option<crate::k8s::spec::HpaConfig>,
+    /// The pod template's `karpenter.sh/do-not-disrupt: "true"`: its node
+    /// is not consolidated.
+    pub do_not_disrupt: bool,
 }
 
 /// Most requests one task serves at once (`task.concurrency`): capsim's
@@ -316,6 +319,7 @@ impl Scenario {
             let mut soft_spread = Vec::new();
             let mut probe = None;
             let mut grace = 30 * crate::time::SECOND;
+            let do_not_disrupt = deployment.is_some_and(|d| d.do_not_disrupt);
             if let Some(d) = deployment {
                 if !d.node_selector.is_empty() {
                     constraints.push(crate::placement::Compiled::NodeSelector(
@@ -368,6 +372,7 @@ impl Scenario {
                 constraints,
                 soft_spread,
                 hpa,
+                do_not_disrupt,
             });
         }
         if let Some(m) = &task.manifest {

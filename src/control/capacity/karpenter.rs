@@ -6,12 +6,14 @@
 //! they replace drain. The decisions are Karpenter's; this file carries
 //! them out on the cluster the other node scalers use.
 
-use super::{ClusterControl, ClusterEvent};
+use super::{ClusterControl, ClusterEvent, ServicePlacement};
 use crate::k8s::karpenter::consolidate::Action;
-use crate::k8s::karpenter::controller::{CONSOLIDATION_TTL, Command, DISRUPTION_POLL, row};
+use crate::k8s::karpenter::controller::{
+    CONSOLIDATION_TTL, Command, DISRUPTION_POLL, PendingPod, row,
+};
 use crate::k8s::karpenter::provision::Launch;
 use crate::k8s::karpenter::requirements::CapacityType;
-use crate::placement::Resources;
+use crate::placement::{Compiled, Resources};
 use crate::time::SimTime;
 
 impl ClusterControl {
@@ -28,10 +30,10 @@ impl ClusterControl {
         if !self.warm {
             return;
         }
-        let mut pods: Vec<Resources> = Vec::new();
+        let mut pods: Vec<PendingPod> = Vec::new();
         for (svc, n) in self.warm_pods.iter().enumerate() {
             pods.extend(std::iter::repeat_n(
-                self.services[svc].request.resources,
+                Self::pending_pod(&self.services, svc),
                 *n as usize,
             ));
         }
@@ -50,11 +52,33 @@ impl ClusterControl {
         }
     }
 
-    /// The system pods (CoreDNS) waiting for a node, as requests.
-    fn system_pods(&self) -> Vec<Resources> {
+    /// The system pods (CoreDNS) waiting for a node.
+    fn system_pods(&self) -> Vec<PendingPod<'static>> {
         match self.cluster.cfg.system {
-            Some((_, r)) => vec![r; self.system_pending as usize],
+            Some((_, r)) => vec![
+                PendingPod {
+                    request: r,
+                    selector: &[],
+                };
+                self.system_pending as usize
+            ],
             None => Vec::new(),
+        }
+    }
+
+    /// A pending pod of service `svc`: its requests and node selector.
+    fn pending_pod(services: &[ServicePlacement], svc: usize) -> PendingPod<'_> {
+        let s = &services[svc];
+        PendingPod {
+            request: s.request.resources,
+            selector: s
+                .constraints
+                .iter()
+                .find_map(|c| match c {
+                    Compiled::NodeSelector(sel) => Some(sel.as_slice()),
+                    _ => None,
+                })
+                .unwrap_or(&[]),
         }
     }
 
@@ -104,10 +128,10 @@ impl ClusterControl {
             self.queue.schedule(at, ClusterEvent::KarpenterBatch);
             return;
         }
-        let mut pods: Vec<Resources> = self
+        let mut pods: Vec<PendingPod> = self
             .pending
             .iter()
-            .map(|(svc, _)| self.services[*svc].request.resources)
+            .map(|(svc, _)| Self::pending_pod(&self.services, *svc))
             .collect();
         pods.extend(self.system_pods());
         let (launches, rows) = k.provision(now, &self.cluster, &pods);
@@ -149,9 +173,14 @@ impl ClusterControl {
         self.remove_node(id, now);
     }
 
-    /// The requests of the pods on instance `id` (replicas and system pods).
-    fn pods_on(&self, id: u32) -> Vec<Resources> {
+    /// The requests of the pods on instance `id` (replicas and system
+    /// pods), and whether one of them says `karpenter.sh/do-not-disrupt`.
+    fn pods_on(&self, id: u32) -> (Vec<Resources>, bool) {
         let inst = &self.cluster.instances[id as usize];
+        let blocked = inst
+            .tasks
+            .iter()
+            .any(|(g, _)| self.services[*g as usize].do_not_disrupt);
         let mut pods: Vec<Resources> = inst
             .tasks
             .iter()
@@ -160,7 +189,7 @@ impl ClusterControl {
         if let Some((_, r)) = self.cluster.cfg.system {
             pods.extend(std::iter::repeat_n(r, inst.system_pods as usize));
         }
-        pods
+        (pods, blocked)
     }
 
     fn consolidation_now(&mut self, now: SimTime) -> Option<Command> {

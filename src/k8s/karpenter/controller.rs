@@ -19,13 +19,14 @@
 //!   default 720 h).
 
 use super::consolidate::{self, Action, Budget, Policy, Reason};
-use super::provision::{self, Launch, Pool};
+use super::provision::{self, Launch, Pool, Provisioning};
 use super::requirements::{CapacityType, Requirement};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::placement::Resources;
 use crate::scaling::{Decision, Text};
 use crate::time::{SECOND, SimTime};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// `BATCH_IDLE_DURATION`'s default.
 pub const BATCH_IDLE: SimTime = SECOND;
@@ -128,6 +129,16 @@ pub struct Command {
     pub instances: Vec<u32>,
 }
 
+/// A pending pod as provisioning sees it: its requests (one pod slot) and
+/// its `nodeSelector`.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingPod<'a> {
+    /// Millicores, MiB, one pod slot.
+    pub request: Resources,
+    /// Labels its node must carry.
+    pub selector: &'a [(String, String)],
+}
+
 /// Karpenter's state in a run.
 #[derive(Debug, Clone)]
 pub struct Karpenter {
@@ -138,6 +149,9 @@ pub struct Karpenter {
     capacity: Vec<Vec<Resources>>,
     /// The DaemonSets' requests on every node (pod slots included).
     daemons: Resources,
+    /// The labels every node of each NodePool carries: its template's,
+    /// `karpenter.sh/nodepool`, and each requirement `In` one value.
+    labels: Vec<BTreeMap<String, String>>,
     /// The open batch: (opened, last pending pod).
     batch: Option<(SimTime, SimTime)>,
     /// Replacements launched and the nodes each replaces.
@@ -159,6 +173,7 @@ impl Karpenter {
             .fold(Resources::default(), |a, (_, r)| a.plus(*r));
         let mut pools = Vec::new();
         let mut capacity = Vec::new();
+        let mut labels = Vec::new();
         for (p, g) in cfg.pools.iter().zip(&cluster.groups) {
             let mut pool = super::pool(
                 &p.name,
@@ -191,12 +206,23 @@ impl Karpenter {
             }
             capacity.push(caps);
             pools.push(pool);
+            let mut l: BTreeMap<String, String> = g.labels.iter().cloned().collect();
+            l.insert("karpenter.sh/nodepool".into(), p.name.clone());
+            for r in &p.requirements {
+                if let super::requirements::Operator::In(v) = &r.operator
+                    && let [one] = v.as_slice()
+                {
+                    l.insert(r.key.clone(), one.clone());
+                }
+            }
+            labels.push(l);
         }
         Karpenter {
             cfg,
             pools,
             capacity,
             daemons,
+            labels,
             batch: None,
             replacing: Vec::new(),
             validating: None,
@@ -247,19 +273,24 @@ impl Karpenter {
         &mut self,
         now: SimTime,
         cluster: &Cluster,
-        pods: &[Resources],
+        batch: &[PendingPod<'_>],
     ) -> (Vec<Launch>, Vec<Decision>) {
         let opened = self.batch.take().map_or(now, |b| b.0);
-        if pods.is_empty() {
+        if batch.is_empty() {
             return (Vec::new(), Vec::new());
         }
         // Nodes launched and not yet registered, by id (Karpenter's
-        // in-flight NodeClaims): their room less the DaemonSets'.
-        let mut in_flight: Vec<Resources> = cluster
+        // in-flight NodeClaims): their pool and room less the DaemonSets'.
+        let mut in_flight: Vec<(usize, Resources)> = cluster
             .instances
             .iter()
             .filter(|i| i.alive() && i.registered.is_none() && !i.draining)
-            .map(|i| cluster.nodes[i.id as usize].capacity.minus(self.daemons))
+            .map(|i| {
+                (
+                    i.group,
+                    cluster.nodes[i.id as usize].capacity.minus(self.daemons),
+                )
+            })
             .collect();
         for (p, pool) in self.pools.iter_mut().enumerate() {
             pool.remaining = self.cfg.pools[p].limits.map(|l| {
@@ -270,7 +301,28 @@ impl Karpenter {
                     .fold(l, |r, i| r.minus(self.capacity[p][i.type_index()]))
             });
         }
-        let mut got = provision::provision_with(pods, &mut in_flight, &mut self.pools);
+        // Pods of one node selector together, onto the NodePools whose
+        // nodes carry its labels (Karpenter schedules against the pools'
+        // labels and requirements; the other constraints are the
+        // kube-scheduler's once the node is up).
+        let mut groups: BTreeMap<&[(String, String)], Vec<usize>> = BTreeMap::new();
+        for (i, p) in batch.iter().enumerate() {
+            groups.entry(p.selector).or_default().push(i);
+        }
+        let mut got = Provisioning::default();
+        for (selector, members) in groups {
+            let allowed: Vec<usize> = (0..self.pools.len())
+                .filter(|&p| {
+                    selector
+                        .iter()
+                        .all(|(k, v)| self.labels[p].get(k) == Some(v))
+                })
+                .collect();
+            let part = self.provision_part(batch, &members, &allowed, &mut in_flight);
+            got.on_existing.extend(part.on_existing);
+            got.launches.extend(part.launches);
+            got.unschedulable.extend(part.unschedulable);
+        }
         // capsim's bound on a cluster's nodes: launches past it do not happen.
         let room = crate::cluster::MAX_NODES.saturating_sub(cluster.alive()) as usize;
         if got.launches.len() > room {
@@ -295,7 +347,7 @@ impl Karpenter {
                 "provisioning",
                 format!(
                     "{} pod(s) in the batch ({waited:.1} s), {} onto launching nodes",
-                    pods.len(),
+                    batch.len(),
                     got.on_existing.len()
                 ),
                 alive,
@@ -317,19 +369,63 @@ impl Karpenter {
             rows.push(row(
                 now,
                 "provisioning",
-                format!("{} pod(s) in the batch", pods.len()),
+                format!("{} pod(s) in the batch", batch.len()),
                 alive,
                 n,
                 n,
                 "none",
                 format!(
-                    "{} pod(s) fit no type a NodePool allows, or would exceed its limits (or capsim's {} nodes): they stay pending",
+                    "{} pod(s) fit no type a NodePool allows (with the labels their nodeSelector asks for), or would exceed its limits (or capsim's {} nodes): they stay pending",
                     got.unschedulable.len(),
                     crate::cluster::MAX_NODES
                 ),
             ));
         }
         (got.launches, rows)
+    }
+
+    /// [`provision::provision_with`] for the batch's pods `members` onto
+    /// the NodePools `allowed` and the launching nodes of those pools;
+    /// indices in the result are the batch's and the pools'.
+    fn provision_part(
+        &mut self,
+        batch: &[PendingPod<'_>],
+        members: &[usize],
+        allowed: &[usize],
+        in_flight: &mut [(usize, Resources)],
+    ) -> Provisioning {
+        let pods: Vec<Resources> = members.iter().map(|&i| batch[i].request).collect();
+        if allowed.is_empty() {
+            return Provisioning {
+                unschedulable: members.to_vec(),
+                ..Provisioning::default()
+            };
+        }
+        let mut pools: Vec<Pool> = allowed.iter().map(|&p| self.pools[p].clone()).collect();
+        let slots: Vec<usize> = (0..in_flight.len())
+            .filter(|&k| allowed.contains(&in_flight[k].0))
+            .collect();
+        let mut room: Vec<Resources> = slots.iter().map(|&k| in_flight[k].1).collect();
+        let mut got = provision::provision_with(&pods, &mut room, &mut pools);
+        for (k, r) in slots.iter().zip(room) {
+            in_flight[*k].1 = r;
+        }
+        for (sub, &p) in pools.into_iter().zip(allowed) {
+            self.pools[p].remaining = sub.remaining;
+        }
+        for l in &mut got.launches {
+            l.pool = allowed[l.pool];
+            for i in &mut l.pods {
+                *i = members[*i];
+            }
+        }
+        for (i, _) in &mut got.on_existing {
+            *i = members[*i];
+        }
+        for i in &mut got.unschedulable {
+            *i = members[*i];
+        }
+        got
     }
 
     /// A replacement node `id` was launched for `victims`.
@@ -357,13 +453,14 @@ impl Karpenter {
 
     /// The consolidation decision over the cluster now, with the instance
     /// ids of its nodes. `removing`: nodes already draining; `pods`: the
-    /// requests of the pods on an instance.
+    /// requests of the pods on an instance, and whether one of them says
+    /// `karpenter.sh/do-not-disrupt` (its node is not a candidate).
     pub fn consolidation(
         &mut self,
         now: SimTime,
         cluster: &Cluster,
         removing: &[u32],
-        pods: &dyn Fn(u32) -> Vec<Resources>,
+        pods: &dyn Fn(u32) -> (Vec<Resources>, bool),
     ) -> Option<Command> {
         let cfg = &self.cfg;
         let mut ids = Vec::new();
@@ -384,6 +481,7 @@ impl Karpenter {
             let pool = &cfg.pools[p];
             let t = &cluster.cfg.groups[p].types[inst.type_index()];
             ids.push(inst.id);
+            let (on_it, do_not_disrupt) = pods(inst.id);
             nodes.push(consolidate::Node {
                 pool: p,
                 capacity_type: if inst.spot {
@@ -393,11 +491,11 @@ impl Karpenter {
                 },
                 price: cluster.cfg.price(t, inst.spot),
                 allocatable: cluster.nodes[inst.id as usize].capacity,
-                pods: pods(inst.id),
+                pods: on_it,
                 daemons: self.daemons,
                 settled: pool.consolidation.is_some()
                     && now >= inst.changed.saturating_add(pool.consolidate_after),
-                do_not_disrupt: false,
+                do_not_disrupt,
             });
         }
         let allowed: Vec<u32> = (0..np)

@@ -1,5 +1,5 @@
 //! Karpenter on EKS, the third node scaler beside ECS managed scaling and
-//! the Cluster Autoscaler (issue 14, in progress). What exists:
+//! the Cluster Autoscaler (`cluster::NodeScaler::Karpenter`):
 //!
 //! - `requirements`: a NodePool's requirements (`In`, `NotIn`, `Exists`,
 //!   `DoesNotExist`, `Gt`, `Lt`) on the well-known labels of instance
@@ -9,12 +9,14 @@
 //!   a pure function;
 //! - `consolidate`: the consolidation decision (empty nodes, several
 //!   nodes, one node: deleted or replaced by one strictly cheaper node)
-//!   under the disruption budgets, a pure function.
+//!   under the disruption budgets, a pure function;
+//! - `controller`: Karpenter in a run — its compiled NodePools, the batch
+//!   window, the two decisions fed from the cluster's state, validation,
+//!   log rows, counters and audited invariants. `control::capacity`
+//!   carries its decisions out on the cluster.
 //!
-//! Not yet: the batching window, launches, registration, evictions and
-//! `consolidateAfter` in a run, budget schedules, expiry, Spot
-//! interruptions, the scenario's `[[platform.node_pools]]`, outputs and
-//! `compare`.
+//! Not modelled: budget schedules and reasons, pod disruption budgets,
+//! drift, node auto-repair, the `Balanced` policy, Spot capacity pools.
 
 pub mod consolidate;
 pub mod controller;
