@@ -604,3 +604,106 @@ fn node_selectors_pick_the_pool_and_do_not_disrupt_blocks_consolidation() {
     );
     assert_eq!(none.summary.requests.completed, 0);
 }
+
+const NODE_POOL: &str = r#"---
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: web-spot
+spec:
+  weight: 50
+  limits:
+    cpu: "32"
+  disruption:
+    consolidationPolicy: WhenEmptyOrUnderutilized
+    consolidateAfter: 2m
+    budgets:
+      - nodes: "20%"
+  template:
+    metadata:
+      labels:
+        workload: web
+    spec:
+      nodeClassRef: { group: karpenter.k8s.aws, kind: EC2NodeClass, name: default }
+      expireAfter: 720h
+      requirements:
+        - key: karpenter.sh/capacity-type
+          operator: In
+          values: ["spot"]
+        - key: karpenter.k8s.aws/instance-category
+          operator: In
+          values: ["c", "m"]
+        - key: karpenter.k8s.aws/instance-generation
+          operator: Gt
+          values: ["5"]
+---
+apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata:
+  name: default
+spec:
+  amiSelectorTerms: [{ alias: al2023@latest }]
+"#;
+
+fn manifest_run(yaml: &str, extra: &str) -> Result<RunOutput, String> {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), yaml).unwrap();
+    let s = karpenter("np", "3h", SURGE, extra, HPA)
+        .replace("cpu = 1024\nmemory = 2048\n", "manifest = \"app.yaml\"\n");
+    capsim::Scenario::from_toml_str(&s, d.path(), std::path::Path::new("<test>"), &[])
+        .and_then(|sc| capsim::run(&sc))
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_manifests_node_pool_is_read_and_runs() {
+    let out = manifest_run(&format!("{}{NODE_POOL}", manifest(false)), "").unwrap();
+    common::assert_conserved(&out);
+    let nodes = out.summary.nodes.as_ref().unwrap();
+    let k = nodes.karpenter.clone().unwrap();
+    assert!(k.launched_spot >= 1 && k.launched_on_demand == 0, "{k:?}");
+    assert!(
+        rows(&out, "provisioning").iter().all(|d| d
+            .reason
+            .to_string()
+            .starts_with("NodePool web-spot")
+            || d.reason
+                .to_string()
+                .starts_with("warm start: NodePool web-spot")),
+        "{:?}",
+        rows(&out, "provisioning")
+    );
+    assert!(
+        out.summary.notes.iter().any(|n| n.contains("EC2NodeClass")),
+        "{:?}",
+        out.summary.notes
+    );
+    let last = out.minutes.last().unwrap();
+    assert!(
+        (last.serving - last.desired as f64).abs() < 1e-9,
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_manifests_node_pool_errors_name_the_line() {
+    let bad_op = NODE_POOL.replace("operator: Gt", "operator: Above");
+    let e = manifest_run(&format!("{}{bad_op}", manifest(false)), "").unwrap_err();
+    assert!(e.contains("line ") && e.contains("\"Above\""), "{e}");
+    let beta = NODE_POOL.replace("karpenter.sh/v1\n", "karpenter.sh/v1beta1\n");
+    let e = manifest_run(&format!("{}{beta}", manifest(false)), "").unwrap_err();
+    assert!(e.contains("karpenter.sh/v1 NodePools"), "{e}");
+    let gpu = NODE_POOL.replace(
+        "karpenter.k8s.aws/instance-generation",
+        "karpenter.k8s.aws/instance-gpu-count",
+    );
+    let e = manifest_run(&format!("{}{gpu}", manifest(false)), "").unwrap_err();
+    assert!(
+        e.contains("task.manifest")
+            && e.contains("NodePool web-spot")
+            && e.contains("not modelled"),
+        "{e}"
+    );
+    let both = manifest_run(&format!("{}{NODE_POOL}", manifest(false)), &pool("")).unwrap_err();
+    assert!(both.contains("not both"), "{both}");
+}

@@ -644,8 +644,9 @@ pub(super) fn compile(
         ));
     }
     let scaler = if *compute == Compute::Karpenter {
-        let (g, k) = super::karpenter::compile(
-            node_pools,
+        let (g, k) = super::karpenter::compile_pools(
+            node_pools.as_deref(),
+            &task.node_pools,
             karpenter,
             &catalog,
             arch,

@@ -210,6 +210,108 @@ impl Default for KarpenterSpec {
     }
 }
 
+/// A manifest's NodePool as the table `[[platform.node_pools]]` would
+/// write it.
+pub fn from_manifest(p: &crate::k8s::manifest::NodePool) -> NodePoolSpec {
+    let defaults = DisruptionSpec::default();
+    let quantity =
+        |v: Option<u32>, unit: &str| v.map(|v| toml::Value::String(format!("{v}{unit}")));
+    NodePoolSpec {
+        name: p.name.clone(),
+        weight: p.weight,
+        requirements: p
+            .requirements
+            .iter()
+            .map(|r| RequirementSpec {
+                key: r.key.clone(),
+                operator: r.operator.clone(),
+                values: r.values.clone(),
+            })
+            .collect(),
+        labels: p.labels.iter().cloned().collect(),
+        limits: (p.limits_millicores.is_some() || p.limits_mib.is_some()).then(|| LimitsSpec {
+            cpu: quantity(p.limits_millicores, "m"),
+            memory: quantity(p.limits_mib, "Mi"),
+        }),
+        disruption: DisruptionSpec {
+            consolidation_policy: p
+                .consolidation_policy
+                .clone()
+                .unwrap_or(defaults.consolidation_policy),
+            consolidate_after: p
+                .consolidate_after
+                .clone()
+                .unwrap_or(defaults.consolidate_after),
+            budgets: if p.budgets.is_empty() {
+                defaults.budgets
+            } else {
+                p.budgets
+                    .iter()
+                    .map(|b| BudgetSpec {
+                        nodes: b.nodes.clone(),
+                        schedule: b.schedule.clone(),
+                        duration: b.duration.clone(),
+                        reasons: b.reasons.clone(),
+                    })
+                    .collect()
+            },
+        },
+        expire_after: p.expire_after.clone().unwrap_or_else(default_expire),
+        termination_grace_period: p
+            .termination_grace_period
+            .as_deref()
+            .and_then(|s| parse_duration(s).ok()),
+    }
+}
+
+/// The NodePools of a scenario: its `[[platform.node_pools]]`, else its
+/// manifest's (errors then name the manifest and the NodePool), else the
+/// getting-started pool; compiled as [`compile`] does.
+pub fn compile_pools(
+    table: Option<&[NodePoolSpec]>,
+    manifest: &[crate::k8s::manifest::NodePool],
+    settings: &KarpenterSpec,
+    catalog: &Catalog,
+    arch: super::Arch,
+    azs: &[String],
+    prefix_delegation: bool,
+) -> Result<(Vec<GroupConfig>, KarpenterConfig), ScenarioError> {
+    match (table, manifest.is_empty()) {
+        (Some(_), false) => Err(ScenarioError::invalid(
+            "platform.node_pools",
+            "NodePools come from the table or from the manifest, not both: remove one",
+        )),
+        (Some(t), true) => compile(t, settings, catalog, arch, azs, prefix_delegation),
+        (None, false) => {
+            let specs: Vec<NodePoolSpec> = manifest.iter().map(from_manifest).collect();
+            compile(&specs, settings, catalog, arch, azs, prefix_delegation).map_err(|e| match e {
+                ScenarioError::Invalid { key, message, .. } => {
+                    // `platform.node_pools[i].field` → the manifest's NodePool.
+                    let (pool, field) = key
+                        .strip_prefix("platform.node_pools[")
+                        .and_then(|r| r.split_once(']'))
+                        .map_or((None, key.as_str()), |(i, f)| {
+                            (i.parse::<usize>().ok(), f.trim_start_matches('.'))
+                        });
+                    let which = pool
+                        .and_then(|i| manifest.get(i))
+                        .map_or(String::new(), |p| format!("NodePool {}: ", p.name));
+                    ScenarioError::invalid("task.manifest", format!("{which}{field}: {message}"))
+                }
+                other => other,
+            })
+        }
+        (None, true) => compile(
+            &default_node_pools(),
+            settings,
+            catalog,
+            arch,
+            azs,
+            prefix_delegation,
+        ),
+    }
+}
+
 /// A duration or `"Never"` (`None`).
 fn duration_or_never(key: &str, s: &str) -> Result<Option<SimTime>, ScenarioError> {
     if s == "Never" {

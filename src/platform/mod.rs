@@ -320,9 +320,10 @@ pub enum PlatformSpec {
         #[serde(default)]
         cluster_autoscaler: eks::CaSpec,
         /// Karpenter's NodePools (`compute = "karpenter"`). Default: the
-        /// getting-started guide's on-demand c/m/r pool.
-        #[serde(default = "karpenter::default_node_pools")]
-        node_pools: Vec<karpenter::NodePoolSpec>,
+        /// manifest's NodePools, else the getting-started guide's
+        /// on-demand c/m/r pool.
+        #[serde(default)]
+        node_pools: Option<Vec<karpenter::NodePoolSpec>>,
         /// Karpenter's settings (`compute = "karpenter"`).
         #[serde(default)]
         karpenter: karpenter::KarpenterSpec,
@@ -520,6 +521,8 @@ pub struct TaskFacts {
     pub node_selector: Vec<(String, String)>,
     /// Kubernetes: topology spread constraints (max skew, key, hard).
     pub topology_spread: Vec<(u32, crate::placement::TopologyKey, bool)>,
+    /// Kubernetes: the manifest's Karpenter NodePools.
+    pub node_pools: Vec<crate::k8s::manifest::NodePool>,
 }
 
 /// `platform.image_mb` ≥ 0 and `platform.pull_mbps` > 0, each named when wrong.

@@ -255,6 +255,11 @@ impl Scenario {
                     .map(|d| d.node_selector.clone())
                     .unwrap_or_default(),
                 topology_spread: Vec::new(),
+                node_pools: task
+                    .manifest
+                    .as_ref()
+                    .map(|m| m.node_pools.clone())
+                    .unwrap_or_default(),
             },
             &self.region,
         );

@@ -19,7 +19,7 @@
 //!   default 720 h).
 
 use super::consolidate::{self, Action, Budget, Policy, Reason};
-use super::provision::{self, Launch, Pool, Provisioning};
+use super::provision::{self, Launch, Pool};
 use super::requirements::{CapacityType, Requirement};
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::placement::Resources;
@@ -281,7 +281,7 @@ impl Karpenter {
         }
         // Nodes launched and not yet registered, by id (Karpenter's
         // in-flight NodeClaims): their pool and room less the DaemonSets'.
-        let mut in_flight: Vec<(usize, Resources)> = cluster
+        let in_flight: Vec<(usize, Resources)> = cluster
             .instances
             .iter()
             .filter(|i| i.alive() && i.registered.is_none() && !i.draining)
@@ -301,28 +301,28 @@ impl Karpenter {
                     .fold(l, |r, i| r.minus(self.capacity[p][i.type_index()]))
             });
         }
-        // Pods of one node selector together, onto the NodePools whose
-        // nodes carry its labels (Karpenter schedules against the pools'
+        // A pod goes only to the NodePools whose nodes carry the labels its
+        // nodeSelector asks for (Karpenter schedules against the pools'
         // labels and requirements; the other constraints are the
         // kube-scheduler's once the node is up).
-        let mut groups: BTreeMap<&[(String, String)], Vec<usize>> = BTreeMap::new();
-        for (i, p) in batch.iter().enumerate() {
-            groups.entry(p.selector).or_default().push(i);
+        let mut masks: BTreeMap<&[(String, String)], Vec<bool>> = BTreeMap::new();
+        for p in batch {
+            masks.entry(p.selector).or_insert_with(|| {
+                self.labels
+                    .iter()
+                    .map(|l| p.selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+                    .collect()
+            });
         }
-        let mut got = Provisioning::default();
-        for (selector, members) in groups {
-            let allowed: Vec<usize> = (0..self.pools.len())
-                .filter(|&p| {
-                    selector
-                        .iter()
-                        .all(|(k, v)| self.labels[p].get(k) == Some(v))
-                })
-                .collect();
-            let part = self.provision_part(batch, &members, &allowed, &mut in_flight);
-            got.on_existing.extend(part.on_existing);
-            got.launches.extend(part.launches);
-            got.unschedulable.extend(part.unschedulable);
-        }
+        let pods: Vec<Resources> = batch.iter().map(|p| p.request).collect();
+        let mut existing: Vec<(Option<usize>, Resources)> =
+            in_flight.iter().map(|(q, r)| (Some(*q), *r)).collect();
+        let mut got = provision::provision_filtered(
+            &pods,
+            |p, q| masks[batch[p].selector][q],
+            &mut existing,
+            &mut self.pools,
+        );
         // capsim's bound on a cluster's nodes: launches past it do not happen.
         let room = crate::cluster::MAX_NODES.saturating_sub(cluster.alive()) as usize;
         if got.launches.len() > room {
@@ -382,50 +382,6 @@ impl Karpenter {
             ));
         }
         (got.launches, rows)
-    }
-
-    /// [`provision::provision_with`] for the batch's pods `members` onto
-    /// the NodePools `allowed` and the launching nodes of those pools;
-    /// indices in the result are the batch's and the pools'.
-    fn provision_part(
-        &mut self,
-        batch: &[PendingPod<'_>],
-        members: &[usize],
-        allowed: &[usize],
-        in_flight: &mut [(usize, Resources)],
-    ) -> Provisioning {
-        let pods: Vec<Resources> = members.iter().map(|&i| batch[i].request).collect();
-        if allowed.is_empty() {
-            return Provisioning {
-                unschedulable: members.to_vec(),
-                ..Provisioning::default()
-            };
-        }
-        let mut pools: Vec<Pool> = allowed.iter().map(|&p| self.pools[p].clone()).collect();
-        let slots: Vec<usize> = (0..in_flight.len())
-            .filter(|&k| allowed.contains(&in_flight[k].0))
-            .collect();
-        let mut room: Vec<Resources> = slots.iter().map(|&k| in_flight[k].1).collect();
-        let mut got = provision::provision_with(&pods, &mut room, &mut pools);
-        for (k, r) in slots.iter().zip(room) {
-            in_flight[*k].1 = r;
-        }
-        for (sub, &p) in pools.into_iter().zip(allowed) {
-            self.pools[p].remaining = sub.remaining;
-        }
-        for l in &mut got.launches {
-            l.pool = allowed[l.pool];
-            for i in &mut l.pods {
-                *i = members[*i];
-            }
-        }
-        for (i, _) in &mut got.on_existing {
-            *i = members[*i];
-        }
-        for i in &mut got.unschedulable {
-            *i = members[*i];
-        }
-        got
     }
 
     /// A replacement node `id` was launched for `victims`.

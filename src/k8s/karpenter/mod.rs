@@ -133,6 +133,38 @@ mod tests {
     };
 
     #[test]
+    fn pods_go_only_to_the_pools_they_may_use_and_share_claims_there() {
+        let types: Vec<InstanceType> = Catalog::embedded().types().cloned().collect();
+        // Pool 0 weighs more, but pod 0 (a nodeSelector) may only use pool 1.
+        let mut pools = [
+            pool("a", 10, &types, &on_demand_cm(), 0.6, DAEMONS, None),
+            pool("b", 0, &types, &on_demand_cm(), 0.6, DAEMONS, None),
+        ];
+        let pods = [pod(1_000, 2_048), pod(1_000, 2_048), pod(500, 512)];
+        let mut existing = [(Some(0), pod(4_000, 8_192)), (Some(1), pod(100, 100))];
+        let got = super::provision::provision_filtered(
+            &pods,
+            |p, q| p != 0 || q == 1,
+            &mut existing,
+            &mut pools,
+        );
+        // Pod 1 takes pool a's launching node; pod 0 may not, and pool b's
+        // node has no room: a new node of pool b, which pod 2 (allowed
+        // anywhere, pool a's node full enough) may share or not.
+        assert!(got.on_existing.contains(&(1, 0)), "{got:?}");
+        assert!(!got.on_existing.iter().any(|&(p, _)| p == 0), "{got:?}");
+        let zero = got.launches.iter().find(|l| l.pods.contains(&0)).unwrap();
+        assert_eq!(zero.pool, 1);
+        assert!(got.unschedulable.is_empty());
+        // Every pod in a pool it may use.
+        for l in &got.launches {
+            for &p in &l.pods {
+                assert!(p != 0 || l.pool == 1);
+            }
+        }
+    }
+
+    #[test]
     fn one_pod_gets_the_cheapest_type_that_fits() {
         let types: Vec<InstanceType> = Catalog::embedded().types().cloned().collect();
         let pools = [pool(

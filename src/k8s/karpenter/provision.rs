@@ -119,6 +119,23 @@ pub fn provision_with(
     existing: &mut [Resources],
     pools: &mut [Pool],
 ) -> Provisioning {
+    let mut any: Vec<(Option<usize>, Resources)> = existing.iter().map(|r| (None, *r)).collect();
+    let out = provision_filtered(pods, |_, _| true, &mut any, pools);
+    for (e, (_, r)) in existing.iter_mut().zip(any) {
+        *e = r;
+    }
+    out
+}
+
+/// [`provision_with`] where pod `p` may go only to NodePools `q` with
+/// `allowed(p, q)` (its `nodeSelector` against the pools' labels), and
+/// each existing node may belong to a pool (`None`: any pod may use it).
+pub fn provision_filtered(
+    pods: &[Resources],
+    allowed: impl Fn(usize, usize) -> bool,
+    existing: &mut [(Option<usize>, Resources)],
+    pools: &mut [Pool],
+) -> Provisioning {
     let mut order: Vec<usize> = (0..pods.len()).collect();
     order.sort_by(|&a, &b| {
         (pods[b].cpu, pods[b].memory)
@@ -138,14 +155,20 @@ pub fn provision_with(
             slots: 1,
             ..pods[p]
         };
-        if let Some(e) = existing.iter().position(|free| pod.fits_in(free)) {
-            existing[e] = existing[e].minus(pod);
+        if let Some(e) = existing
+            .iter()
+            .position(|(q, free)| pod.fits_in(free) && q.is_none_or(|q| allowed(p, q)))
+        {
+            existing[e].1 = existing[e].1.minus(pod);
             out.on_existing.push((p, e));
             continue;
         }
         let mut placed = false;
         for k in 0..fullness.len() {
             let c = &mut claims[fullness[k]];
+            if !allowed(p, c.pool) {
+                continue;
+            }
             let want = c.used.plus(pod);
             if !want.fits_in(&c.most) {
                 continue;
@@ -180,6 +203,9 @@ pub fn provision_with(
             continue;
         }
         for &q in &by_weight {
+            if !allowed(p, q) {
+                continue;
+            }
             let pool = &mut pools[q];
             let want = pool.daemons.plus(pod);
             // Limits count CPU and memory (an offer's capacity holds no slot).

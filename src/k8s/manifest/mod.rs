@@ -36,6 +36,7 @@ use std::fmt;
 
 mod deployment;
 mod hpa;
+mod nodepool;
 mod quantity;
 #[cfg(test)]
 mod tests;
@@ -44,6 +45,7 @@ mod types;
 
 use deployment::*;
 use hpa::*;
+use nodepool::*;
 use quantity::*;
 pub use quantity::{parse_quantity_f64, parse_quantity_mib, parse_quantity_millicores};
 use tree::*;
@@ -142,6 +144,7 @@ fn kind_remark(kind: &str) -> &'static str {
         }
         "VerticalPodAutoscaler" => " (the requests are taken as written)",
         "ScaledObject" => " (KEDA drives an HPA of its own)",
+        "EC2NodeClass" => " (its AMI, subnets and security groups change nothing capsim simulates)",
         _ => "",
     }
 }
@@ -371,8 +374,9 @@ pub fn parse(text: &str, origin: &str, deployment: Option<&str>) -> Result<Manif
     let mut notes = Notes::default();
     let dep = read_deployment(&chosen.doc(origin), chosen, &mut notes)?;
 
-    // The HPA that targets it; everything else is listed.
+    // The HPA that targets it, the NodePools; everything else is listed.
     let mut hpa: Option<(Hpa, String)> = None;
+    let mut node_pools: Vec<NodePool> = Vec::new();
     for o in &objs {
         if std::ptr::eq(o, chosen) {
             continue;
@@ -402,6 +406,17 @@ pub fn parse(text: &str, origin: &str, deployment: Option<&str>) -> Result<Manif
                     ));
                 }
             }
+            "NodePool" if o.api_version.starts_with("karpenter.sh/") => {
+                let pool = read_node_pool(&o.doc(origin), o, &mut notes)?;
+                if node_pools.iter().any(|p| p.name == pool.name) {
+                    return Err(o.doc(origin).err(
+                        o.node,
+                        "metadata.name",
+                        format!("a second NodePool named {}", quote(&pool.name)),
+                    ));
+                }
+                node_pools.push(pool);
+            }
             kind => notes.add(format!("{who}: kind not modelled{}", kind_remark(kind))),
         }
     }
@@ -415,6 +430,7 @@ pub fn parse(text: &str, origin: &str, deployment: Option<&str>) -> Result<Manif
     Ok(Manifest {
         deployment: Some(dep),
         hpa,
+        node_pools,
         notes: notes.0,
     })
 }

@@ -450,13 +450,70 @@ impl Hpa {
     }
 }
 
-/// What [`parse`] read from one file.
+/// One requirement of a NodePool, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePoolRequirement {
+    /// `key`.
+    pub key: String,
+    /// `operator` (one of the six Kubernetes operators).
+    pub operator: String,
+    /// `values`, as strings.
+    pub values: Vec<String>,
+    /// Its line in the file.
+    pub line: u64,
+}
+
+/// One disruption budget of a NodePool, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodePoolBudget {
+    /// `nodes`: a count or a percentage.
+    pub nodes: String,
+    /// `schedule` (cron).
+    pub schedule: Option<String>,
+    /// `duration`.
+    pub duration: Option<String>,
+    /// `reasons`.
+    pub reasons: Option<Vec<String>>,
+}
+
+/// A `karpenter.sh/v1` NodePool, the fields capsim models, checked as the
+/// API server checks them (quantities and durations parsed, operators
+/// and policies among their values); `platform::karpenter` compiles it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodePool {
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.weight` (1–100).
+    pub weight: Option<i32>,
+    /// `spec.limits.cpu` (millicores).
+    pub limits_millicores: Option<u32>,
+    /// `spec.limits.memory` (MiB).
+    pub limits_mib: Option<u32>,
+    /// `spec.disruption.consolidationPolicy`.
+    pub consolidation_policy: Option<String>,
+    /// `spec.disruption.consolidateAfter` (a duration or `Never`).
+    pub consolidate_after: Option<String>,
+    /// `spec.disruption.budgets`.
+    pub budgets: Vec<NodePoolBudget>,
+    /// `spec.template.metadata.labels`.
+    pub labels: Vec<(String, String)>,
+    /// `spec.template.spec.requirements`.
+    pub requirements: Vec<NodePoolRequirement>,
+    /// `spec.template.spec.expireAfter`.
+    pub expire_after: Option<String>,
+    /// `spec.template.spec.terminationGracePeriod`.
+    pub termination_grace_period: Option<String>,
+}
+
+/// What [`parse`] read from one file: a Deployment, its HPA, NodePools.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
     /// The Deployment picked (always Some when [`parse`] succeeds).
     pub deployment: Option<Deployment>,
     /// The HPA whose `scaleTargetRef` names that Deployment, if any.
     pub hpa: Option<Hpa>,
+    /// Karpenter NodePools, in file order.
+    pub node_pools: Vec<NodePool>,
     /// Fields and kinds read but not modelled, each listed once, in file order.
     pub notes: Vec<String>,
 }
