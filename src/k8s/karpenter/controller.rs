@@ -127,6 +127,11 @@ pub struct Command {
     pub action: Action,
     /// The instances of `action`'s node indices.
     pub instances: Vec<u32>,
+    /// Each NodePool's budget when it was decided: (pool, its nodes, how
+    /// many of them it allowed to disrupt then), for the pools it touches.
+    pub budgets: Vec<(usize, u32, u32)>,
+    /// What its nodes cost (USD per hour).
+    pub was: f64,
 }
 
 /// A pending pod as provisioning sees it: its requests (one pod slot) and
@@ -475,7 +480,22 @@ impl Karpenter {
         };
         let mut instances: Vec<u32> = which.iter().map(|&i| ids[i]).collect();
         instances.sort_unstable();
-        Some(Command { action, instances })
+        let was = which.iter().map(|&i| nodes[i].price).sum();
+        let mut budgets: Vec<(usize, u32, u32)> = which
+            .iter()
+            .map(|&i| {
+                let p = nodes[i].pool;
+                (p, total[p], allowed[p])
+            })
+            .collect();
+        budgets.sort_unstable();
+        budgets.dedup();
+        Some(Command {
+            action,
+            instances,
+            budgets,
+            was,
+        })
     }
 
     /// Checks the invariants the issue asks to hold at every instant:
@@ -594,7 +614,11 @@ impl Karpenter {
                 };
                 (
                     "consolidate_delete",
-                    format!("delete {} ({why})", names(&cmd.instances)),
+                    format!(
+                        "delete {} ({why}), saving ${:.4}/h",
+                        names(&cmd.instances),
+                        cmd.was
+                    ),
                     alive.saturating_sub(k),
                 )
             }
@@ -618,10 +642,21 @@ impl Karpenter {
                 )
             }
         };
+        let budgets = cmd
+            .budgets
+            .iter()
+            .map(|&(p, total, allowed)| {
+                format!(
+                    "{}: {allowed} of {total} node(s) may be disrupted",
+                    self.cfg.pools[p].name
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
         row(
             now,
             "consolidation",
-            format!("{k} node(s)"),
+            format!("{k} node(s); budget {budgets}"),
             alive,
             alive,
             new,
