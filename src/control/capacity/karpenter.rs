@@ -228,11 +228,7 @@ impl ClusterControl {
         let Some(mut k) = self.karpenter.take() else {
             return;
         };
-        let verdict = k.validated(again);
-        let (cmd, ok) = match verdict {
-            Ok(c) => (c, true),
-            Err(c) => (c, false),
-        };
+        let (cmd, ok) = k.validated(again);
         let r = k.consolidation_row(now, &self.cluster, &cmd, ok);
         self.karpenter = Some(k);
         self.decisions.push(r);

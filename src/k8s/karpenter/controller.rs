@@ -544,10 +544,10 @@ impl Karpenter {
         self.validating.is_some()
     }
 
-    /// The decision under validation, if `now`'s decision is the same
-    /// one (same nodes, same kind, same replacement type); counts it
-    /// abandoned otherwise.
-    pub fn validated(&mut self, now: Option<Command>) -> Result<Command, Command> {
+    /// The decision to carry out and `true` if `now`'s decision is the
+    /// one under validation (same nodes, same kind, same replacement
+    /// type); else the one under validation and `false`, counted abandoned.
+    pub fn validated(&mut self, now: Option<Command>) -> (Command, bool) {
         let was = self.validating.take().expect("a decision under validation");
         let same = now.as_ref().is_some_and(|c| {
             c.instances == was.instances
@@ -560,10 +560,10 @@ impl Karpenter {
                 }
         });
         if same {
-            Ok(now.expect("checked"))
+            (now.expect("checked"), true)
         } else {
             self.stats.consolidation_abandoned += 1;
-            Err(was)
+            (was, false)
         }
     }
 
