@@ -117,6 +117,9 @@ pub struct Cluster {
     service_requests: Vec<Resources>,
     /// Instance-time and allocation integrals.
     pub stats: ClusterStats,
+    /// Bumped at every change of an instance or of what it holds (what a
+    /// node scaler may cache its last look against).
+    pub version: u64,
 }
 
 /// Integrals over time of the cluster's size and allocation.
@@ -167,6 +170,7 @@ impl Cluster {
             low_datapoints: 0,
             service_requests: Vec::new(),
             stats: ClusterStats::default(),
+            version: 0,
         }
     }
 
@@ -215,6 +219,7 @@ impl Cluster {
 
     /// Recomputes the current rates (after any change).
     fn refresh(&mut self) {
+        self.version += 1;
         let (mut cr, mut ca, mut mr, mut ma, mut idle) = (0.0, 0.0, 0.0, 0.0, 0.0);
         let mut alloc = vec![0.0; self.service_requests.len()];
         let mut daemons = 0.0;
@@ -609,6 +614,7 @@ impl Cluster {
 
     /// Stops new placements on an instance.
     pub fn drain(&mut self, id: u32) {
+        self.version += 1;
         self.instances[id as usize].draining = true;
         self.nodes[id as usize].accepting = false;
     }

@@ -165,6 +165,11 @@ pub struct Karpenter {
     validating: Option<Command>,
     /// Nodes consolidation drained (pruned of the gone at each audit).
     drained: Vec<u32>,
+    /// The last look found nothing to do: the cluster's version then, and
+    /// the next instant a node's `consolidateAfter` runs out. Until either
+    /// changes the answer is the same (Karpenter likewise skips an
+    /// unchanged cluster).
+    quiet: Option<(u64, SimTime)>,
     /// Counters.
     pub stats: KarpenterStats,
 }
@@ -232,6 +237,7 @@ impl Karpenter {
             replacing: Vec::new(),
             validating: None,
             drained: Vec::new(),
+            quiet: None,
             stats: KarpenterStats::default(),
         }
     }
@@ -417,6 +423,42 @@ impl Karpenter {
     /// requests of the pods on an instance, and whether one of them says
     /// `karpenter.sh/do-not-disrupt` (its node is not a candidate).
     pub fn consolidation(
+        &mut self,
+        now: SimTime,
+        cluster: &Cluster,
+        removing: &[u32],
+        pods: &dyn Fn(u32) -> (Vec<Resources>, bool),
+    ) -> Option<Command> {
+        if let Some((version, until)) = self.quiet
+            && version == cluster.version
+            && now < until
+        {
+            return None;
+        }
+        let cmd = self.consolidation_now(now, cluster, removing, pods);
+        self.quiet = match &cmd {
+            Some(_) => None,
+            None => {
+                // The next node to pass its consolidateAfter.
+                let next = cluster
+                    .instances
+                    .iter()
+                    .filter(|i| i.alive() && i.registered.is_some())
+                    .filter_map(|i| {
+                        let p = &self.cfg.pools[i.group];
+                        p.consolidation?;
+                        let at = i.changed.saturating_add(p.consolidate_after);
+                        (at > now).then_some(at)
+                    })
+                    .min()
+                    .unwrap_or(SimTime::MAX);
+                Some((cluster.version, next))
+            }
+        };
+        cmd
+    }
+
+    fn consolidation_now(
         &mut self,
         now: SimTime,
         cluster: &Cluster,
