@@ -311,3 +311,132 @@ fn nasa_http_1995_replays_end_to_end() {
     let outage = (31 * 1440 + 16 * 60) as usize;
     assert_eq!(out.minutes[outage].arrived, 0);
 }
+
+/// What `aws cloudwatch get-metric-data` prints: newest first, two results.
+const METRIC_DATA: &str = r#"{
+    "MetricDataResults": [
+        {
+            "Id": "requests",
+            "Label": "RequestCount",
+            "Timestamps": [
+                "2026-11-02T10:04:00+00:00",
+                "2026-11-02T10:03:00+00:00",
+                "2026-11-02T10:01:00+00:00",
+                "2026-11-02T10:00:00+00:00"
+            ],
+            "Values": [
+                240.0,
+                180.0,
+                120.0,
+                60.0
+            ],
+            "StatusCode": "Complete"
+        },
+        {
+            "Id": "errors",
+            "Label": "HTTPCode_Target_5XX_Count",
+            "Timestamps": ["2026-11-02T10:00:00+00:00"],
+            "Values": [1.0],
+            "StatusCode": "Complete"
+        }
+    ],
+    "Messages": []
+}
+"#;
+
+#[test]
+fn cloudwatch_get_metric_data_replays_with_its_gaps() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(d.path(), "cw.json", METRIC_DATA);
+    let load =
+        |extra: &str| format!("file = \"{f}\"\nformat = \"cloudwatch\"\nbucket = \"1m\"\n{extra}");
+    // Two results: the scenario must say which.
+    let e = rate(&load(""), "5m").unwrap_err();
+    assert!(
+        e.contains("requests (RequestCount)") && e.contains("load.column"),
+        "{e}"
+    );
+    // 10:02 has no datapoint: a missing bucket, refused unless filled.
+    let e = rate(&load("column = \"RequestCount\""), "5m").unwrap_err();
+    // The gap is reported at the datapoint after it (10:03, line 8).
+    assert!(e.contains("bucket #3") && e.contains("line 8"), "{e}");
+    let r = rate(&load("column = \"requests\"\nmissing = \"zero\""), "5m").unwrap();
+    // Sorted oldest first: 60, 120, (none), 180, 240 per minute.
+    for (m, want) in [(0, 1.0), (1, 2.0), (2, 0.0), (3, 3.0), (4, 4.0)] {
+        assert_eq!(r.rate((m * MINUTE + 1) as f64), want, "minute {m}");
+    }
+    // The period must be the bucket.
+    let e = rate(
+        &load("column = \"requests\"").replace("bucket = \"1m\"", "bucket = \"2m\""),
+        "6m",
+    )
+    .unwrap_err();
+    assert!(e.contains("not a whole number of buckets"), "{e}");
+}
+
+#[test]
+fn cloudwatch_get_metric_statistics_and_its_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let stats = r#"{
+    "Label": "RequestCount",
+    "Datapoints": [
+        { "Timestamp": "2026-11-02T10:01:00Z", "Sum": 600.0, "Average": 2.0, "Unit": "Count" },
+        { "Timestamp": "2026-11-02T10:00:00Z", "Sum": 300.0, "Average": 1.0, "Unit": "Count" }
+    ]
+}"#;
+    let f = write(d.path(), "s.json", stats);
+    let load = format!("file = \"{f}\"\nformat = \"cloudwatch\"\nbucket = \"1m\"");
+    // Sum is the default statistic when present.
+    let r = rate(&load, "2m").unwrap();
+    assert_eq!((r.rate(1.0), r.rate((MINUTE + 1) as f64)), (5.0, 10.0));
+    let r = rate(
+        &format!("{load}\ncolumn = \"Average\"\nunit = \"rps\""),
+        "2m",
+    )
+    .unwrap();
+    assert_eq!(r.rate(1.0), 1.0);
+    let e = rate(&format!("{load}\ncolumn = \"p99\""), "2m").unwrap_err();
+    assert!(e.contains("no p99") && e.contains("line 4"), "{e}");
+    for (bad, column, want) in [
+        (
+            stats.replace("10:00:00Z", "10:01:00Z"),
+            "Sum",
+            "a second datapoint",
+        ),
+        (stats.replace("10:00:00Z", "10:00:00"), "Sum", "UTC offset"),
+        (stats.replace("300.0", "-3"), "Sum", "≥ 0"),
+        ("{\"Metrics\": []}".to_string(), "Sum", "get-metric-data"),
+        ("{ not json".to_string(), "Sum", "line 1"),
+        (
+            METRIC_DATA.replace("\"Complete\"", "\"PartialData\""),
+            "requests",
+            "NextToken",
+        ),
+    ] {
+        let f = write(d.path(), "bad.json", &bad);
+        let e = rate(
+            &format!(
+                "file = \"{f}\"\nformat = \"cloudwatch\"\nbucket = \"1m\"\ncolumn = \"{column}\""
+            ),
+            "2m",
+        )
+        .unwrap_err();
+        assert!(e.contains(want) && e.contains("bad.json"), "{want}: {e}");
+    }
+}
+
+#[test]
+fn csv_times_with_a_utc_offset_are_instants() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "t.csv",
+        &minute_csv(&["2024-01-01T01:00:00+01:00,60", "2024-01-01T00:01:00Z,120"]),
+    );
+    let r = rate(
+        &format!("file = \"{f}\"\ntime_column = \"time\"\ncolumn = \"requests\"\nbucket = \"1m\""),
+        "2m",
+    )
+    .unwrap();
+    assert_eq!((r.rate(1.0), r.rate((MINUTE + 1) as f64)), (1.0, 2.0));
+}

@@ -12,6 +12,7 @@
 //! draws instants from it, reports use [`RateFn::integral`] for the offered
 //! load per minute.
 
+mod cloudwatch;
 mod rate;
 pub mod trace;
 
@@ -105,9 +106,10 @@ pub enum LoadSpec {
     Trace {
         /// Path of the trace file, relative to the scenario file.
         file: String,
-        /// `csv` (with a header unless `header = false`) or `values`
-        /// (whitespace-separated numbers). Default: `csv` for `.csv` /
-        /// `.csv.gz`, `values` otherwise. `.gz` files are decompressed.
+        /// `csv` (with a header unless `header = false`), `values`
+        /// (whitespace-separated numbers), `parquet` or `cloudwatch` (the
+        /// AWS CLI's metric JSON). Default: by the name (`.csv`,
+        /// `.parquet`, `.json`), else `values`. `.gz` files are decompressed.
         #[serde(default)]
         format: Option<TraceFormat>,
         /// Column holding the counts: a header name or a 0-based position.

@@ -22,6 +22,10 @@ pub enum TraceFormat {
     /// Apache Parquet (a CloudWatch or ALB-log export converted elsewhere);
     /// read through polars, then like a CSV with a header (line N is row N − 1).
     Parquet,
+    /// The JSON `aws cloudwatch get-metric-data` (`MetricDataResults`) or
+    /// `get-metric-statistics` (`Datapoints`) prints: timestamps in UTC,
+    /// in any order; gaps are missing buckets (`cloudwatch.rs`).
+    Cloudwatch,
 }
 
 /// What a trace's numbers are.
@@ -83,7 +87,7 @@ pub struct RawTrace {
     pub lines: Vec<usize>,
 }
 
-fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioError {
+pub(super) fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioError {
     ScenarioError::Trace {
         file: file.to_path_buf(),
         line,
@@ -123,6 +127,8 @@ fn default_format(path: &Path) -> TraceFormat {
         TraceFormat::Csv
     } else if name.ends_with(".parquet") {
         TraceFormat::Parquet
+    } else if name.ends_with(".json") || name.ends_with(".json.gz") {
+        TraceFormat::Cloudwatch
     } else {
         TraceFormat::Values
     }
@@ -163,7 +169,12 @@ fn parse_time(cell: &str) -> Result<i128, String> {
         }
         return Ok((secs * SECOND as f64).round() as i128);
     }
-    let dt: jiff::civil::DateTime = c.replacen(' ', "T", 1).parse().map_err(|_| {
+    let iso = c.replacen(' ', "T", 1);
+    // With a UTC offset (`Z`, `+00:00`): an instant, taken in UTC.
+    if let Ok(ts) = iso.parse::<jiff::Timestamp>() {
+        return Ok(ts.as_microsecond() as i128);
+    }
+    let dt: jiff::civil::DateTime = iso.parse().map_err(|_| {
         format!(
             "expected a time (seconds, or a date-time like 1995-07-01T00:00), got \"{}\"",
             crate::input::excerpt(c, 80)
@@ -189,6 +200,16 @@ pub fn read(
     let text = read_text(path)?;
     match format {
         TraceFormat::Parquet => unreachable!("handled above"),
+        TraceFormat::Cloudwatch => {
+            if time_column.is_some() {
+                return Err(err(
+                    path,
+                    None,
+                    "load.time_column does not apply to CloudWatch JSON (its timestamps are read); load.column names the result (Id or Label) or the statistic",
+                ));
+            }
+            super::cloudwatch::read(path, &text, column, bucket)
+        }
         TraceFormat::Values => {
             if column.is_some() || time_column.is_some() {
                 return Err(err(
