@@ -74,6 +74,14 @@ pub enum Error {
         /// The problem (shown in the message, not chained as a source).
         problem: ScenarioError,
     },
+    /// A file given to `capsim import` is unreadable or not what it should be.
+    #[error("{}: {message}", file.display())]
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong (with the field or line) and what was expected.
+        message: String,
+    },
     /// Writing an output file failed.
     #[error("cannot write {}: {error}", path.display())]
     Output {

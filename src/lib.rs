@@ -20,6 +20,7 @@ pub mod engine;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod import;
 pub mod input;
 pub mod k8s;
 pub mod load;

@@ -132,6 +132,40 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write a scenario from what describes your service already.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A service built by hand, from saved AWS CLI output.
+    Ecs {
+        /// `aws ecs describe-services --cluster C --services S` output.
+        #[arg(long)]
+        services: PathBuf,
+        /// `aws ecs describe-task-definition --task-definition T` output
+        /// (referenced by the scenario as it is).
+        #[arg(long)]
+        task_definition: PathBuf,
+        /// `aws application-autoscaling describe-scalable-targets --service-namespace ecs` output.
+        #[arg(long)]
+        scalable_targets: Option<PathBuf>,
+        /// `aws application-autoscaling describe-scaling-policies --service-namespace ecs` output.
+        #[arg(long)]
+        scaling_policies: Option<PathBuf>,
+        /// The service to import when the file holds several.
+        #[arg(long)]
+        service: Option<String>,
+        /// The scenario file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Which rows of the decision log to keep.
@@ -244,6 +278,65 @@ fn main() -> ExitCode {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Import {
+            what:
+                ImportCommand::Ecs {
+                    services,
+                    task_definition,
+                    scalable_targets,
+                    scaling_policies,
+                    service,
+                    out,
+                    force,
+                },
+        } => {
+            if out.exists() && !force {
+                anyhow::bail!(
+                    "{} exists: choose another --out, or pass --force to replace it",
+                    out.display()
+                );
+            }
+            let dir = out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf();
+            let imported = capsim::import::ecs::import(
+                &capsim::import::ecs::Sources {
+                    services,
+                    task_definition,
+                    scalable_targets,
+                    scaling_policies,
+                    service,
+                },
+                &dir,
+            )?;
+            capsim::report::fsio::write(&out, imported.toml.as_bytes()).map_err(|error| {
+                capsim::Error::Output {
+                    path: out.clone(),
+                    error,
+                }
+            })?;
+            for i in &imported.ignored {
+                eprintln!("ignored: {i}");
+            }
+            // The scenario must load and compile as written.
+            let sc = match capsim::scenario::load(&out, &[])? {
+                Loaded::Single(sc) => *sc,
+                Loaded::Shared(_) => unreachable!("an import writes one service"),
+            };
+            let c = sc.compile()?;
+            for n in &c.notes {
+                eprintln!("{}", note_line(None, n));
+            }
+            println!(
+                "{}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
+                out.display(),
+                sc.name,
+                sc.platform.kind(),
+                sc.region
+            );
+        }
         Command::Run {
             scenario,
             seed,
