@@ -704,6 +704,71 @@ fn a_manifests_node_pool_errors_name_the_line() {
             && e.contains("not modelled"),
         "{e}"
     );
+    // The requirement's own line (1-based; its `- key:` line).
+    let line = format!("{}{gpu}", manifest(false))
+        .lines()
+        .position(|l| l.contains("instance-gpu-count"))
+        .unwrap()
+        + 1;
+    assert!(e.contains(&format!("line {line}:")), "{e}");
     let both = manifest_run(&format!("{}{NODE_POOL}", manifest(false)), &pool("")).unwrap_err();
     assert!(both.contains("not both"), "{both}");
+}
+
+#[test]
+fn a_selector_on_a_label_every_node_of_the_pool_carries_is_met() {
+    // kubernetes.io/os and the pool's single capacity type are on every
+    // node Karpenter launches: the pods run, and the launches are those
+    // the load needs (no relaunch for pods a node could not take).
+    let yaml = manifest(false).replace(
+        "workload: web",
+        "kubernetes.io/os: linux\n        karpenter.sh/capacity-type: on-demand",
+    );
+    let out = with_manifest_yaml(&yaml, "");
+    let k = out
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
+    assert!(k.launched_on_demand <= 12, "{k:?}");
+    let last = out.minutes.last().unwrap();
+    assert!(
+        (last.serving - last.desired as f64).abs() < 1e-9,
+        "{last:?}"
+    );
+    // A label that varies between the pool's types (the size) is not met:
+    // the pods stay pending, nothing launches for them.
+    let yaml = manifest(false).replace("workload: web", "karpenter.k8s.aws/instance-size: xlarge");
+    let out = with_manifest_yaml(&yaml, "");
+    assert_eq!(out.summary.requests.completed, 0);
+    let k = out
+        .summary
+        .nodes
+        .as_ref()
+        .unwrap()
+        .karpenter
+        .clone()
+        .unwrap();
+    assert_eq!(k.launched_on_demand, 1, "CoreDNS's node only: {k:?}");
+}
+
+fn with_manifest_yaml(yaml: &str, pool_labels: &str) -> RunOutput {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("app.yaml"), yaml).unwrap();
+    let s = karpenter(
+        "selector",
+        "3h",
+        SURGE,
+        &pool(&format!(
+            "labels = {{ {pool_labels} }}\ndisruption = {{ consolidate_after = \"2m\" }}"
+        )),
+        HPA,
+    )
+    .replace("cpu = 1024\nmemory = 2048\n", "manifest = \"app.yaml\"\n");
+    let sc = capsim::Scenario::from_toml_str(&s, d.path(), std::path::Path::new("<test>"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    capsim::run(&sc).unwrap_or_else(|e| panic!("{e}"))
 }

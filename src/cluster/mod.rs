@@ -426,6 +426,21 @@ impl Cluster {
                 capacity_key.to_string(),
                 if spot { spot_value } else { od_value }.to_string(),
             );
+            if matches!(self.cfg.scaler, NodeScaler::Karpenter(_)) {
+                // Karpenter labels its nodes with every well-known label of
+                // their type and capacity type (scheduling.md).
+                use crate::k8s::karpenter::requirements::{CapacityType, KNOWN_KEYS, label};
+                let ct = if spot {
+                    CapacityType::Spot
+                } else {
+                    CapacityType::OnDemand
+                };
+                for key in KNOWN_KEYS {
+                    if let Some(v) = label(t, ct, key) {
+                        labels.insert(key.to_string(), v);
+                    }
+                }
+            }
             for (k, v) in &g.labels {
                 labels.insert(k.clone(), v.clone());
             }

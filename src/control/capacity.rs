@@ -102,6 +102,10 @@ pub struct ClusterControl {
     /// Pods of each service up at t = 0 (warm start): what Karpenter's
     /// initial nodes hold.
     warm_pods: Vec<u32>,
+    /// Services whose pods' nodeSelector excludes some NodePool: their
+    /// nodes are not consolidated (capsim's consolidation moves pods by
+    /// resources alone).
+    pinned: Vec<bool>,
 }
 
 impl ClusterControl {
@@ -145,6 +149,17 @@ impl ClusterControl {
                 ),
                 _ => None,
             },
+            pinned: services
+                .iter()
+                .map(|s| {
+                    karpenter.as_ref().is_some_and(|k| {
+                        s.constraints.iter().any(|c| match c {
+                            Compiled::NodeSelector(sel) => !k.fits_every_pool(sel),
+                            _ => false,
+                        })
+                    })
+                })
+                .collect(),
             karpenter,
             system_pending: 0,
             removing: Vec::new(),
@@ -585,7 +600,7 @@ impl ClusterControl {
         }
         self.cluster.terminate(id, now, &mut self.ledger);
         let g = self.cluster.instances[id as usize].group;
-        self.karpenter_gone(id);
+        self.karpenter_gone(id, now);
         if reason == StopReason::SpotInterrupted
             && self.karpenter.is_none()
             && self.cluster.group_alive(g) < self.asg_desired[g]

@@ -293,9 +293,19 @@ pub fn compile_pools(
                         .map_or((None, key.as_str()), |(i, f)| {
                             (i.parse::<usize>().ok(), f.trim_start_matches('.'))
                         });
+                    // Requirements keep their own line; other fields the
+                    // NodePool's.
                     let which = pool
                         .and_then(|i| manifest.get(i))
-                        .map_or(String::new(), |p| format!("NodePool {}: ", p.name));
+                        .map_or(String::new(), |p| {
+                            let line = field
+                                .strip_prefix("requirements[")
+                                .and_then(|r| r.split_once(']'))
+                                .and_then(|(j, _)| j.parse::<usize>().ok())
+                                .and_then(|j| p.requirements.get(j))
+                                .map_or(p.line, |r| r.line);
+                            format!("line {line}: NodePool {}: ", p.name)
+                        });
                     ScenarioError::invalid("task.manifest", format!("{which}{field}: {message}"))
                 }
                 other => other,
@@ -579,10 +589,24 @@ pub fn compile(
             od_base: 0,
             od_pct: 100,
             zones,
+            // The template's labels, and a requirement `In` one value on a
+            // key of the user's own: Karpenter puts that label on the node.
             labels: p
                 .labels
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(reqs.iter().filter_map(|r| {
+                    match &r.operator {
+                        Operator::In(v)
+                            if v.len() == 1
+                                && !crate::k8s::karpenter::requirements::KNOWN_KEYS
+                                    .contains(&r.key.as_str()) =>
+                        {
+                            Some((r.key.clone(), v[0].clone()))
+                        }
+                        _ => None,
+                    }
+                }))
                 .collect(),
         });
         configs.push(NodePoolConfig {

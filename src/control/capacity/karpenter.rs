@@ -150,7 +150,10 @@ impl ClusterControl {
         };
         let victims = k.replacement_ready(id);
         for &v in &victims {
-            k.drained_by_consolidation(v);
+            let inst = &self.cluster.instances[v as usize];
+            if inst.alive() && !inst.draining {
+                k.drained_by_consolidation(v);
+            }
         }
         for v in victims {
             self.karpenter_drain(v, now);
@@ -180,7 +183,7 @@ impl ClusterControl {
         let blocked = inst
             .tasks
             .iter()
-            .any(|(g, _)| self.services[*g as usize].do_not_disrupt);
+            .any(|(g, _)| self.services[*g as usize].do_not_disrupt || self.pinned[*g as usize]);
         let mut pods: Vec<Resources> = inst
             .tasks
             .iter()
@@ -245,10 +248,18 @@ impl ClusterControl {
                 }
             }
             Action::Replace { with, .. } => {
-                // Launched first; the nodes drain once it is ready.
+                // Launched first; the nodes, tainted now (no new pods),
+                // drain once it is ready.
                 let id = self.karpenter_launch(with, now, false);
                 if let Some(k) = &mut self.karpenter {
                     k.replacing(id, cmd.instances.clone());
+                    match with.capacity_type {
+                        CapacityType::Spot => k.stats.launched_spot += 1,
+                        CapacityType::OnDemand => k.stats.launched_on_demand += 1,
+                    }
+                }
+                for &v in &cmd.instances {
+                    self.cluster.nodes[v as usize].accepting = false;
                 }
             }
         }
@@ -304,8 +315,13 @@ impl ClusterControl {
             alive,
             "drain",
             format!(
-                "node-{id} ({} spot) is reclaimed in 2 minutes: cordoned and drained",
-                inst.instance_type
+                "node-{id} ({} spot) is reclaimed in 2 minutes: {}",
+                inst.instance_type,
+                if self.cluster.cfg.spot_draining {
+                    "cordoned and drained"
+                } else {
+                    "interruption handling is off, its pods go with it"
+                }
             ),
         ));
     }
@@ -317,9 +333,21 @@ impl ClusterControl {
 
     /// A Karpenter node went (terminated): a replacement that never became
     /// ready frees the nodes it was to replace.
-    pub(super) fn karpenter_gone(&mut self, id: u32) {
-        if let Some(k) = &mut self.karpenter {
-            k.node_gone(id);
+    pub(super) fn karpenter_gone(&mut self, id: u32, now: SimTime) {
+        let Some(k) = &mut self.karpenter else {
+            return;
+        };
+        for v in k.node_gone(id) {
+            // Uncordoned: the replacement they waited for never came.
+            let inst = &self.cluster.instances[v as usize];
+            if inst.alive() && !inst.draining && inst.registered.is_some() {
+                self.cluster.nodes[v as usize].accepting = true;
+            }
+        }
+        // Room under the limits, or a launching node lost: pods still
+        // pending are provisioned again.
+        if !self.pending.is_empty() || self.system_pending > 0 {
+            self.karpenter_pending(now);
         }
     }
 }

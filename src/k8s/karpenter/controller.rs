@@ -79,17 +79,18 @@ pub struct KarpenterConfig {
 /// What Karpenter did over a run (`summary.json`, `nodes.karpenter`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KarpenterStats {
-    /// Provisioning batches that launched nodes or found pods no type fits.
+    /// Provisioning batches (each with pending pods).
     pub batches: u64,
-    /// On-demand nodes launched.
+    /// On-demand nodes launched (consolidation's replacements included).
     pub launched_on_demand: u64,
-    /// Spot nodes launched.
+    /// Spot nodes launched (consolidation's replacements included).
     pub launched_spot: u64,
     /// Empty nodes consolidation deleted.
     pub consolidation_empty: u64,
     /// Under-utilized nodes deleted (their pods fit elsewhere).
     pub consolidation_deleted: u64,
-    /// Nodes replaced by a cheaper one.
+    /// Nodes consolidation decided to replace by a cheaper one (their
+    /// replacement launched; they drain once it is ready).
     pub consolidation_replaced: u64,
     /// Consolidation decisions dropped at validation (the cluster changed).
     pub consolidation_abandoned: u64,
@@ -97,7 +98,8 @@ pub struct KarpenterStats {
     pub expired: u64,
     /// Spot interruption warnings.
     pub spot_interruptions: u64,
-    /// Pods evicted by consolidation and expiry (Spot interruptions aside).
+    /// Pods evicted by consolidation and expiry, CoreDNS pods included
+    /// (Spot interruptions aside).
     pub pods_disrupted: u64,
     /// Invariants audited at every poll and every consolidation carried
     /// out (tests read them; a run never breaks them).
@@ -215,17 +217,40 @@ impl Karpenter {
                 caps[o.index] = o.capacity;
             }
             capacity.push(caps);
-            pools.push(pool);
+            // The labels every node of the pool will carry: its template's,
+            // its name, its zone when it has one, and each well-known label
+            // whose value is the same on every type and capacity type it
+            // may launch (a nodeSelector on a label that varies would make
+            // Karpenter narrow the launch: not modelled, such pods stay
+            // pending).
             let mut l: BTreeMap<String, String> = g.labels.iter().cloned().collect();
             l.insert("karpenter.sh/nodepool".into(), p.name.clone());
-            for r in &p.requirements {
-                if let super::requirements::Operator::In(v) = &r.operator
-                    && let [one] = v.as_slice()
+            if let [z] = g.zones.as_slice() {
+                l.insert(
+                    "topology.kubernetes.io/zone".into(),
+                    cluster.azs[*z].clone(),
+                );
+            }
+            for key in super::requirements::KNOWN_KEYS {
+                let mut values = pool.options.iter().flat_map(|o| {
+                    let t = &g.types[o.index];
+                    [
+                        o.on_demand
+                            .map(|_| super::requirements::label(t, CapacityType::OnDemand, key)),
+                        o.spot
+                            .map(|_| super::requirements::label(t, CapacityType::Spot, key)),
+                    ]
+                    .into_iter()
+                    .flatten()
+                });
+                if let Some(Some(first)) = values.next()
+                    && values.all(|v| v.as_deref() == Some(first.as_str()))
                 {
-                    l.insert(r.key.clone(), one.clone());
+                    l.insert(key.to_string(), first);
                 }
             }
             labels.push(l);
+            pools.push(pool);
         }
         Karpenter {
             cfg,
@@ -240,6 +265,13 @@ impl Karpenter {
             quiet: None,
             stats: KarpenterStats::default(),
         }
+    }
+
+    /// Whether a pod with this `nodeSelector` may go to every NodePool.
+    pub fn fits_every_pool(&self, selector: &[(String, String)]) -> bool {
+        self.labels
+            .iter()
+            .all(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
     }
 
     /// The configuration.
@@ -410,8 +442,12 @@ impl Karpenter {
 
     /// Node `id` went before it registered: a replacement's nodes are
     /// free to be considered again.
-    pub fn node_gone(&mut self, id: u32) {
-        self.replacing.retain(|(r, _)| *r != id);
+    /// Returns the nodes it was to replace (to reopen).
+    pub fn node_gone(&mut self, id: u32) -> Vec<u32> {
+        match self.replacing.iter().position(|(r, _)| *r == id) {
+            Some(k) => self.replacing.swap_remove(k).1,
+            None => Vec::new(),
+        }
     }
 
     fn being_replaced(&self, id: u32) -> bool {
@@ -429,13 +465,20 @@ impl Karpenter {
         removing: &[u32],
         pods: &dyn Fn(u32) -> (Vec<Resources>, bool),
     ) -> Option<Command> {
+        if let Some(cmd) = &self.validating {
+            // Validation re-checks the decision's own nodes only (as
+            // Karpenter re-simulates its command's candidates): every other
+            // node stays a destination but is not a candidate.
+            let only = cmd.instances.clone();
+            return self.consolidation_now(now, cluster, removing, pods, Some(&only));
+        }
         if let Some((version, until)) = self.quiet
             && version == cluster.version
             && now < until
         {
             return None;
         }
-        let cmd = self.consolidation_now(now, cluster, removing, pods);
+        let cmd = self.consolidation_now(now, cluster, removing, pods, None);
         self.quiet = match &cmd {
             Some(_) => None,
             None => {
@@ -464,6 +507,7 @@ impl Karpenter {
         cluster: &Cluster,
         removing: &[u32],
         pods: &dyn Fn(u32) -> (Vec<Resources>, bool),
+        only: Option<&[u32]>,
     ) -> Option<Command> {
         let cfg = &self.cfg;
         let mut ids = Vec::new();
@@ -498,7 +542,7 @@ impl Karpenter {
                 daemons: self.daemons,
                 settled: pool.consolidation.is_some()
                     && now >= inst.changed.saturating_add(pool.consolidate_after),
-                do_not_disrupt,
+                do_not_disrupt: do_not_disrupt || only.is_some_and(|o| !o.contains(&inst.id)),
             });
         }
         let allowed: Vec<u32> = (0..np)

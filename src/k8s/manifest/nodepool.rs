@@ -57,6 +57,7 @@ pub(super) fn read_node_pool(doc: &Doc, obj: &Obj, notes: &mut Notes) -> Result<
     let spec = doc.map(spec_node, "spec")?;
     let mut pool = NodePool {
         name,
+        line: obj.node.referenced.line(),
         ..NodePool::default()
     };
     for (k, v) in spec {

@@ -483,6 +483,8 @@ pub struct NodePoolBudget {
 pub struct NodePool {
     /// `metadata.name`.
     pub name: String,
+    /// The line its document starts on.
+    pub line: u64,
     /// `spec.weight` (1–100).
     pub weight: Option<i32>,
     /// `spec.limits.cpu` (millicores).
