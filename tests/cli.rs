@@ -367,3 +367,34 @@ fn shared_cluster_run_writes_each_service_and_the_cluster() {
     );
     fails_with(&o, &["services", "capsim run"]);
 }
+
+/// The image the README's Indexed Job and Batch examples run builds where
+/// a container engine exists (none runs on the project's CI machines: the
+/// test says it skipped), and its binary answers.
+#[test]
+fn the_container_image_builds_where_an_engine_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("--locked") && dockerfile.contains("/licenses"));
+    let engine = ["docker", "podman"].into_iter().find(|e| {
+        std::process::Command::new(e)
+            .arg("info")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(engine) = engine else {
+        eprintln!("skipped: no container engine (docker or podman) runs here");
+        return;
+    };
+    let built = std::process::Command::new(engine)
+        .args(["build", "-t", "capsim:test", "."])
+        .current_dir(root)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let o = std::process::Command::new(engine)
+        .args(["run", "--rm", "capsim:test", "capsim", "--version"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("capsim"));
+}

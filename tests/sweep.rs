@@ -581,3 +581,81 @@ fn merge_refuses_tampered_shards_and_its_own_inputs() {
         &[],
     );
 }
+
+/// The sharding contract as Kubernetes Indexed Jobs and AWS Batch array
+/// jobs run it: N processes started with nothing in their environment but
+/// their index (through `sh -c`, as the README's Job and job definition
+/// do), each writing its shard into one shared folder; one is killed and
+/// started again with the same index; the merge is byte-identical to the
+/// unsharded sweep.
+#[test]
+fn shards_run_by_index_alone_survive_a_retry_and_merge_identical() {
+    let d = setup();
+    let p = d.path();
+    std::fs::write(
+        p.join("sweep.toml"),
+        "base = \"base.toml\"\nname = \"grid\"\n[sweep]\nreplications = 3\nautoscaling.target_value = [40, 55, 70, 85]\n",
+    )
+    .unwrap();
+    capsim(&["sweep", "sweep.toml", "--out", "full", "--quiet"], p, &[]);
+    std::fs::create_dir(p.join("shared")).unwrap();
+    let exe = env!("CARGO_BIN_EXE_capsim");
+    let start = |var: &str, k: usize| {
+        Command::new("/bin/sh")
+            .args([
+                "-c",
+                &format!(
+                    "exec '{exe}' sweep sweep.toml --shards 3 --quiet --out shared/shard-${var}"
+                ),
+            ])
+            .current_dir(p)
+            .env_clear()
+            .env(var, k.to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut a = start("JOB_COMPLETION_INDEX", 0);
+    let mut killed = start("JOB_COMPLETION_INDEX", 1);
+    let mut c = start("AWS_BATCH_JOB_ARRAY_INDEX", 2);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    for child in [&mut a, &mut c] {
+        let o = child.wait().unwrap();
+        assert!(o.success());
+    }
+    // The orchestrator starts the failed index again, into the same place.
+    let o = start("JOB_COMPLETION_INDEX", 1).wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = capsim(
+        &[
+            "merge",
+            "shared/shard-0",
+            "shared/shard-1",
+            "shared/shard-2",
+            "--out",
+            "merged",
+        ],
+        p,
+        &[],
+    );
+    assert!(
+        String::from_utf8_lossy(&m.stdout).contains("12 jobs"),
+        "{}",
+        String::from_utf8_lossy(&m.stdout)
+    );
+    for f in [
+        "results.csv",
+        "points.csv",
+        "results.parquet",
+        "points.parquet",
+        "index.html",
+    ] {
+        assert!(
+            read(&p.join("full"), f) == read(&p.join("merged"), f),
+            "{f} differs between the retried shards merged and the unsharded sweep"
+        );
+    }
+}
