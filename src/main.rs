@@ -166,6 +166,21 @@ enum ImportCommand {
         #[arg(long)]
         force: bool,
     },
+    /// An ALB's access logs: a per-second trace and the workload fitted to
+    /// the measured processing times.
+    AlbLogs {
+        /// A log file, or a folder of them (as AWS writes them; .gz read).
+        path: PathBuf,
+        /// Output folder (trace.csv, workload.toml, a Q-Q plot, index.html).
+        #[arg(long)]
+        out: PathBuf,
+        /// Share of the processing time that is CPU (the rest: waiting).
+        #[arg(long, default_value_t = 0.5)]
+        cpu_share: f64,
+        /// Write into the folder even if it holds files.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Which rows of the decision log to keep.
@@ -278,6 +293,44 @@ fn main() -> ExitCode {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Import {
+            what:
+                ImportCommand::AlbLogs {
+                    path,
+                    out,
+                    cpu_share,
+                    force,
+                },
+        } => {
+            if !(cpu_share.is_finite() && (0.0..=1.0).contains(&cpu_share)) {
+                anyhow::bail!("--cpu-share: expected a share from 0 to 1, got {cpu_share}");
+            }
+            if out.read_dir().is_ok_and(|mut d| d.next().is_some()) && !force {
+                anyhow::bail!(
+                    "{} holds files: choose another --out, or pass --force to write into it",
+                    out.display()
+                );
+            }
+            let a = capsim::import::alb::import(&path)?;
+            capsim::import::alb::write(&out, &a, cpu_share, &path)?;
+            println!(
+                "{} requests over {} s; log-normal fit: mean {:.2} ms, p99 {:.2} ms, Kolmogorov-Smirnov distance {:.4} ({} requests{}); {:.3} % 5xx, {:.3} % without a target response",
+                a.requests,
+                a.per_second.len(),
+                a.mean_ms(),
+                a.p99_ms(),
+                a.ks,
+                a.samples,
+                if a.quiet_only {
+                    " of the quietest seconds"
+                } else {
+                    ", all: the quietest seconds held too few"
+                },
+                a.share_5xx * 100.0,
+                a.share_no_response * 100.0
+            );
+            println!("report     {}", out.display());
+        }
         Command::Import {
             what:
                 ImportCommand::Ecs {

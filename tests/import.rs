@@ -317,3 +317,141 @@ fn bad_sources_are_named() {
     assert!(e.contains("describe-services"), "{e}");
     assert!(!d.path().join("x.toml").exists());
 }
+
+/// ALB access-log lines with a known log-normal processing time: arrivals
+/// over `seconds`, busier in the middle third (where queueing would
+/// inflate the time: those requests take 3× longer, and the fit must keep
+/// to the quiet seconds).
+fn alb_logs(seconds: u64, mu: f64, sigma: f64) -> Vec<String> {
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::{Distribution, LogNormal};
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+    let ln = LogNormal::new(mu, sigma).unwrap();
+    let mut lines = Vec::new();
+    let start: jiff::Timestamp = "2026-11-02T10:00:00Z".parse().unwrap();
+    for s in 0..seconds {
+        let busy = s >= seconds / 3 && s < 2 * seconds / 3;
+        let n = if busy { 60 } else { rng.random_range(8..12) };
+        for k in 0..n {
+            let at = start
+                .checked_add(jiff::SignedDuration::from_micros(
+                    (s * 1_000_000 + k * 1_000_000 / n) as i64,
+                ))
+                .unwrap();
+            let mut ms: f64 = ln.sample(&mut rng);
+            if busy {
+                ms *= 3.0;
+            }
+            let (tpt, elb, target) = if k == 7 && s % 50 == 0 {
+                ("-1".to_string(), "504", "-")
+            } else if k == 3 && s % 20 == 0 {
+                (format!("{:.6}", ms / 1000.0), "500", "500")
+            } else {
+                (format!("{:.6}", ms / 1000.0), "200", "200")
+            };
+            let t = at.strftime("%Y-%m-%dT%H:%M:%S.%6fZ");
+            lines.push(format!(
+                "https {t} app/web/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 {tpt} 0.000 {elb} {target} 34 366 \"GET https://www.example.com:443/api HTTP/1.1\" \"curl/8.0\" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/web/73e2d6bc24d8a067 \"Root=1-58337281-1d84f3d73c47ec4e58577259\" \"www.example.com\" \"-\" 1 {t} \"forward\" \"-\" \"-\" \"10.0.0.1:80\" \"{target}\" \"-\" \"-\" TID_1"
+            ));
+        }
+    }
+    lines
+}
+
+#[test]
+fn alb_logs_become_a_trace_and_a_fitted_workload() {
+    use std::io::Write;
+    let d = tempfile::tempdir().unwrap();
+    // As AWS writes them: gzip files in dated folders, five-minute slices.
+    let (mu, sigma) = ((40.0f64).ln(), 0.6);
+    let lines = alb_logs(1_800, mu, sigma);
+    let dir = d
+        .path()
+        .join("logs/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/11/02");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, chunk) in lines.chunks(6_000).enumerate() {
+        let f = std::fs::File::create(dir.join(format!("part-{i:03}.log.gz"))).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+        gz.write_all((chunk.join("\n") + "\n").as_bytes()).unwrap();
+        gz.finish().unwrap();
+    }
+    let o = capsim(
+        &[
+            "import",
+            "alb-logs",
+            "logs",
+            "--out",
+            "fit",
+            "--cpu-share",
+            "0.25",
+        ],
+        d.path(),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("of the quietest seconds"), "{out}");
+    // The fit recovers the service time within 5 % (mean and p99), not
+    // the inflated busy third.
+    let (mean, p99) = (
+        (mu + sigma * sigma / 2.0).exp(),
+        (mu + 2.326_347_874 * sigma).exp(),
+    );
+    let w: toml::Table =
+        toml::from_str(&std::fs::read_to_string(d.path().join("fit/workload.toml")).unwrap())
+            .unwrap();
+    let get = |k: &str, f: &str| w["workload"][k][f].as_float().unwrap();
+    let (fm, fp) = (
+        get("cpu_ms", "mean") + get("io_ms", "mean"),
+        get("cpu_ms", "p99") + get("io_ms", "p99"),
+    );
+    assert!((fm / mean - 1.0).abs() < 0.05, "mean {fm} vs {mean}");
+    assert!((fp / p99 - 1.0).abs() < 0.05, "p99 {fp} vs {p99}");
+    assert!((get("cpu_ms", "mean") / fm - 0.25).abs() < 1e-3);
+    assert!(out.contains("Kolmogorov-Smirnov"), "{out}");
+    // The trace: one row per second, the busy third at 60 a second.
+    let trace = std::fs::read_to_string(d.path().join("fit/trace.csv")).unwrap();
+    assert_eq!(trace.lines().count(), 1 + 1_800);
+    assert!(
+        trace
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2026-11-02T10:00:00Z,")
+    );
+    assert_eq!(
+        trace.lines().nth(1 + 900).unwrap(),
+        "2026-11-02T10:15:00Z,60"
+    );
+    // The sections paste into a scenario that runs.
+    let scenario = format!(
+        "name = \"from-logs\"\nduration = \"30m\"\n{}\n[task]\ncpu = 1024\nmemory = 2048\nconcurrency = 32\n[service]\ndesired = 4\n[platform]\nkind = \"fargate\"\n",
+        std::fs::read_to_string(d.path().join("fit/workload.toml")).unwrap()
+    );
+    std::fs::write(d.path().join("fit/s.toml"), scenario).unwrap();
+    let o = capsim(&["run", "fit/s.toml", "--quiet", "--out", "r"], d.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The report's page and Q-Q plot exist; 5xx and lost requests counted.
+    let page = std::fs::read_to_string(d.path().join("fit/index.html")).unwrap();
+    assert!(page.contains("Q-Q") && page.contains("quietest seconds"));
+    assert!(out.contains("% 5xx"), "{out}");
+    // Not over files already there, unless asked.
+    let o = capsim(&["import", "alb-logs", "logs", "--out", "fit"], d.path());
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--force"));
+}
+
+#[test]
+fn a_bad_alb_log_line_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let mut lines = alb_logs(10, 3.0, 0.5);
+    let mut f: Vec<&str> = lines[4].split(' ').collect();
+    f[6] = "soon";
+    lines[4] = f.join(" ");
+    std::fs::write(d.path().join("a.log"), lines.join("\n")).unwrap();
+    let o = capsim(&["import", "alb-logs", "a.log", "--out", "x"], d.path());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("a.log") && e.contains("line 5") && e.contains("target_processing_time"),
+        "{e}"
+    );
+}

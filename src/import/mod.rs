@@ -7,6 +7,7 @@
 //! the binary writes the file (never over one that exists unless asked)
 //! and validates it.
 
+pub mod alb;
 pub mod ecs;
 
 use std::fmt::Write as _;
