@@ -20,7 +20,7 @@ pub enum NodeScaler {
     ClusterAutoscaler(crate::k8s::cluster_autoscaler::CaConfig),
     /// Karpenter over NodePools (one group per NodePool, its types those
     /// its requirements allow; `crate::k8s::karpenter::controller`).
-    Karpenter(crate::k8s::karpenter::controller::KarpenterConfig),
+    Karpenter(crate::k8s::karpenter::config::KarpenterConfig),
 }
 
 /// How many pods a Kubernetes node may hold (the kubelet's `maxPods`).

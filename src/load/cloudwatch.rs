@@ -16,10 +16,25 @@
 //! `RequestCount` `missing = "zero"` is usually right. Errors name the
 //! file and the line of the datapoint.
 
-use super::trace::{ColumnRef, MAX_BUCKETS, RawTrace, err};
-use crate::time::{Duration, SimTime};
 use serde_json::Value;
-use std::path::Path;
+
+/// A problem with the file: its line, if on one, and what is wrong.
+pub type Problem = (Option<usize>, String);
+
+fn err(line: Option<usize>, msg: impl Into<String>) -> Problem {
+    (line, msg.into())
+}
+
+/// One datapoint: its instant (µs since the epoch, UTC), value and line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Instant.
+    pub t: i128,
+    /// Value.
+    pub v: f64,
+    /// Line in the file.
+    pub line: usize,
+}
 
 /// Lines of the text, found by scanning forward for each timestamp in
 /// document order (the text holds them in that order).
@@ -39,12 +54,11 @@ impl Lines<'_> {
     }
 }
 
-fn instant(path: &Path, line: usize, s: &str) -> Result<i128, crate::error::ScenarioError> {
+fn instant(line: usize, s: &str) -> Result<i128, Problem> {
     s.parse::<jiff::Timestamp>()
         .map(|t| i128::from(t.as_microsecond()))
         .map_err(|e| {
             err(
-                path,
                 Some(line),
                 format!(
                     "expected a timestamp with its UTC offset (2026-11-01T10:05:00Z), got \"{}\" ({e})",
@@ -54,27 +68,22 @@ fn instant(path: &Path, line: usize, s: &str) -> Result<i128, crate::error::Scen
         })
 }
 
-fn value(path: &Path, line: usize, v: &Value) -> Result<f64, crate::error::ScenarioError> {
+fn value(line: usize, v: &Value) -> Result<f64, Problem> {
     match v.as_f64() {
         Some(x) if x.is_finite() && x >= 0.0 => Ok(x),
         _ => Err(err(
-            path,
             Some(line),
             format!("expected a count or rate ≥ 0, got {v}"),
         )),
     }
 }
 
-/// Reads a CloudWatch JSON export into buckets of width `bucket`.
-pub fn read(
-    path: &Path,
-    text: &str,
-    column: Option<&ColumnRef>,
-    bucket: SimTime,
-) -> Result<RawTrace, crate::error::ScenarioError> {
+/// Reads a CloudWatch JSON export: its datapoints, oldest first (two at
+/// one instant are refused). `column`: the result's Id or Label, or the
+/// statistic.
+pub fn read(text: &str, column: Option<&str>) -> Result<Vec<Point>, Problem> {
     let json: Value = serde_json::from_str(text).map_err(|e| {
         err(
-            path,
             Some(e.line()),
             format!("not the JSON the AWS CLI prints: {e}"),
         )
@@ -84,10 +93,7 @@ pub fn read(
         at: 0,
         line: 1,
     };
-    let want = |c: &ColumnRef| match c {
-        ColumnRef::Name(n) => n.clone(),
-        ColumnRef::Index(i) => i.to_string(),
-    };
+    let want = |c: &str| c.to_string();
     // (time, value, line) in file order.
     let mut points: Vec<(i128, f64, usize)> = Vec::new();
     if let Some(results) = json.get("MetricDataResults").and_then(Value::as_array) {
@@ -114,7 +120,6 @@ pub fn read(
         };
         let Some(r) = chosen else {
             return Err(err(
-                path,
                 None,
                 format!(
                     "{} result(s) in MetricDataResults: {}; set load.column to the Id or Label of the one to replay",
@@ -134,7 +139,6 @@ pub fn read(
         let vs = r.get("Values").and_then(Value::as_array).unwrap_or(&empty);
         if ts.len() != vs.len() {
             return Err(err(
-                path,
                 Some(lines.line),
                 format!(
                     "{} Timestamps but {} Values in the result",
@@ -146,14 +150,13 @@ pub fn read(
         for t in ts {
             let s = t.as_str().unwrap_or("");
             let line = lines.of(s);
-            points.push((instant(path, line, s)?, 0.0, line));
+            points.push((instant(line, s)?, 0.0, line));
         }
         for (p, v) in points.iter_mut().zip(vs) {
-            p.1 = value(path, p.2, v)?;
+            p.1 = value(p.2, v)?;
         }
         if r.get("StatusCode").and_then(Value::as_str) == Some("PartialData") {
             return Err(err(
-                path,
                 None,
                 "the result's StatusCode is PartialData: fetch the rest with the NextToken the CLI printed (or `--no-paginate` off) and save one file",
             ));
@@ -174,7 +177,6 @@ pub fn read(
                     many if many.contains(&"Sum") => "Sum".to_string(),
                     many => {
                         return Err(err(
-                            path,
                             None,
                             format!(
                                 "the datapoints hold {}: set load.column to the statistic to replay",
@@ -193,64 +195,29 @@ pub fn read(
                 .or_else(|| d.get("ExtendedStatistics").and_then(|e| e.get(&stat)));
             let Some(v) = v else {
                 return Err(err(
-                    path,
                     Some(line),
                     format!("the datapoint has no {stat} (load.column names the statistic)"),
                 ));
             };
-            points.push((instant(path, line, s)?, value(path, line, v)?, line));
+            points.push((instant(line, s)?, value(line, v)?, line));
         }
     } else {
         return Err(err(
-            path,
             None,
             "expected the JSON of `aws cloudwatch get-metric-data` (MetricDataResults) or `get-metric-statistics` (Datapoints)",
         ));
     }
     points.sort_by_key(|p| p.0);
-    let mut values = Vec::new();
-    let mut line_of = Vec::new();
-    for w in 0..points.len() {
-        let (t, v, line) = points[w];
-        if w > 0 {
-            let (pt, _, pline) = points[w - 1];
-            if t == pt {
-                return Err(err(
-                    path,
-                    Some(line),
-                    format!("a second datapoint for the instant of line {pline}"),
-                ));
-            }
-            let step = (t - pt) as u128;
-            if !step.is_multiple_of(u128::from(bucket)) {
-                return Err(err(
-                    path,
-                    Some(line),
-                    format!(
-                        "this datapoint is {} after the previous one, not a whole number of buckets ({}): load.bucket must be the query's Period",
-                        Duration(step.min(u128::from(u64::MAX)) as SimTime),
-                        Duration(bucket)
-                    ),
-                ));
-            }
-            let gap = step / u128::from(bucket) - 1;
-            if values.len() as u128 + gap >= MAX_BUCKETS as u128 {
-                return Err(err(
-                    path,
-                    Some(line),
-                    format!("the trace would exceed {MAX_BUCKETS} buckets"),
-                ));
-            }
-            for _ in 0..gap {
-                values.push(None);
-                line_of.push(line);
-            }
+    for w in points.windows(2) {
+        if w[0].0 == w[1].0 {
+            return Err(err(
+                Some(w[1].2),
+                format!("a second datapoint for the instant of line {}", w[0].2),
+            ));
         }
-        values.push(Some(v));
-        line_of.push(line);
     }
-    Ok(RawTrace {
-        values,
-        lines: line_of,
-    })
+    Ok(points
+        .into_iter()
+        .map(|(t, v, line)| Point { t, v, line })
+        .collect())
 }

@@ -87,7 +87,7 @@ pub struct RawTrace {
     pub lines: Vec<usize>,
 }
 
-pub(super) fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioError {
+fn err(file: &Path, line: Option<usize>, msg: impl Into<String>) -> ScenarioError {
     ScenarioError::Trace {
         file: file.to_path_buf(),
         line,
@@ -208,7 +208,13 @@ pub fn read(
                     "load.time_column does not apply to CloudWatch JSON (its timestamps are read); load.column names the result (Id or Label) or the statistic",
                 ));
             }
-            super::cloudwatch::read(path, &text, column, bucket)
+            let column = column.map(|c| match c {
+                ColumnRef::Name(n) => n.clone(),
+                ColumnRef::Index(i) => i.to_string(),
+            });
+            let points = super::cloudwatch::read(&text, column.as_deref())
+                .map_err(|(line, m)| err(path, line, m))?;
+            buckets_of(path, &points, bucket)
         }
         TraceFormat::Values => {
             if column.is_some() || time_column.is_some() {
@@ -269,6 +275,49 @@ impl std::io::Write for Capped {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// Timed datapoints (oldest first) into buckets of width `bucket`: each
+/// must lie a whole number of buckets after the previous one; the buckets
+/// between are missing.
+fn buckets_of(
+    path: &Path,
+    points: &[super::cloudwatch::Point],
+    bucket: SimTime,
+) -> Result<RawTrace, ScenarioError> {
+    let mut values = Vec::new();
+    let mut lines = Vec::new();
+    for (w, p) in points.iter().enumerate() {
+        if w > 0 {
+            let step = (p.t - points[w - 1].t) as u128;
+            if !step.is_multiple_of(u128::from(bucket)) {
+                return Err(err(
+                    path,
+                    Some(p.line),
+                    format!(
+                        "this datapoint is {} after the previous one, not a whole number of buckets ({}): load.bucket must be the query's Period",
+                        Duration(step.min(u128::from(u64::MAX)) as SimTime),
+                        Duration(bucket)
+                    ),
+                ));
+            }
+            let gap = step / u128::from(bucket) - 1;
+            if values.len() as u128 + gap >= MAX_BUCKETS as u128 {
+                return Err(err(
+                    path,
+                    Some(p.line),
+                    format!("the trace would exceed {MAX_BUCKETS} buckets"),
+                ));
+            }
+            for _ in 0..gap {
+                values.push(None);
+                lines.push(p.line);
+            }
+        }
+        values.push(Some(p.v));
+        lines.push(p.line);
+    }
+    Ok(RawTrace { values, lines })
 }
 
 fn read_values(path: &Path, text: &str) -> Result<RawTrace, ScenarioError> {

@@ -17,8 +17,8 @@
 use super::ec2::{Catalog, InstanceType};
 use crate::cluster::GroupConfig;
 use crate::error::ScenarioError;
+use crate::k8s::karpenter::config::{BATCH_IDLE, BATCH_MAX, KarpenterConfig, NodePoolConfig};
 use crate::k8s::karpenter::consolidate::{Budget, Policy};
-use crate::k8s::karpenter::controller::{BATCH_IDLE, BATCH_MAX, KarpenterConfig, NodePoolConfig};
 use crate::k8s::karpenter::requirements::{
     CapacityType, Operator, Requirement, allows_all, unmodelled,
 };

@@ -18,63 +18,18 @@
 //! - expiration is forceful and not limited by budgets (`expireAfter`,
 //!   default 720 h).
 
-use super::consolidate::{self, Action, Budget, Policy, Reason};
+pub use super::config::{
+    BATCH_IDLE, BATCH_MAX, CONSOLIDATION_TTL, DISRUPTION_POLL, KarpenterConfig, NodePoolConfig,
+};
+use super::consolidate::{self, Action, Policy, Reason};
 use super::provision::{self, Launch, Pool};
-use super::requirements::{CapacityType, Requirement};
+use super::requirements::CapacityType;
 use crate::cluster::{Cluster, ClusterConfig};
 use crate::placement::Resources;
 use crate::scaling::{Decision, Text};
 use crate::time::{SECOND, SimTime};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// `BATCH_IDLE_DURATION`'s default.
-pub const BATCH_IDLE: SimTime = SECOND;
-/// `BATCH_MAX_DURATION`'s default.
-pub const BATCH_MAX: SimTime = 10 * SECOND;
-/// The disruption controller's polling period.
-pub const DISRUPTION_POLL: SimTime = 10 * SECOND;
-/// How long a consolidation decision must hold before it is carried out.
-pub const CONSOLIDATION_TTL: SimTime = 15 * SECOND;
-
-/// One NodePool, compiled.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NodePoolConfig {
-    /// `metadata.name`.
-    pub name: String,
-    /// `spec.weight`.
-    pub weight: i32,
-    /// `spec.template.spec.requirements`.
-    pub requirements: Vec<Requirement>,
-    /// `spec.limits` (millicores, MiB of capacity), if any.
-    pub limits: Option<Resources>,
-    /// `spec.disruption.consolidationPolicy` (`None`: consolidation off,
-    /// `consolidateAfter: Never`).
-    pub consolidation: Option<Policy>,
-    /// `spec.disruption.consolidateAfter`.
-    pub consolidate_after: SimTime,
-    /// `spec.disruption.budgets`.
-    pub budgets: Vec<Budget>,
-    /// `spec.template.spec.expireAfter` (`None`: `Never`).
-    pub expire_after: Option<SimTime>,
-    /// `spec.template.spec.terminationGracePeriod` (`None`: a draining node
-    /// waits for its pods, however long).
-    pub termination_grace: Option<SimTime>,
-}
-
-/// Karpenter's configuration: its NodePools (the cluster's groups, in the
-/// same order) and settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KarpenterConfig {
-    /// The NodePools.
-    pub pools: Vec<NodePoolConfig>,
-    /// `BATCH_IDLE_DURATION`.
-    pub batch_idle: SimTime,
-    /// `BATCH_MAX_DURATION`.
-    pub batch_max: SimTime,
-    /// The `SpotToSpotConsolidation` feature gate.
-    pub spot_to_spot: bool,
-}
 
 /// What Karpenter did over a run (`summary.json`, `nodes.karpenter`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

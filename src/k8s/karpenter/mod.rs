@@ -18,6 +18,7 @@
 //! Not modelled: budget schedules and reasons, pod disruption budgets,
 //! drift, node auto-repair, the `Balanced` policy, Spot capacity pools.
 
+pub mod config;
 pub mod consolidate;
 pub mod controller;
 pub mod provision;
