@@ -533,9 +533,12 @@ fn eks_assumptions(
                         },
                         p.budgets
                             .iter()
-                            .map(|b| match b {
-                                crate::k8s::karpenter::consolidate::Budget::Nodes(n) => format!("{n} node(s)"),
-                                crate::k8s::karpenter::consolidate::Budget::Percent(x) => format!("{x} %"),
+                            .map(|b| {
+                                let what = match b.budget {
+                                    crate::k8s::karpenter::consolidate::Budget::Nodes(n) => format!("{n} node(s)"),
+                                    crate::k8s::karpenter::consolidate::Budget::Percent(x) => format!("{x} %"),
+                                };
+                                if b.window.is_some() { format!("{what} (scheduled)") } else { what }
                             })
                             .collect::<Vec<_>>()
                             .join(", "),

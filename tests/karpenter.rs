@@ -404,8 +404,16 @@ fn node_pool_errors_name_the_key() {
             "allows no x86_64 instance type",
         ),
         (
-            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"10%\", schedule = \"@daily\", duration = \"1h\" }] }",
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"10%\", reasons = [\"Empty\"] }] }",
             "not modelled yet",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"0\", schedule = \"@monthly\", duration = \"1h\" }] }",
+            "calendar date",
+        ),
+        (
+            "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"0\", schedule = \"@daily\" }] }",
+            "go together",
         ),
         (
             "[[platform.node_pools]]\nname = \"p\"\ndisruption = { budgets = [{ nodes = \"ten\" }] }",
@@ -771,4 +779,44 @@ fn with_manifest_yaml(yaml: &str, pool_labels: &str) -> RunOutput {
     let sc = capsim::Scenario::from_toml_str(&s, d.path(), std::path::Path::new("<test>"), &[])
         .unwrap_or_else(|e| panic!("{e}"));
     capsim::run(&sc).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_scheduled_budget_holds_consolidation_back_while_it_is_open() {
+    // No disruption from 01:00 for 2 hours (the drop comes at 01:40):
+    // consolidation waits for 03:00; the 10 % budget applies at all times.
+    let run = |budgets: &str| {
+        common::run(&karpenter(
+            "scheduled",
+            "4h",
+            SURGE,
+            &pool(&format!(
+                "disruption = {{ consolidate_after = \"2m\", budgets = [{budgets}] }}"
+            )),
+            HPA,
+        ))
+    };
+    let free = run("{ nodes = \"10%\" }");
+    let held =
+        run("{ nodes = \"10%\" }, { nodes = \"0\", schedule = \"0 1 * * *\", duration = \"2h\" }");
+    let after_drop = |o: &RunOutput| -> Vec<f64> {
+        acted(o)
+            .iter()
+            .map(|d| d.time_s)
+            .filter(|t| *t > 6_000.0)
+            .collect()
+    };
+    let f = after_drop(&free);
+    let h = after_drop(&held);
+    assert!(!f.is_empty() && f[0] < 3.0 * 3_600.0, "{f:?}");
+    assert!(!h.is_empty(), "it acts once the window closes");
+    assert!(h.iter().all(|t| *t >= 3.0 * 3_600.0), "{h:?}");
+    // Nothing was disrupted inside the window at all.
+    assert!(
+        acted(&held)
+            .iter()
+            .all(|d| d.time_s < 3_600.0 || d.time_s >= 3.0 * 3_600.0),
+        "{:?}",
+        acted(&held)
+    );
 }

@@ -17,7 +17,9 @@
 use super::ec2::{Catalog, InstanceType};
 use crate::cluster::GroupConfig;
 use crate::error::ScenarioError;
-use crate::k8s::karpenter::config::{BATCH_IDLE, BATCH_MAX, KarpenterConfig, NodePoolConfig};
+use crate::k8s::karpenter::config::{
+    BATCH_IDLE, BATCH_MAX, KarpenterConfig, NodePoolConfig, ScheduledBudget, Window,
+};
 use crate::k8s::karpenter::consolidate::{Budget, Policy};
 use crate::k8s::karpenter::requirements::{
     CapacityType, Operator, Requirement, allows_all, unmodelled,
@@ -57,10 +59,11 @@ pub struct LimitsSpec {
 pub struct BudgetSpec {
     /// A node count (`"5"`) or a percentage of the NodePool's nodes (`"10%"`).
     pub nodes: String,
-    /// Cron schedule (not modelled: refused).
+    /// Cron schedule in UTC (minute, hour, day of the week; or `@weekly`,
+    /// `@daily`, `@hourly`): the budget applies from each firing.
     #[serde(default)]
     pub schedule: Option<String>,
-    /// How long the schedule's window lasts (not modelled: refused).
+    /// How long each firing lasts (with `schedule`; at most 7 days).
     #[serde(default)]
     pub duration: Option<String>,
     /// Disruption reasons it applies to (not modelled: refused).
@@ -554,12 +557,37 @@ pub fn compile(
         let mut budgets = Vec::new();
         for (j, b) in d.budgets.iter().enumerate() {
             let key = k(&format!("disruption.budgets[{j}]"));
-            if b.schedule.is_some() || b.duration.is_some() || b.reasons.is_some() {
+            if b.reasons.is_some() {
                 return Err(ScenarioError::invalid(
                     key,
-                    "budgets with a schedule, duration or reasons are not modelled yet (a budget here holds at every instant, for every reason)",
+                    "budgets by reason are not modelled yet (a budget here holds for every reason)",
                 ));
             }
+            // A schedule and its duration go together (the NodePool CRD).
+            let window = match (&b.schedule, &b.duration) {
+                (None, None) => None,
+                (Some(s), Some(d)) => {
+                    let d = parse_duration(d)
+                        .map_err(|m| ScenarioError::invalid(&key, format!("duration: {m}")))?
+                        .0;
+                    if d == 0 || d > 7 * 24 * 3_600 * crate::time::SECOND {
+                        return Err(ScenarioError::invalid(
+                            &key,
+                            "duration: expected more than 0 and at most 7 days",
+                        ));
+                    }
+                    Some(
+                        Window::new(s, d)
+                            .map_err(|m| ScenarioError::invalid(&key, format!("schedule: {m}")))?,
+                    )
+                }
+                _ => {
+                    return Err(ScenarioError::invalid(
+                        key,
+                        "a budget's schedule and duration go together: give both or neither",
+                    ));
+                }
+            };
             let bad = || {
                 ScenarioError::invalid(
                     &key,
@@ -569,7 +597,7 @@ pub fn compile(
                     ),
                 )
             };
-            budgets.push(match b.nodes.trim().strip_suffix('%') {
+            let budget = match b.nodes.trim().strip_suffix('%') {
                 Some(pct) => {
                     let v: u32 = pct.trim().parse().map_err(|_| bad())?;
                     if v > 100 {
@@ -578,7 +606,8 @@ pub fn compile(
                     Budget::Percent(v)
                 }
                 None => Budget::Nodes(b.nodes.trim().parse().map_err(|_| bad())?),
-            });
+            };
+            budgets.push(ScheduledBudget { budget, window });
         }
         groups.push(GroupConfig {
             name: p.name.clone(),

@@ -212,7 +212,7 @@ impl ClusterControl {
         let Some(k) = &mut self.karpenter else {
             return;
         };
-        k.audit(&self.cluster);
+        k.audit(now, &self.cluster);
         if k.is_validating() {
             return;
         }
@@ -264,7 +264,7 @@ impl ClusterControl {
             }
         }
         if let Some(k) = &mut self.karpenter {
-            k.audit(&self.cluster);
+            k.audit(now, &self.cluster);
         }
     }
 

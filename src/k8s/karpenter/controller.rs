@@ -450,7 +450,14 @@ impl Karpenter {
                     })
                     .min()
                     .unwrap_or(SimTime::MAX);
-                Some((cluster.version, next))
+                // Scheduled budgets open and close with time alone: look
+                // again at the next poll.
+                let scheduled = self
+                    .cfg
+                    .pools
+                    .iter()
+                    .any(|p| p.budgets.iter().any(|b| b.window.is_some()));
+                Some((cluster.version, if scheduled { now + 1 } else { next }))
             }
         };
         cmd
@@ -506,7 +513,12 @@ impl Karpenter {
                 if pool.consolidation.is_none() {
                     return 0;
                 }
-                consolidate::allowed_disruptions(total[p], &pool.budgets, deleting[p], not_ready[p])
+                consolidate::allowed_disruptions(
+                    total[p],
+                    &super::config::active_budgets(&pool.budgets, now),
+                    deleting[p],
+                    not_ready[p],
+                )
             })
             .collect();
         let policies: Vec<Policy> = cfg
@@ -543,7 +555,7 @@ impl Karpenter {
     /// the nodes consolidation is disrupting (draining, or waiting for
     /// their replacement) within each NodePool's budgets of its nodes now,
     /// and no node holding more than it offers.
-    pub fn audit(&mut self, cluster: &Cluster) {
+    pub fn audit(&mut self, now: SimTime, cluster: &Cluster) {
         self.drained
             .retain(|&id| cluster.instances[id as usize].alive());
         let np = self.cfg.pools.len();
@@ -560,8 +572,12 @@ impl Karpenter {
             }
         }
         for p in 0..np {
-            let budget =
-                consolidate::allowed_disruptions(total[p], &self.cfg.pools[p].budgets, 0, 0);
+            let budget = consolidate::allowed_disruptions(
+                total[p],
+                &super::config::active_budgets(&self.cfg.pools[p].budgets, now),
+                0,
+                0,
+            );
             if disrupting[p] > budget {
                 self.stats.audit.over_budget += 1;
             }
