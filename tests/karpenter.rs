@@ -113,6 +113,18 @@ fn the_shipped_scenario_provisions_spot_first_and_leaves_no_pod_pending() {
         assert!(short <= 5, "minute {}: {m:?}", m.minute);
     }
     assert!(out.summary.slo.meets == Some(true), "{:?}", out.summary.slo);
+    // nodes.csv: by type and capacity type, minute by minute, adding up to
+    // the minute's nodes.
+    for m in &out.minutes {
+        let sum: u32 = out
+            .nodes
+            .iter()
+            .filter(|n| n.minute == m.minute)
+            .map(|n| n.nodes)
+            .sum();
+        assert_eq!(Some(sum), m.instances, "minute {}", m.minute);
+    }
+    assert!(out.nodes.iter().all(|n| n.capacity_type == "spot"));
 }
 
 #[test]

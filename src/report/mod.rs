@@ -427,8 +427,62 @@ pub struct RunOutput {
     pub decisions: Vec<Decision>,
     /// Every task's life.
     pub tasks: Vec<TaskRow>,
+    /// Nodes alive at the end of each minute by instance type and
+    /// capacity type (`nodes.csv`; empty off EC2 and for a sweep's jobs).
+    pub nodes: Vec<NodeMinute>,
     /// What the report needs beyond the numbers.
     pub context: RunContext,
+}
+
+/// One row of `nodes.csv`: the nodes of one instance type and capacity
+/// type alive at the end of a minute (rows with none are left out).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeMinute {
+    /// Minute index from the start.
+    pub minute: u64,
+    /// e.g. `c6a.large`.
+    pub instance_type: String,
+    /// `spot` or `on-demand`.
+    pub capacity_type: String,
+    /// Nodes alive.
+    pub nodes: u32,
+}
+
+/// The cluster's nodes by type and capacity type at the end of each of
+/// `minutes` minutes (the last one ends at `end`).
+pub fn node_minutes(c: &crate::cluster::Cluster, minutes: usize, end: SimTime) -> Vec<NodeMinute> {
+    let mut by: std::collections::BTreeMap<(&str, bool), Vec<u32>> = Default::default();
+    for i in &c.instances {
+        let counts = by
+            .entry((&i.instance_type, i.spot))
+            .or_insert_with(|| vec![0; minutes]);
+        // Alive as minute m closes (the minute's row is written before
+        // the cluster's events of that instant, as `instances` counts).
+        let first = (i.launched / MINUTE) as usize;
+        for (m, n) in counts.iter_mut().enumerate().skip(first.saturating_sub(1)) {
+            let t = ((m as u64 + 1) * MINUTE).min(end);
+            if i.terminated.is_some_and(|x| x < t) {
+                break;
+            }
+            if i.launched < t || (i.warm && i.launched == 0) {
+                *n += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for m in 0..minutes {
+        for ((t, spot), counts) in &by {
+            if counts[m] > 0 {
+                out.push(NodeMinute {
+                    minute: m as u64,
+                    instance_type: t.to_string(),
+                    capacity_type: if *spot { "spot" } else { "on-demand" }.into(),
+                    nodes: counts[m],
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Inputs of [`build`] that are not in the recorder.
@@ -739,6 +793,7 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
         summary.slo.meets = Some(v.meets);
         summary.slo.fails = v.fails;
     }
+    let minutes_len = minutes.len();
     RunOutput {
         summary,
         minutes,
@@ -748,6 +803,10 @@ pub fn build(rec: &Recorder, control: &ControlPlane, f: &RunFacts<'_>) -> RunOut
             Vec::new()
         } else {
             fleet.tasks().iter().map(task_row).collect()
+        },
+        nodes: match f.cluster {
+            Some(c) if !f.summary_only => node_minutes(c, minutes_len, f.end),
+            _ => Vec::new(),
         },
         context: RunContext::default(),
     }
@@ -1009,6 +1068,14 @@ pub fn write_run(dir: &Path, out: &RunOutput) -> Result<(), Error> {
         ("tasks.csv", tasks_csv(&out.tasks)),
     ] {
         let p = dir.join(name);
+        crate::report::fsio::write(&p, text).map_err(io(&p))?;
+    }
+    if !out.nodes.is_empty() {
+        let p = dir.join("nodes.csv");
+        let text = to_csv(
+            &out.nodes,
+            &["minute", "instance_type", "capacity_type", "nodes"],
+        );
         crate::report::fsio::write(&p, text).map_err(io(&p))?;
     }
     timeseries_columns(&out.minutes).write(dir, "timeseries")?;

@@ -211,6 +211,58 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
             hline: None,
         },
     ));
+    // Nodes by instance type and capacity type, when there are several.
+    let mut keys: Vec<((&str, &str), u64)> = Vec::new();
+    for n in &out.nodes {
+        let k = (n.instance_type.as_str(), n.capacity_type.as_str());
+        match keys.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, total)) => *total += u64::from(n.nodes),
+            None => keys.push((k, u64::from(n.nodes))),
+        }
+    }
+    if keys.len() > 1 {
+        keys.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let shown: Vec<(&str, &str)> = keys.iter().take(6).map(|(k, _)| *k).collect();
+        let mut per: Vec<Vec<f64>> = vec![vec![0.0; m.len()]; shown.len() + 1];
+        for n in &out.nodes {
+            let k = (n.instance_type.as_str(), n.capacity_type.as_str());
+            let row = shown.iter().position(|s| *s == k).unwrap_or(shown.len());
+            if let Some(v) = per[row].get_mut(n.minute as usize) {
+                *v += f64::from(n.nodes);
+            }
+        }
+        let mut lines: Vec<Line> = shown
+            .iter()
+            .enumerate()
+            .map(|(i, (t, ct))| Line {
+                name: format!("{t} {ct}"),
+                points: series(m, unit, |r| per[i].get(r.minute as usize).copied(), false),
+                color: PALETTE[i % PALETTE.len()],
+                dashed: *ct == "spot",
+            })
+            .collect();
+        if keys.len() > shown.len() {
+            let other = &per[shown.len()];
+            lines.push(Line {
+                name: format!("{} other type(s)", keys.len() - shown.len()),
+                points: series(m, unit, |r| other.get(r.minute as usize).copied(), false),
+                color: PALETTE[6],
+                dashed: false,
+            });
+        }
+        list.push((
+            "chart-nodes".into(),
+            "Nodes by instance type and capacity type".into(),
+            Chart::Lines {
+                title: "Nodes by instance type and capacity type (dashed: Spot)".into(),
+                x_label: x_label.into(),
+                y_label: "nodes".into(),
+                lines,
+                markers: Vec::new(),
+                hline: None,
+            },
+        ));
+    }
     // Cumulative cost.
     let mut total = 0.0;
     let cumulative: Vec<MinuteRecord> = m
