@@ -166,6 +166,27 @@ enum ImportCommand {
         #[arg(long)]
         force: bool,
     },
+    /// A Terraform module: its ECS service, task definition and autoscaling.
+    Terraform {
+        /// The module's folder (its `*.tf`) or one `.tf` file.
+        path: PathBuf,
+        /// The scenario file to write (the task definition goes beside it,
+        /// as `<name>.task-definition.json`).
+        #[arg(long)]
+        out: PathBuf,
+        /// A variable's value, `name=value` (repeatable).
+        #[arg(long = "var", value_name = "NAME=VALUE")]
+        vars: Vec<String>,
+        /// A `.tfvars` file (repeatable; later ones win, `--var` wins over all).
+        #[arg(long = "var-file")]
+        var_files: Vec<PathBuf>,
+        /// The `aws_ecs_service` to import when the module has several.
+        #[arg(long)]
+        service: Option<String>,
+        /// Replace the files if they exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// An ALB's access logs: a per-second trace and the workload fitted to
     /// the measured processing times.
     AlbLogs {
@@ -293,6 +314,77 @@ fn main() -> ExitCode {
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Import {
+            what:
+                ImportCommand::Terraform {
+                    path,
+                    out,
+                    vars,
+                    var_files,
+                    service,
+                    force,
+                },
+        } => {
+            let stem = out.file_stem().map_or_else(
+                || "scenario".to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            );
+            let td_name = format!("{stem}.task-definition.json");
+            let td_path = out.with_file_name(&td_name);
+            for f in [&out, &td_path] {
+                if f.exists() && !force {
+                    anyhow::bail!(
+                        "{} exists: choose another --out, or pass --force to replace it",
+                        f.display()
+                    );
+                }
+            }
+            let vars = vars
+                .iter()
+                .map(|v| {
+                    v.split_once('=')
+                        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                        .ok_or_else(|| anyhow::anyhow!("--var {v}: expected NAME=VALUE"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let imported = capsim::import::terraform::import(
+                &capsim::import::terraform::Options {
+                    path,
+                    vars,
+                    var_files,
+                    service,
+                },
+                &td_name,
+            )?;
+            let json = serde_json::to_string_pretty(&imported.task_definition)?;
+            for (f, text) in [(&td_path, json), (&out, imported.scenario.toml.clone())] {
+                capsim::report::fsio::write(f, text.as_bytes()).map_err(|error| {
+                    capsim::Error::Output {
+                        path: f.clone(),
+                        error,
+                    }
+                })?;
+            }
+            for i in &imported.scenario.ignored {
+                eprintln!("ignored: {i}");
+            }
+            let sc = match capsim::scenario::load(&out, &[])? {
+                Loaded::Single(sc) => *sc,
+                Loaded::Shared(_) => unreachable!("an import writes one service"),
+            };
+            let c = sc.compile()?;
+            for n in &c.notes {
+                eprintln!("{}", note_line(None, n));
+            }
+            println!(
+                "{} and {}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
+                out.display(),
+                td_path.display(),
+                sc.name,
+                sc.platform.kind(),
+                sc.region
+            );
+        }
         Command::Import {
             what:
                 ImportCommand::AlbLogs {

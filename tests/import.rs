@@ -455,3 +455,296 @@ fn a_bad_alb_log_line_is_named() {
         "{e}"
     );
 }
+
+/// The module the ECS chapter of most Terraform books writes: a cluster, a
+/// log group, a task definition with jsonencode'd containers, a Fargate
+/// service behind a load balancer, a scalable target and a CPU
+/// target-tracking policy; variables with defaults, a local, a .tfvars.
+const MODULE: &str = r#"
+provider "aws" {
+  region = var.region
+}
+
+variable "region" {
+  default = "eu-west-1"
+}
+
+variable "app_name" {
+  type    = string
+  default = "web"
+}
+
+variable "cpu" {
+  default = 512
+}
+
+variable "memory" {
+  default = 1024
+}
+
+variable "desired" {
+  type = number
+}
+
+locals {
+  container_port = 8080
+  tags           = { app = var.app_name }
+}
+
+resource "aws_ecs_cluster" "main" {
+  name = "${var.app_name}-cluster"
+}
+
+resource "aws_cloudwatch_log_group" "app" {
+  name              = "/ecs/${var.app_name}"
+  retention_in_days = 30
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family                   = var.app_name
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.cpu
+  memory                   = var.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  container_definitions = jsonencode([
+    {
+      name      = var.app_name
+      image     = "${aws_ecr_repository.app.repository_url}:latest"
+      essential = true
+      portMappings = [
+        { containerPort = local.container_port, protocol = "tcp" }
+      ]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          "awslogs-group"         = aws_cloudwatch_log_group.app.name
+          "awslogs-region"        = "us-east-1"
+          "awslogs-stream-prefix" = "ecs"
+        }
+      }
+    }
+  ])
+}
+
+resource "aws_ecs_service" "app" {
+  name            = var.app_name
+  cluster         = aws_ecs_cluster.main.id
+  task_definition = aws_ecs_task_definition.app.arn
+  desired_count   = var.desired
+  launch_type     = "FARGATE"
+
+  network_configuration {
+    subnets         = var.private_subnets
+    security_groups = [aws_security_group.app.id]
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.app.arn
+    container_name   = var.app_name
+    container_port   = local.container_port
+  }
+}
+
+resource "aws_appautoscaling_target" "app" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.app.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = 2
+  max_capacity       = 10
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  name               = "cpu-70"
+  policy_type        = "TargetTrackingScaling"
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+
+  target_tracking_scaling_policy_configuration {
+    target_value       = 70
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}
+"#;
+
+const VARIABLES: &str = r#"
+variable "private_subnets" {
+  type = list(string)
+}
+"#;
+
+#[test]
+fn the_typical_terraform_ecs_module_imports_to_a_scenario_that_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("infra");
+    std::fs::create_dir(&m).unwrap();
+    std::fs::write(m.join("main.tf"), MODULE).unwrap();
+    std::fs::write(m.join("variables.tf"), VARIABLES).unwrap();
+    std::fs::write(
+        d.path().join("prod.tfvars"),
+        "desired = 3\ncpu = 1024\nmemory = 2048\n",
+    )
+    .unwrap();
+    // `desired` has no default: needed, so named with its file and line.
+    let o = capsim(
+        &["import", "terraform", "infra", "--out", "web.toml"],
+        d.path(),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("main.tf:") && e.contains("desired_count") && e.contains("--var desired="),
+        "{e}"
+    );
+    assert!(!d.path().join("web.toml").exists());
+    let o = capsim(
+        &[
+            "import",
+            "terraform",
+            "infra",
+            "--var-file",
+            "prod.tfvars",
+            "--var",
+            "cpu=2048",
+            "--var",
+            "memory=4096",
+            "--out",
+            "web.toml",
+        ],
+        d.path(),
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("written and valid"), "{out}");
+    let toml = std::fs::read_to_string(d.path().join("web.toml")).unwrap();
+    let desired_at = format!(
+        "main.tf:{}: aws_ecs_service.app.desired_count",
+        MODULE
+            .lines()
+            .position(|l| l.contains("desired_count   = var.desired"))
+            .unwrap()
+            + 1
+    );
+    for (line, source) in [
+        ("desired = 3", desired_at.as_str()),
+        ("kind = \"fargate\"", "aws_ecs_service.app.launch_type"),
+        (
+            "region = \"eu-west-1\"",
+            "main.tf:2: provider \"aws\".region",
+        ),
+        (
+            "min_capacity = 2",
+            "aws_appautoscaling_target.app.min_capacity",
+        ),
+        ("max_capacity = 10", "max_capacity"),
+        (
+            "target_value = 70",
+            "aws_appautoscaling_policy.cpu.target_value",
+        ),
+        ("scale_out_cooldown = \"60s\"", "scale_out_cooldown"),
+        (
+            "definition = \"web.task-definition.json\"",
+            "aws_ecs_task_definition.app",
+        ),
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(line))
+            .unwrap_or_else(|| panic!("no `{line}` in\n{toml}"));
+        assert!(l.contains(source), "{l}");
+    }
+    // --var wins over the .tfvars, which wins over the default.
+    let td: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("web.task-definition.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (td["cpu"].as_str(), td["memory"].as_str()),
+        (Some("2048"), Some("4096"))
+    );
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "X86_64");
+    let c = &td["containerDefinitions"][0];
+    assert_eq!(c["portMappings"][0]["containerPort"], 8080);
+    assert!(
+        c["image"]
+            .as_str()
+            .unwrap()
+            .contains("unresolved: aws_ecr_repository.app.repository_url")
+    );
+    // What capsim did not need, and what only an apply knows, is listed.
+    for what in [
+        "aws_ecr_repository.app.repository_url is known only once applied — capsim does not need it",
+        "aws_ecs_cluster.main: not needed by capsim",
+        "block load_balancer",
+        "aws_cloudwatch_log_group.app",
+        "execution_role_arn",
+    ] {
+        assert!(err.contains(what), "{what} not in\n{err}");
+    }
+    // It runs as written.
+    let o = capsim(
+        &[
+            "run",
+            "web.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Nothing overwritten unasked.
+    let o = capsim(
+        &[
+            "import",
+            "terraform",
+            "infra",
+            "--var",
+            "desired=1",
+            "--out",
+            "web.toml",
+        ],
+        d.path(),
+    );
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--force"));
+    // Bad HCL names the file.
+    std::fs::write(
+        m.join("broken.tf"),
+        "resource \"aws_ecs_service\" {\n  name = \n",
+    )
+    .unwrap();
+    let o = capsim(
+        &[
+            "import",
+            "terraform",
+            "infra",
+            "--var",
+            "desired=1",
+            "--out",
+            "x.toml",
+        ],
+        d.path(),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("broken.tf") && e.contains("not valid HCL"),
+        "{e}"
+    );
+}

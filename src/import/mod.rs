@@ -9,6 +9,7 @@
 
 pub mod alb;
 pub mod ecs;
+pub mod terraform;
 
 use std::fmt::Write as _;
 
