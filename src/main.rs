@@ -187,6 +187,27 @@ enum ImportCommand {
         #[arg(long)]
         force: bool,
     },
+    /// A CloudFormation template (JSON or YAML): its ECS service, task
+    /// definition and autoscaling.
+    Cloudformation {
+        /// The template.
+        template: PathBuf,
+        /// The scenario file to write (the task definition goes beside it).
+        #[arg(long)]
+        out: PathBuf,
+        /// A parameter's value, `Name=Value` (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// `AWS::Region` (and the scenario's region).
+        #[arg(long)]
+        region: Option<String>,
+        /// The `AWS::ECS::Service` (logical id) when there are several.
+        #[arg(long)]
+        service: Option<String>,
+        /// Replace the files if they exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// An ALB's access logs: a per-second trace and the workload fitted to
     /// the measured processing times.
     AlbLogs {
@@ -311,6 +332,69 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes an imported scenario and the task definition beside it (never
+/// over files unless `force`), prints what was ignored, and validates it.
+fn write_import(
+    out: &std::path::Path,
+    force: bool,
+    build: impl FnOnce(&str) -> Result<(capsim::import::Imported, serde_json::Value), capsim::Error>,
+) -> Result<()> {
+    let stem = out.file_stem().map_or_else(
+        || "scenario".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let td_name = format!("{stem}.task-definition.json");
+    let td_path = out.with_file_name(&td_name);
+    for f in [out, td_path.as_path()] {
+        if f.exists() && !force {
+            anyhow::bail!(
+                "{} exists: choose another --out, or pass --force to replace it",
+                f.display()
+            );
+        }
+    }
+    let (imported, task_definition) = build(&td_name)?;
+    let json = serde_json::to_string_pretty(&task_definition)?;
+    for (f, text) in [(td_path.as_path(), json), (out, imported.toml.clone())] {
+        capsim::report::fsio::write(f, text.as_bytes()).map_err(|error| capsim::Error::Output {
+            path: f.to_path_buf(),
+            error,
+        })?;
+    }
+    for i in &imported.ignored {
+        eprintln!("ignored: {i}");
+    }
+    let sc = match capsim::scenario::load(out, &[])? {
+        Loaded::Single(sc) => *sc,
+        Loaded::Shared(_) => unreachable!("an import writes one service"),
+    };
+    let c = sc.compile()?;
+    for n in &c.notes {
+        eprintln!("{}", note_line(None, n));
+    }
+    println!(
+        "{} and {}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
+        out.display(),
+        td_path.display(),
+        sc.name,
+        sc.platform.kind(),
+        sc.region
+    );
+    Ok(())
+}
+
+/// `NAME=VALUE` pairs.
+fn pairs(flag: &str, items: &[String]) -> Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|v| {
+            v.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("{flag} {v}: expected NAME=VALUE"))
+        })
+        .collect()
+}
+
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -325,65 +409,44 @@ fn real_main() -> Result<()> {
                     force,
                 },
         } => {
-            let stem = out.file_stem().map_or_else(
-                || "scenario".to_string(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            let td_name = format!("{stem}.task-definition.json");
-            let td_path = out.with_file_name(&td_name);
-            for f in [&out, &td_path] {
-                if f.exists() && !force {
-                    anyhow::bail!(
-                        "{} exists: choose another --out, or pass --force to replace it",
-                        f.display()
-                    );
-                }
-            }
-            let vars = vars
-                .iter()
-                .map(|v| {
-                    v.split_once('=')
-                        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                        .ok_or_else(|| anyhow::anyhow!("--var {v}: expected NAME=VALUE"))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let imported = capsim::import::terraform::import(
-                &capsim::import::terraform::Options {
-                    path,
-                    vars,
-                    var_files,
+            let vars = pairs("--var", &vars)?;
+            write_import(&out, force, |td| {
+                let t = capsim::import::terraform::import(
+                    &capsim::import::terraform::Options {
+                        path,
+                        vars,
+                        var_files,
+                        service,
+                    },
+                    td,
+                )?;
+                Ok((t.scenario, t.task_definition))
+            })?;
+        }
+        Command::Import {
+            what:
+                ImportCommand::Cloudformation {
+                    template,
+                    out,
+                    params,
+                    region,
                     service,
+                    force,
                 },
-                &td_name,
-            )?;
-            let json = serde_json::to_string_pretty(&imported.task_definition)?;
-            for (f, text) in [(&td_path, json), (&out, imported.scenario.toml.clone())] {
-                capsim::report::fsio::write(f, text.as_bytes()).map_err(|error| {
-                    capsim::Error::Output {
-                        path: f.clone(),
-                        error,
-                    }
-                })?;
-            }
-            for i in &imported.scenario.ignored {
-                eprintln!("ignored: {i}");
-            }
-            let sc = match capsim::scenario::load(&out, &[])? {
-                Loaded::Single(sc) => *sc,
-                Loaded::Shared(_) => unreachable!("an import writes one service"),
-            };
-            let c = sc.compile()?;
-            for n in &c.notes {
-                eprintln!("{}", note_line(None, n));
-            }
-            println!(
-                "{} and {}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
-                out.display(),
-                td_path.display(),
-                sc.name,
-                sc.platform.kind(),
-                sc.region
-            );
+        } => {
+            let params = pairs("--param", &params)?;
+            write_import(&out, force, |td| {
+                let t = capsim::import::cloudformation::import(
+                    &capsim::import::cloudformation::Options {
+                        template,
+                        params,
+                        region,
+                        service,
+                    },
+                    td,
+                )?;
+                Ok((t.scenario, t.task_definition))
+            })?;
         }
         Command::Import {
             what:

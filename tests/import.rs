@@ -748,3 +748,218 @@ fn the_typical_terraform_ecs_module_imports_to_a_scenario_that_runs() {
         "{e}"
     );
 }
+
+/// A CloudFormation template as the ECS documentation writes one: YAML,
+/// short-form intrinsics, parameters with defaults, a Fargate service with
+/// a load balancer, a scalable target and a CPU target-tracking policy.
+const TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  ServiceName:
+    Type: String
+    Default: web
+  Cpu:
+    Type: String
+    Default: "512"
+  Memory:
+    Type: String
+  DesiredCount:
+    Type: Number
+    Default: 3
+Resources:
+  Cluster:
+    Type: AWS::ECS::Cluster
+  LogGroup:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub "/ecs/${ServiceName}"
+  TaskDefinition:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Family: !Ref ServiceName
+      Cpu: !Ref Cpu
+      Memory: !Ref Memory
+      NetworkMode: awsvpc
+      RequiresCompatibilities: [FARGATE]
+      ExecutionRoleArn: !GetAtt ExecutionRole.Arn
+      RuntimePlatform:
+        OperatingSystemFamily: LINUX
+        CpuArchitecture: ARM64
+      ContainerDefinitions:
+        - Name: !Ref ServiceName
+          Image: !Sub "${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/web:latest"
+          Essential: true
+          PortMappings:
+            - ContainerPort: 8080
+          LogConfiguration:
+            LogDriver: awslogs
+            Options:
+              awslogs-group: !Ref LogGroup
+              awslogs-region: !Ref AWS::Region
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      Cluster: !Ref Cluster
+      TaskDefinition: !Ref TaskDefinition
+      DesiredCount: !Ref DesiredCount
+      CapacityProviderStrategy:
+        - CapacityProvider: FARGATE
+          Base: 1
+          Weight: 1
+        - CapacityProvider: FARGATE_SPOT
+          Weight: 3
+      DeploymentConfiguration:
+        MaximumPercent: 200
+        MinimumHealthyPercent: 100
+      LoadBalancers:
+        - ContainerName: !Ref ServiceName
+          ContainerPort: 8080
+          TargetGroupArn: !Ref TargetGroup
+  ScalableTarget:
+    Type: AWS::ApplicationAutoScaling::ScalableTarget
+    Properties:
+      MinCapacity: 2
+      MaxCapacity: 12
+      ResourceId: !Join ["/", [service, !Ref Cluster, !GetAtt Service.Name]]
+      ScalableDimension: ecs:service:DesiredCount
+      ServiceNamespace: ecs
+  CpuPolicy:
+    Type: AWS::ApplicationAutoScaling::ScalingPolicy
+    Properties:
+      PolicyName: cpu70
+      PolicyType: TargetTrackingScaling
+      ScalingTargetId: !Ref ScalableTarget
+      TargetTrackingScalingPolicyConfiguration:
+        TargetValue: 70
+        ScaleOutCooldown: 60
+        PredefinedMetricSpecification:
+          PredefinedMetricType: ECSServiceAverageCPUUtilization
+"#;
+
+#[test]
+fn a_cloudformation_template_with_short_form_intrinsics_imports_and_runs() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("stack.yaml"), TEMPLATE).unwrap();
+    // Memory has no Default and the task needs it.
+    let o = capsim(
+        &[
+            "import",
+            "cloudformation",
+            "stack.yaml",
+            "--out",
+            "web.toml",
+        ],
+        d.path(),
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        e.contains("TaskDefinition.Properties.Memory") && e.contains("--param Memory="),
+        "{e}"
+    );
+    let o = capsim(
+        &[
+            "import",
+            "cloudformation",
+            "stack.yaml",
+            "--param",
+            "Memory=1024",
+            "--region",
+            "us-east-1",
+            "--out",
+            "web.toml",
+        ],
+        d.path(),
+    );
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("written and valid"), "{out}");
+    let toml = std::fs::read_to_string(d.path().join("web.toml")).unwrap();
+    let line = |id: &str| {
+        TEMPLATE
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{id}:")))
+            .unwrap()
+            + 1
+    };
+    for (key, source) in [
+        ("desired = 3".to_string(), format!("stack.yaml:{}: Service.Properties.DesiredCount", line("Service"))),
+        ("maximum_percent = 200".into(), "DeploymentConfiguration.MaximumPercent".into()),
+        ("kind = \"fargate\"".into(), "Service.Properties.CapacityProviderStrategy".into()),
+        ("capacity_provider_strategy = [{ provider = \"FARGATE\", base = 1, weight = 1 }, { provider = \"FARGATE_SPOT\", base = 0, weight = 3 }]".into(), "CapacityProviderStrategy".into()),
+        ("min_capacity = 2".into(), format!("stack.yaml:{}: ScalableTarget.Properties.MinCapacity", line("ScalableTarget"))),
+        ("target_value = 70".into(), "CpuPolicy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue".into()),
+        ("scale_out_cooldown = \"60s\"".into(), "ScaleOutCooldown".into()),
+        ("region = \"us-east-1\"".into(), "--region".into()),
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(key.as_str()))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{toml}"));
+        assert!(l.contains(source.as_str()), "{l}");
+    }
+    let td: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("web.task-definition.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (td["cpu"].as_str(), td["memory"].as_str()),
+        (Some("512"), Some("1024"))
+    );
+    assert_eq!(td["runtimePlatform"]["cpuArchitecture"], "ARM64");
+    let c = &td["containerDefinitions"][0];
+    assert_eq!(c["portMappings"][0]["containerPort"], 8080);
+    assert_eq!(c["name"], "web");
+    assert_eq!(
+        c["logConfiguration"]["options"]["awslogs-region"],
+        "us-east-1"
+    );
+    assert!(
+        c["image"]
+            .as_str()
+            .unwrap()
+            .contains(".dkr.ecr.us-east-1.amazonaws.com")
+    );
+    for what in [
+        "Ref AWS::AccountId is known only once the stack exists — capsim does not need it",
+        "Cluster (AWS::ECS::Cluster): not needed by capsim",
+        "Service.Properties.LoadBalancers: not needed by capsim",
+        "ExecutionRoleArn: not needed by capsim",
+    ] {
+        assert!(err.contains(what), "{what} not in\n{err}");
+    }
+    let o = capsim(
+        &[
+            "run",
+            "web.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The same template as JSON (long form) gives the same scenario.
+    let json = r#"{"Parameters": {"Memory": {"Type": "String", "Default": "1024"}},
+ "Resources": {
+  "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Cpu": "256", "Memory": {"Ref": "Memory"},
+     "RequiresCompatibilities": ["FARGATE"], "NetworkMode": "awsvpc",
+     "ContainerDefinitions": [{"Name": "web", "Image": {"Fn::Sub": "${AWS::AccountId}.dkr.ecr.us-east-1.amazonaws.com/web"}}]}},
+  "Service": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": {"Ref": "TaskDefinition"}, "DesiredCount": 2, "LaunchType": "FARGATE"}}
+ }}"#;
+    std::fs::write(d.path().join("stack.json"), json).unwrap();
+    let o = capsim(
+        &["import", "cloudformation", "stack.json", "--out", "j.toml"],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = std::fs::read_to_string(d.path().join("j.toml")).unwrap();
+    assert!(
+        t.contains("desired = 2") && t.contains("kind = \"fargate\""),
+        "{t}"
+    );
+}

@@ -8,6 +8,7 @@
 //! and validates it.
 
 pub mod alb;
+pub mod cloudformation;
 pub mod ecs;
 pub mod terraform;
 

@@ -1,0 +1,775 @@
+//! `capsim import cloudformation`: a scenario from a CloudFormation
+//! template (JSON, or YAML with the short-form intrinsics `!Ref`, `!Sub`,
+//! `!GetAtt`… read through serde-saphyr's tag capture). Intrinsics are
+//! resolved where the template alone decides them: `Ref` to a parameter
+//! (its default, or `--param`), `Fn::Sub` and `Fn::Join` over those,
+//! `Fn::Select`, `Fn::FindInMap`, `AWS::Region` (`--region`). What only a
+//! deployed stack knows (`Fn::GetAtt`, a resource's `Ref`, imports,
+//! conditions) becomes a named placeholder, listed with its line.
+//!
+//! Read: `AWS::ECS::TaskDefinition` (written out as a task definition
+//! JSON, the container definitions' keys in the API's camelCase),
+//! `AWS::ECS::Service`, `AWS::ApplicationAutoScaling::ScalableTarget` and
+//! its target-tracking `ScalingPolicy`. The rest is listed as not needed.
+
+use super::{Imported, Writer};
+use crate::error::Error;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use serde_saphyr::Tagged;
+use std::path::PathBuf;
+
+/// What to import.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The template.
+    pub template: PathBuf,
+    /// `--param Name=Value`.
+    pub params: Vec<(String, String)>,
+    /// `AWS::Region`.
+    pub region: Option<String>,
+    /// The `AWS::ECS::Service` (logical id) when there are several.
+    pub service: Option<String>,
+}
+
+/// A scenario and the task definition JSON it references.
+#[derive(Debug, Clone)]
+pub struct CfnImport {
+    /// The scenario.
+    pub scenario: Imported,
+    /// The task definition.
+    pub task_definition: Value,
+}
+
+const UNRESOLVED: &str = "<unresolved: ";
+
+/// A YAML node with its tag, read generically.
+#[derive(Debug)]
+enum Node {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Tagged<Node>>),
+    Map(Vec<(String, Tagged<Node>)>),
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a YAML value")
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+                Ok(Node::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+                Ok(Node::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+                Ok(i64::try_from(v).map_or(Node::Float(v as f64), Node::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
+                Ok(Node::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+                Ok(Node::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Node, E> {
+                Ok(Node::Str(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = a.next_element()? {
+                    v.push(x);
+                }
+                Ok(Node::Seq(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
+                let mut v = Vec::new();
+                while let Some((k, x)) = a.next_entry::<String, Tagged<Node>>()? {
+                    v.push((k, x));
+                }
+                Ok(Node::Map(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The node as JSON, short-form intrinsics in their long form.
+fn to_json(n: Tagged<Node>) -> Value {
+    let Tagged(node, tag) = n;
+    let v = match node {
+        Node::Null => Value::Null,
+        Node::Bool(b) => Value::Bool(b),
+        Node::Int(i) => Value::from(i),
+        Node::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        Node::Str(s) => Value::String(s),
+        Node::Seq(s) => Value::Array(s.into_iter().map(to_json).collect()),
+        Node::Map(m) => Value::Object(m.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+    };
+    match tag.as_deref() {
+        Some("!Ref") => serde_json::json!({ "Ref": v }),
+        Some("!GetAtt") => {
+            let parts = match v {
+                Value::String(s) => {
+                    let (a, b) = s.split_once('.').unwrap_or((&s, ""));
+                    serde_json::json!([a, b])
+                }
+                other => other,
+            };
+            serde_json::json!({ "Fn::GetAtt": parts })
+        }
+        Some(t) if t.starts_with('!') && !t.starts_with("!!") => {
+            let mut m = Map::new();
+            m.insert(format!("Fn::{}", &t[1..]), v);
+            Value::Object(m)
+        }
+        _ => v,
+    }
+}
+
+struct Template {
+    json: Value,
+    text: String,
+    params: Map<String, Value>,
+    region: Option<String>,
+}
+
+impl Template {
+    fn line_of(&self, logical_id: &str) -> usize {
+        self.text
+            .lines()
+            .position(|l| {
+                let t = l.trim_start();
+                t.starts_with(&format!("{logical_id}:"))
+                    || t.starts_with(&format!("\"{logical_id}\""))
+            })
+            .map_or(0, |i| i + 1)
+    }
+
+    /// `v` with every intrinsic the template decides resolved, the rest
+    /// replaced by placeholders naming them.
+    fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.resolve(x)).collect()),
+            Value::Object(o) if o.len() == 1 => {
+                let (k, arg) = o.iter().next().expect("one entry");
+                match k.as_str() {
+                    "Ref" => match arg.as_str() {
+                        Some("AWS::Region") => self
+                            .region
+                            .clone()
+                            .map_or_else(|| ph("Ref AWS::Region"), Value::String),
+                        Some(name) => self
+                            .params
+                            .get(name)
+                            .cloned()
+                            .unwrap_or_else(|| ph(&format!("Ref {name}"))),
+                        None => ph("Ref"),
+                    },
+                    "Fn::Sub" => {
+                        let (s, vars) = match arg {
+                            Value::String(s) => (s.clone(), Map::new()),
+                            Value::Array(a) => (
+                                a.first().and_then(Value::as_str).unwrap_or("").to_string(),
+                                a.get(1)
+                                    .and_then(Value::as_object)
+                                    .cloned()
+                                    .unwrap_or_default(),
+                            ),
+                            _ => return ph("Fn::Sub"),
+                        };
+                        let mut out = String::new();
+                        let mut rest = s.as_str();
+                        while let Some(i) = rest.find("${") {
+                            out.push_str(&rest[..i]);
+                            let Some(j) = rest[i..].find('}') else {
+                                break;
+                            };
+                            let name = &rest[i + 2..i + j];
+                            let val = match vars.get(name) {
+                                Some(v) => self.resolve(v),
+                                None => self.resolve(&serde_json::json!({ "Ref": name })),
+                            };
+                            out.push_str(&scalar(&val));
+                            rest = &rest[i + j + 1..];
+                        }
+                        out.push_str(rest);
+                        Value::String(out)
+                    }
+                    "Fn::Join" => match arg.as_array().map(Vec::as_slice) {
+                        Some([sep, Value::Array(items)]) => {
+                            let sep = sep.as_str().unwrap_or("");
+                            Value::String(
+                                items
+                                    .iter()
+                                    .map(|x| scalar(&self.resolve(x)))
+                                    .collect::<Vec<_>>()
+                                    .join(sep),
+                            )
+                        }
+                        _ => ph("Fn::Join"),
+                    },
+                    "Fn::Select" => match arg.as_array().map(Vec::as_slice) {
+                        Some([i, list]) => {
+                            let i = scalar(&self.resolve(i)).parse::<usize>().ok();
+                            match (i, self.resolve(list)) {
+                                (Some(i), Value::Array(a)) if i < a.len() => a[i].clone(),
+                                _ => ph("Fn::Select"),
+                            }
+                        }
+                        _ => ph("Fn::Select"),
+                    },
+                    "Fn::FindInMap" => match arg.as_array().map(Vec::as_slice) {
+                        Some([m, a, b]) => {
+                            let (m, a, b) = (
+                                scalar(&self.resolve(m)),
+                                scalar(&self.resolve(a)),
+                                scalar(&self.resolve(b)),
+                            );
+                            self.json
+                                .get("Mappings")
+                                .and_then(|x| x.get(&m))
+                                .and_then(|x| x.get(&a))
+                                .and_then(|x| x.get(&b))
+                                .cloned()
+                                .unwrap_or_else(|| ph(&format!("Fn::FindInMap {m}.{a}.{b}")))
+                        }
+                        _ => ph("Fn::FindInMap"),
+                    },
+                    "Fn::GetAtt" => ph(&format!(
+                        "Fn::GetAtt {}",
+                        arg.as_array()
+                            .map(|a| a.iter().map(scalar).collect::<Vec<_>>().join("."))
+                            .unwrap_or_default()
+                    )),
+                    k if k.starts_with("Fn::") => ph(k),
+                    _ => Value::Object(
+                        o.iter()
+                            .map(|(k, x)| (k.clone(), self.resolve(x)))
+                            .collect(),
+                    ),
+                }
+            }
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.resolve(x)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+fn ph(what: &str) -> Value {
+    Value::String(format!("{UNRESOLVED}{what}>"))
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn unresolved_in(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => s.find(UNRESOLVED).map(|i| {
+            let rest = &s[i + UNRESOLVED.len()..];
+            rest.split('>').next().unwrap_or(rest).to_string()
+        }),
+        Value::Array(a) => a.iter().find_map(unresolved_in),
+        Value::Object(o) => o.values().find_map(unresolved_in),
+        _ => None,
+    }
+}
+
+/// PascalCase keys (CloudFormation) to the API's camelCase, recursively;
+/// the keys of `Options` and `DockerLabels` maps are the user's and stay.
+fn camel(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => Value::Array(a.iter().map(camel).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| {
+                    let mut c = k.chars();
+                    let key = match c.next() {
+                        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+                        None => String::new(),
+                    };
+                    let inner =
+                        if matches!(k.as_str(), "Options" | "DockerLabels" | "SystemControls") {
+                            x.clone()
+                        } else {
+                            camel(x)
+                        };
+                    (key, inner)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn num(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Imports the template; `task_definition_file` is how the scenario names
+/// the task definition JSON the caller writes beside it.
+pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, Error> {
+    let path = &opts.template;
+    let bad = |m: String| Error::Import {
+        file: path.clone(),
+        message: m,
+    };
+    let text = crate::input::read_text(path, crate::input::MAX_TEXT_BYTES).map_err(&bad)?;
+    let json: Value = if text.trim_start().starts_with('{') {
+        serde_json::from_str(&text).map_err(|e| bad(format!("line {}: not JSON: {e}", e.line())))?
+    } else {
+        let node: Tagged<Node> =
+            serde_saphyr::from_str(&text).map_err(|e| bad(format!("not valid YAML: {e}")))?;
+        to_json(node)
+    };
+    let resources = json
+        .get("Resources")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("no Resources: not a CloudFormation template".into()))?
+        .clone();
+    // Parameters: --param, else the default.
+    let mut params = Map::new();
+    let mut missing = Vec::new();
+    if let Some(ps) = json.get("Parameters").and_then(Value::as_object) {
+        for (name, p) in ps {
+            let given = opts
+                .params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone());
+            match (given, p.get("Default")) {
+                (Some(v), _) => {
+                    params.insert(name.clone(), Value::String(v));
+                }
+                (None, Some(d)) => {
+                    params.insert(name.clone(), d.clone());
+                }
+                (None, None) => missing.push(name.clone()),
+            }
+        }
+    }
+    let t = Template {
+        json: json.clone(),
+        text: text.clone(),
+        params,
+        region: opts.region.clone(),
+    };
+    let fname = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let of = |ty: &str| -> Vec<(&String, &Value)> {
+        resources
+            .iter()
+            .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(ty))
+            .collect()
+    };
+    let services = of("AWS::ECS::Service");
+    let (sid, svc) = match (&opts.service, services.as_slice()) {
+        (Some(w), _) => services
+            .iter()
+            .copied()
+            .find(|(k, _)| *k == w)
+            .ok_or_else(|| bad(format!("no AWS::ECS::Service {w}")))?,
+        (None, [one]) => *one,
+        (None, []) => return Err(bad("no AWS::ECS::Service in the template".into())),
+        (None, many) => {
+            return Err(bad(format!(
+                "{} AWS::ECS::Service resources ({}): choose one with --service",
+                many.len(),
+                many.iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let ignored = std::cell::RefCell::new(Vec::new());
+    let needed = std::cell::RefCell::new(Vec::new());
+    let at = |id: &str, field: &str| format!("{fname}:{}: {id}.Properties.{field}", t.line_of(id));
+    let prop = |id: &str, r: &Value, field: &str, need: bool| -> Option<Value> {
+        let raw = r.get("Properties")?.get(field)?;
+        let v = t.resolve(raw);
+        if let Some(what) = unresolved_in(&v) {
+            let msg = format!(
+                "{}: {what} is known only once the stack exists — {}",
+                at(id, field),
+                if need {
+                    "capsim needs it"
+                } else {
+                    "capsim does not need it"
+                }
+            );
+            if need {
+                needed.borrow_mut().push(msg);
+                return None;
+            }
+            ignored.borrow_mut().push(msg);
+        }
+        Some(v)
+    };
+    // The task definition: the service's `TaskDefinition: !Ref X`.
+    let tds = of("AWS::ECS::TaskDefinition");
+    let td_ref = svc
+        .get("Properties")
+        .and_then(|p| p.get("TaskDefinition"))
+        .and_then(|v| v.get("Ref"))
+        .and_then(Value::as_str);
+    let (tid, td) = tds
+        .iter()
+        .copied()
+        .find(|(k, _)| Some(k.as_str()) == td_ref)
+        .or(if tds.len() == 1 { Some(tds[0]) } else { None })
+        .ok_or_else(|| {
+            bad(format!(
+                "{sid}: its TaskDefinition names no AWS::ECS::TaskDefinition of the template"
+            ))
+        })?;
+    let mut task = Map::new();
+    task.insert("family".into(), Value::String(tid.clone()));
+    for (field, key) in [
+        ("Cpu", "cpu"),
+        ("Memory", "memory"),
+        ("NetworkMode", "networkMode"),
+    ] {
+        if let Some(v) = prop(tid, td, field, field != "NetworkMode") {
+            task.insert(key.into(), Value::String(scalar(&v)));
+        }
+    }
+    for (field, key) in [
+        ("RequiresCompatibilities", "requiresCompatibilities"),
+        ("RuntimePlatform", "runtimePlatform"),
+        ("EphemeralStorage", "ephemeralStorage"),
+    ] {
+        if let Some(v) = prop(tid, td, field, true) {
+            task.insert(key.into(), camel(&v));
+        }
+    }
+    let defs = prop(tid, td, "ContainerDefinitions", false)
+        .ok_or_else(|| bad(format!("{}: missing", at(tid, "ContainerDefinitions"))))?;
+    task.insert("containerDefinitions".into(), camel(&defs));
+    if let Some(p) = td.get("Properties").and_then(Value::as_object) {
+        for k in p.keys() {
+            if !matches!(
+                k.as_str(),
+                "Cpu"
+                    | "Memory"
+                    | "NetworkMode"
+                    | "RequiresCompatibilities"
+                    | "RuntimePlatform"
+                    | "EphemeralStorage"
+                    | "ContainerDefinitions"
+            ) {
+                ignored
+                    .borrow_mut()
+                    .push(format!("{}: not needed by capsim", at(tid, k)));
+            }
+        }
+    }
+    let mut w = Writer::default();
+    w.comment(&format!(
+        "Imported by `capsim import cloudformation` from {fname}: {sid} and what it uses."
+    ));
+    w.comment("Each imported value names its line and property. PLACEHOLDER values are not");
+    w.comment("in the template: the load and the workload above all are yours to set.");
+    w.value(
+        "name",
+        crate::scenario::safe_name(sid),
+        &format!("{fname}:{}: {sid}", t.line_of(sid)),
+    );
+    w.value("seed", 1, "capsim: any seed");
+    w.value("duration", "1d", "capsim: the horizon to simulate");
+    match &opts.region {
+        Some(r) => w.value("region", r.as_str(), "--region (AWS::Region)"),
+        None => w.value(
+            "region",
+            "us-east-1",
+            "PLACEHOLDER: a template names no region (--region)",
+        ),
+    }
+    w.table(
+        "load",
+        "PLACEHOLDER: your traffic (a CloudWatch export replays: format = \"cloudwatch\")",
+    );
+    w.value("kind", "constant", "PLACEHOLDER");
+    w.value("rps", 50, "PLACEHOLDER");
+    w.table(
+        "workload",
+        "PLACEHOLDER: what one request needs (capsim import alb-logs fits it)",
+    );
+    w.raw(
+        "cpu_ms",
+        "{ dist = \"lognormal\", mean = 20, p99 = 90 }",
+        "PLACEHOLDER",
+    );
+    w.raw(
+        "io_ms",
+        "{ dist = \"exponential\", mean = 30 }",
+        "PLACEHOLDER",
+    );
+    w.table("task", "");
+    w.value(
+        "definition",
+        task_definition_file,
+        &format!("written from {fname}:{}: {tid}", t.line_of(tid)),
+    );
+    w.value(
+        "concurrency",
+        64,
+        "PLACEHOLDER: requests one task serves at once",
+    );
+    w.table("service", "");
+    if let Some(n) = prop(sid, svc, "DesiredCount", true).as_ref().and_then(num) {
+        w.value("desired", n as i64, &at(sid, "DesiredCount"));
+    }
+    if let Some(dc) = prop(sid, svc, "DeploymentConfiguration", true) {
+        for (f, key) in [
+            ("MaximumPercent", "maximum_percent"),
+            ("MinimumHealthyPercent", "minimum_healthy_percent"),
+        ] {
+            if let Some(n) = dc.get(f).and_then(num) {
+                w.value(
+                    key,
+                    n as i64,
+                    &at(sid, &format!("DeploymentConfiguration.{f}")),
+                );
+            }
+        }
+    }
+    let launch = prop(sid, svc, "LaunchType", true).map(|v| scalar(&v));
+    let strategy: Vec<(String, i64, i64)> = prop(sid, svc, "CapacityProviderStrategy", true)
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            (
+                p.get("CapacityProvider").map(scalar).unwrap_or_default(),
+                p.get("Base").and_then(num).unwrap_or(0.0) as i64,
+                p.get("Weight").and_then(num).unwrap_or(0.0) as i64,
+            )
+        })
+        .collect();
+    let fargate_only = !strategy.is_empty()
+        && strategy
+            .iter()
+            .all(|p| p.0 == "FARGATE" || p.0 == "FARGATE_SPOT");
+    let on_ec2 = launch.as_deref() == Some("EC2") || (!strategy.is_empty() && !fargate_only);
+    if let Some(p) = svc.get("Properties").and_then(Value::as_object) {
+        for k in p.keys() {
+            if !matches!(
+                k.as_str(),
+                "DesiredCount"
+                    | "DeploymentConfiguration"
+                    | "LaunchType"
+                    | "CapacityProviderStrategy"
+                    | "TaskDefinition"
+            ) {
+                ignored
+                    .borrow_mut()
+                    .push(format!("{}: not needed by capsim", at(sid, k)));
+            }
+        }
+    }
+    w.table("platform", "");
+    let src = at(
+        sid,
+        if launch.is_some() {
+            "LaunchType"
+        } else {
+            "CapacityProviderStrategy"
+        },
+    );
+    if on_ec2 {
+        w.value("kind", "ecs_ec2", &src);
+        w.raw(
+            "instance_types",
+            "[\"m5.large\"]",
+            "PLACEHOLDER: the capacity provider's Auto Scaling group is not read yet",
+        );
+    } else {
+        w.value("kind", "fargate", &src);
+        if !strategy.is_empty() {
+            let items: Vec<String> = strategy
+                .iter()
+                .map(|(p, b, wt)| format!("{{ provider = \"{p}\", base = {b}, weight = {wt} }}"))
+                .collect();
+            w.raw(
+                "capacity_provider_strategy",
+                &format!("[{}]", items.join(", ")),
+                &src,
+            );
+        }
+    }
+    // The scalable target naming the service, and its policies.
+    let targets = of("AWS::ApplicationAutoScaling::ScalableTarget");
+    let names_service = |r: &Value| {
+        let raw = r.get("Properties").and_then(|p| p.get("ResourceId"));
+        raw.is_some_and(|v| v.to_string().contains(&format!("\"{sid}\"")))
+    };
+    let target =
+        targets
+            .iter()
+            .copied()
+            .find(|(_, r)| names_service(r))
+            .or(if targets.len() == 1 {
+                Some(targets[0])
+            } else {
+                None
+            });
+    if let Some((gid, g)) = target {
+        w.table("autoscaling", "");
+        for (f, key) in [
+            ("MinCapacity", "min_capacity"),
+            ("MaxCapacity", "max_capacity"),
+        ] {
+            match prop(gid, g, f, true).as_ref().and_then(num) {
+                Some(n) => w.value(key, n as i64, &at(gid, f)),
+                None => needed.borrow_mut().push(format!("{}: missing", at(gid, f))),
+            }
+        }
+        let mut first = true;
+        for (pid, p) in of("AWS::ApplicationAutoScaling::ScalingPolicy") {
+            let targets_it = p
+                .get("Properties")
+                .and_then(|x| x.get("ScalingTargetId"))
+                .is_some_and(|v| v.to_string().contains(&format!("\"{gid}\"")));
+            if !targets_it && targets.len() > 1 {
+                continue;
+            }
+            let ty = prop(pid, p, "PolicyType", true)
+                .map(|v| scalar(&v))
+                .unwrap_or_default();
+            if ty != "TargetTrackingScaling" {
+                ignored.borrow_mut().push(format!(
+                    "{}: a {ty} policy: its thresholds live in an AWS::CloudWatch::Alarm, not read yet — write it as [[autoscaling.step_scaling]]",
+                    at(pid, "PolicyType")
+                ));
+                continue;
+            }
+            let Some(cfg) = prop(pid, p, "TargetTrackingScalingPolicyConfiguration", true) else {
+                continue;
+            };
+            let cf = |f: &str| {
+                at(
+                    pid,
+                    &format!("TargetTrackingScalingPolicyConfiguration.{f}"),
+                )
+            };
+            let Some(metric) = cfg
+                .get("PredefinedMetricSpecification")
+                .and_then(|m| m.get("PredefinedMetricType"))
+                .map(scalar)
+            else {
+                ignored.borrow_mut().push(format!(
+                    "{}: tracks a customized metric: capsim models the predefined ECS and ALB metrics only",
+                    cf("CustomizedMetricSpecification")
+                ));
+                continue;
+            };
+            let Some(target_value) = cfg.get("TargetValue").and_then(num) else {
+                needed
+                    .borrow_mut()
+                    .push(format!("{}: missing", cf("TargetValue")));
+                continue;
+            };
+            let cool = |f: &str| cfg.get(f).and_then(num).unwrap_or(300.0) as i64;
+            if !first {
+                w.array_table("autoscaling.target_tracking");
+                w.value(
+                    "name",
+                    pid.as_str(),
+                    &format!("{fname}:{}: {pid}", t.line_of(pid)),
+                );
+            }
+            w.value(
+                "predefined_metric",
+                metric.as_str(),
+                &cf("PredefinedMetricSpecification"),
+            );
+            w.value("target_value", target_value, &cf("TargetValue"));
+            w.value(
+                "scale_out_cooldown",
+                format!("{}s", cool("ScaleOutCooldown")),
+                &cf("ScaleOutCooldown"),
+            );
+            w.value(
+                "scale_in_cooldown",
+                format!("{}s", cool("ScaleInCooldown")),
+                &cf("ScaleInCooldown"),
+            );
+            first = false;
+        }
+    } else {
+        ignored.borrow_mut().push("no AWS::ApplicationAutoScaling::ScalableTarget for the service: the scenario does not autoscale".into());
+    }
+    for (id, r) in &resources {
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or("?");
+        if !matches!(
+            ty,
+            "AWS::ECS::Service"
+                | "AWS::ECS::TaskDefinition"
+                | "AWS::ApplicationAutoScaling::ScalableTarget"
+                | "AWS::ApplicationAutoScaling::ScalingPolicy"
+        ) {
+            ignored.borrow_mut().push(format!(
+                "{fname}:{}: {id} ({ty}): not needed by capsim",
+                t.line_of(id)
+            ));
+        }
+    }
+    w.table(
+        "slo",
+        "PLACEHOLDER: what good enough means for this service",
+    );
+    w.value("p99_ms", 500, "PLACEHOLDER");
+    w.value("max_breach_share", 0.01, "PLACEHOLDER");
+    let (needed, ignored) = (needed.into_inner(), ignored.into_inner());
+    if !needed.is_empty() {
+        let params: Vec<String> = missing
+            .iter()
+            .filter(|p| needed.iter().any(|n| n.contains(&format!("Ref {p}"))))
+            .map(|p| format!("parameter {p} has no Default: pass --param {p}=…"))
+            .collect();
+        return Err(bad(format!(
+            "values capsim needs are not known:\n  {}{}",
+            needed.join("\n  "),
+            if params.is_empty() {
+                String::new()
+            } else {
+                format!("\n  {}", params.join("\n  "))
+            }
+        )));
+    }
+    Ok(CfnImport {
+        scenario: Imported {
+            toml: w.finish(),
+            ignored,
+        },
+        task_definition: Value::Object(task),
+    })
+}
