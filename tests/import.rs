@@ -552,12 +552,39 @@ resource "aws_ecs_service" "app" {
   }
 }
 
+resource "aws_lb_target_group" "app" {
+  name                 = var.app_name
+  port                 = local.container_port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    path     = "/health"
+    interval = 15
+  }
+}
+
 resource "aws_appautoscaling_target" "app" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.main.name}/${aws_ecs_service.app.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = 2
   max_capacity       = 10
+}
+
+resource "aws_appautoscaling_scheduled_action" "night" {
+  name               = "night"
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
+  schedule           = "cron(0 22 * * ? *)"
+
+  scalable_target_action {
+    min_capacity = 1
+    max_capacity = 4
+  }
 }
 
 resource "aws_appautoscaling_policy" "cpu" {
@@ -646,6 +673,23 @@ fn the_typical_terraform_ecs_module_imports_to_a_scenario_that_runs() {
         (
             "region = \"eu-west-1\"",
             "main.tf:2: provider \"aws\".region",
+        ),
+        (
+            "at = \"79200s\"",
+            "aws_appautoscaling_scheduled_action.night.schedule",
+        ),
+        ("every = \"1d\"", "schedule"),
+        (
+            "min_capacity = 1",
+            "aws_appautoscaling_scheduled_action.night.min_capacity",
+        ),
+        (
+            "deregistration_delay = \"30s\"",
+            "aws_lb_target_group.app.deregistration_delay",
+        ),
+        (
+            "health_check_interval = \"15s\"",
+            "aws_lb_target_group.app.interval",
         ),
         (
             "min_capacity = 2",
@@ -822,6 +866,12 @@ Resources:
       ResourceId: !Join ["/", [service, !Ref Cluster, !GetAtt Service.Name]]
       ScalableDimension: ecs:service:DesiredCount
       ServiceNamespace: ecs
+      ScheduledActions:
+        - ScheduledActionName: weekend
+          Schedule: cron(0 0 ? * SAT *)
+          ScalableTargetAction:
+            MinCapacity: 1
+            MaxCapacity: 4
   CpuPolicy:
     Type: AWS::ApplicationAutoScaling::ScalingPolicy
     Properties:
@@ -893,6 +943,8 @@ fn a_cloudformation_template_with_short_form_intrinsics_imports_and_runs() {
         ("target_value = 70".into(), "CpuPolicy.Properties.TargetTrackingScalingPolicyConfiguration.TargetValue".into()),
         ("scale_out_cooldown = \"60s\"".into(), "ScaleOutCooldown".into()),
         ("region = \"us-east-1\"".into(), "--region".into()),
+        ("at = \"432000s\"".into(), "ScalableTarget.Properties.ScheduledActions[0]".into()),
+        ("every = \"7d\"".into(), "Schedule".into()),
     ] {
         let l = toml
             .lines()
@@ -962,4 +1014,141 @@ fn a_cloudformation_template_with_short_form_intrinsics_imports_and_runs() {
         t.contains("desired = 2") && t.contains("kind = \"fargate\""),
         "{t}"
     );
+}
+
+/// `terraform show -json` of a state: values resolved, blocks as lists of
+/// objects, resources of a child module too.
+const SHOWN: &str = r#"{
+  "format_version": "1.0",
+  "terraform_version": "1.9.8",
+  "values": {
+    "root_module": {
+      "resources": [
+        {
+          "address": "aws_ecs_cluster.main",
+          "mode": "managed",
+          "type": "aws_ecs_cluster",
+          "name": "main",
+          "values": { "name": "prod" }
+        }
+      ],
+      "child_modules": [
+        {
+          "address": "module.web",
+          "resources": [
+            {
+              "address": "module.web.aws_ecs_task_definition.app",
+              "mode": "managed",
+              "type": "aws_ecs_task_definition",
+              "name": "app",
+              "values": {
+                "family": "web",
+                "cpu": "1024",
+                "memory": "2048",
+                "network_mode": "awsvpc",
+                "requires_compatibilities": ["FARGATE"],
+                "runtime_platform": [{ "cpu_architecture": "X86_64", "operating_system_family": "LINUX" }],
+                "container_definitions": "[{\"name\":\"web\",\"image\":\"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:1\",\"essential\":true,\"portMappings\":[{\"containerPort\":8080}]}]",
+                "arn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+              }
+            },
+            {
+              "address": "module.web.aws_ecs_service.app",
+              "mode": "managed",
+              "type": "aws_ecs_service",
+              "name": "app",
+              "values": {
+                "name": "web",
+                "desired_count": 4,
+                "launch_type": "FARGATE",
+                "deployment_maximum_percent": 200,
+                "deployment_minimum_healthy_percent": 50,
+                "capacity_provider_strategy": [],
+                "task_definition": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7",
+                "load_balancer": [{ "container_name": "web", "container_port": 8080, "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1" }]
+              }
+            },
+            {
+              "address": "module.web.aws_appautoscaling_target.app",
+              "mode": "managed",
+              "type": "aws_appautoscaling_target",
+              "name": "app",
+              "values": { "min_capacity": 2, "max_capacity": 20, "resource_id": "service/prod/web", "service_namespace": "ecs", "scalable_dimension": "ecs:service:DesiredCount" }
+            },
+            {
+              "address": "module.web.aws_appautoscaling_policy.cpu",
+              "mode": "managed",
+              "type": "aws_appautoscaling_policy",
+              "name": "cpu",
+              "values": {
+                "policy_type": "TargetTrackingScaling",
+                "resource_id": "service/prod/web",
+                "target_tracking_scaling_policy_configuration": [{
+                  "target_value": 60,
+                  "scale_in_cooldown": 120,
+                  "scale_out_cooldown": 30,
+                  "disable_scale_in": false,
+                  "predefined_metric_specification": [{ "predefined_metric_type": "ECSServiceAverageCPUUtilization", "resource_label": "" }]
+                }]
+              }
+            }
+          ]
+        }
+      ]
+    }
+  }
+}"#;
+
+#[test]
+fn terraform_show_json_imports_with_its_values_resolved() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("state.json"), SHOWN).unwrap();
+    let o = capsim(
+        &["import", "terraform", "state.json", "--out", "web.toml"],
+        d.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let toml = std::fs::read_to_string(d.path().join("web.toml")).unwrap();
+    for key in [
+        "desired = 4",
+        "minimum_healthy_percent = 50",
+        "min_capacity = 2",
+        "max_capacity = 20",
+        "target_value = 60",
+        "scale_out_cooldown = \"30s\"",
+        "kind = \"fargate\"",
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{toml}"));
+        assert!(l.contains("state.json:"), "{l}");
+    }
+    let td: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.path().join("web.task-definition.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(td["cpu"], "1024");
+    assert_eq!(
+        td["containerDefinitions"][0]["portMappings"][0]["containerPort"],
+        8080
+    );
+    assert!(
+        err.contains("aws_ecs_cluster.main: not needed by capsim"),
+        "{err}"
+    );
+    let o = capsim(
+        &[
+            "run",
+            "web.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }

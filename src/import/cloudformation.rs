@@ -653,6 +653,32 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
             }
         }
         let mut first = true;
+        let mut scheduled = Vec::new();
+        if let Some(Value::Array(actions)) = prop(gid, g, "ScheduledActions", true) {
+            for (i, a) in actions.iter().enumerate() {
+                let field = format!("ScheduledActions[{i}]");
+                let schedule = a.get("Schedule").map(scalar).unwrap_or_default();
+                match super::aws_schedule(&schedule) {
+                    Ok((at_, every)) => scheduled.push((
+                        a.get("ScheduledActionName")
+                            .map(scalar)
+                            .unwrap_or_else(|| field.clone()),
+                        at_,
+                        every,
+                        a.get("ScalableTargetAction")
+                            .and_then(|x| x.get("MinCapacity"))
+                            .and_then(num),
+                        a.get("ScalableTargetAction")
+                            .and_then(|x| x.get("MaxCapacity"))
+                            .and_then(num),
+                        at(gid, &field),
+                    )),
+                    Err(m) => ignored
+                        .borrow_mut()
+                        .push(format!("{}: {m}", at(gid, &field))),
+                }
+            }
+        }
         for (pid, p) in of("AWS::ApplicationAutoScaling::ScalingPolicy") {
             let targets_it = p
                 .get("Properties")
@@ -723,6 +749,30 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
                 &cf("ScaleInCooldown"),
             );
             first = false;
+        }
+        for (name, at_, every, lo, hi, src) in scheduled {
+            w.array_table("autoscaling.scheduled");
+            w.value("name", name.as_str(), &src);
+            w.value(
+                "at",
+                at_,
+                &format!("{src}.Schedule (time 0 is Monday 00:00 UTC)"),
+            );
+            w.value("every", every, &format!("{src}.Schedule"));
+            if let Some(v) = lo {
+                w.value(
+                    "min_capacity",
+                    v as i64,
+                    &format!("{src}.ScalableTargetAction.MinCapacity"),
+                );
+            }
+            if let Some(v) = hi {
+                w.value(
+                    "max_capacity",
+                    v as i64,
+                    &format!("{src}.ScalableTargetAction.MaxCapacity"),
+                );
+            }
         }
     } else {
         ignored.borrow_mut().push("no AWS::ApplicationAutoScaling::ScalableTarget for the service: the scenario does not autoscale".into());

@@ -299,7 +299,135 @@ struct Module {
     missing_vars: Vec<(String, String, usize)>,
 }
 
+/// A resource's values from `terraform show -json` as an HCL body: an
+/// array of objects is a nested block per object, the rest attributes.
+fn json_body(values: &serde_json::Map<String, serde_json::Value>) -> Body {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for (k, v) in values {
+        match v {
+            serde_json::Value::Array(items)
+                if !items.is_empty() && items.iter().all(serde_json::Value::is_object) =>
+            {
+                for item in items {
+                    let body = json_body(item.as_object().expect("checked"));
+                    let mut b = hcl::Block::builder(k.as_str()).build();
+                    b.body = body;
+                    out.push(Structure::Block(b));
+                }
+            }
+            serde_json::Value::Null => {}
+            v => {
+                if let Ok(value) = Value::deserialize(v.clone()) {
+                    out.push(Structure::Attribute(hcl::Attribute::new(
+                        k.as_str(),
+                        Expression::from(value),
+                    )));
+                }
+            }
+        }
+    }
+    Body(out)
+}
+
+/// `terraform show -json` of a plan (`planned_values`) or a state
+/// (`values`): its resources, child modules' included, values resolved
+/// (what is known only after apply is absent).
+fn read_shown(opts: &Options) -> Result<Module, Error> {
+    let f = &opts.path;
+    let text = crate::input::read_text(f, crate::input::MAX_TEXT_BYTES).map_err(|m| err(f, m))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        err(
+            f,
+            format!(
+                "line {}: not the JSON of `terraform show -json`: {e}",
+                e.line()
+            ),
+        )
+    })?;
+    let root = json
+        .get("planned_values")
+        .or_else(|| json.get("values"))
+        .and_then(|v| v.get("root_module"))
+        .ok_or_else(|| {
+            err(
+                f,
+                "no planned_values or values.root_module: not `terraform show -json` output",
+            )
+        })?;
+    let fname = f.file_name().map_or_else(
+        || f.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut resources = Vec::new();
+    let mut stack = vec![root];
+    while let Some(m) = stack.pop() {
+        for r in m
+            .get("resources")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if r.get("mode").and_then(|v| v.as_str()) == Some("data") {
+                continue;
+            }
+            let kind = r
+                .get("type")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let name = r
+                .get("name")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            let address = r.get("address").and_then(|v| v.as_str()).unwrap_or("");
+            let line = text
+                .lines()
+                .position(|l| {
+                    l.contains(&format!("\"address\": \"{address}\""))
+                        || l.contains(&format!("\"address\":\"{address}\""))
+                })
+                .map_or(0, |i| i + 1);
+            let empty = serde_json::Map::new();
+            let values = r
+                .get("values")
+                .and_then(|v| v.as_object())
+                .unwrap_or(&empty);
+            resources.push(Resource {
+                kind,
+                name,
+                body: json_body(values),
+                file: fname.clone(),
+                line,
+            });
+        }
+        for c in m
+            .get("child_modules")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            stack.push(c);
+        }
+    }
+    let mut ctx = Context::new();
+    functions(&mut ctx);
+    let mut texts = BTreeMap::new();
+    texts.insert(fname, text);
+    Ok(Module {
+        resources,
+        region: None,
+        ctx,
+        texts,
+        missing_vars: Vec::new(),
+    })
+}
+
 fn read_module(opts: &Options) -> Result<Module, Error> {
+    if opts.path.is_file() && opts.path.extension().is_some_and(|e| e == "json") {
+        return read_shown(opts);
+    }
     let files: Vec<PathBuf> = if opts.path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&opts.path)
             .map_err(|e| err(&opts.path, e.to_string()))?
@@ -865,6 +993,48 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
             ));
         }
     }
+    // The target group behind the service's load balancer block.
+    let tgs = of("aws_lb_target_group");
+    let tg_name = svc
+        .body
+        .blocks()
+        .filter(|b| b.identifier.as_str() == "load_balancer")
+        .find_map(|b| target_of(&b.body, "target_group_arn", "aws_lb_target_group"));
+    let tg = tg_name
+        .and_then(|n| tgs.iter().copied().find(|r| r.name == n))
+        .or(if tgs.len() == 1 { Some(tgs[0]) } else { None });
+    if let Some(tg) = tg {
+        let mut g = Reader {
+            m: &m,
+            r: tg,
+            unresolved: Vec::new(),
+        };
+        let delay = g.get("deregistration_delay", true).as_ref().and_then(num);
+        let interval = g
+            .blocks("health_check")
+            .first()
+            .and_then(|b| g.get_in(b, "interval", true))
+            .as_ref()
+            .and_then(num);
+        if delay.is_some() || interval.is_some() {
+            w.table("load_balancer", "");
+            if let Some(i) = interval {
+                w.value(
+                    "health_check_interval",
+                    format!("{}s", i as i64),
+                    &g.at("interval"),
+                );
+            }
+            if let Some(d) = delay {
+                w.value(
+                    "deregistration_delay",
+                    format!("{}s", d as i64),
+                    &g.at("deregistration_delay"),
+                );
+            }
+        }
+        unresolved.append(&mut g.unresolved);
+    }
     w.table("platform", "");
     if on_ec2 {
         w.value(
@@ -1043,6 +1213,66 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
             unresolved.append(&mut r.unresolved);
         }
         unresolved.append(&mut a.unresolved);
+        // Scheduled actions on the target.
+        for sa in of("aws_appautoscaling_scheduled_action") {
+            let mut r = Reader {
+                m: &m,
+                r: sa,
+                unresolved: Vec::new(),
+            };
+            let Some(schedule) = r.get("schedule", true).as_ref().and_then(text) else {
+                continue;
+            };
+            if r.get("timezone", false)
+                .as_ref()
+                .and_then(text)
+                .is_some_and(|z| z != "UTC" && z != "Etc/UTC")
+            {
+                ignored.push(format!(
+                    "{}: a time zone other than UTC is not modelled: taken as UTC",
+                    r.at("timezone")
+                ));
+            }
+            match super::aws_schedule(&schedule) {
+                Ok((at, every)) => {
+                    let action = r.blocks("scalable_target_action").into_iter().next();
+                    let cap = |r: &mut Reader, k: &str| {
+                        action
+                            .as_ref()
+                            .and_then(|b| r.get_in(b, k, true))
+                            .as_ref()
+                            .and_then(num)
+                    };
+                    let (lo, hi) = (cap(&mut r, "min_capacity"), cap(&mut r, "max_capacity"));
+                    w.array_table("autoscaling.scheduled");
+                    w.value(
+                        "name",
+                        sa.name.as_str(),
+                        &format!(
+                            "{}:{}: aws_appautoscaling_scheduled_action.{}",
+                            sa.file, sa.line, sa.name
+                        ),
+                    );
+                    w.value(
+                        "at",
+                        at,
+                        &format!(
+                            "{}: {schedule} (time 0 is Monday 00:00 UTC)",
+                            r.at("schedule")
+                        ),
+                    );
+                    w.value("every", every, &r.at("schedule"));
+                    if let Some(v) = lo {
+                        w.value("min_capacity", v as i64, &r.at("min_capacity"));
+                    }
+                    if let Some(v) = hi {
+                        w.value("max_capacity", v as i64, &r.at("max_capacity"));
+                    }
+                }
+                Err(m) => ignored.push(format!("{}: {m}", r.at("schedule"))),
+            }
+            unresolved.append(&mut r.unresolved);
+        }
     } else {
         ignored.push(
             "no aws_appautoscaling_target for the service: the scenario does not autoscale".into(),
@@ -1055,6 +1285,8 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
                 | "aws_ecs_task_definition"
                 | "aws_appautoscaling_target"
                 | "aws_appautoscaling_policy"
+                | "aws_lb_target_group"
+                | "aws_appautoscaling_scheduled_action"
         ) {
             ignored.push(format!(
                 "{}:{}: {}.{}: not needed by capsim",
