@@ -1152,3 +1152,149 @@ fn terraform_show_json_imports_with_its_values_resolved() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// An ECS-on-EC2 module: a capacity provider with managed scaling over an
+/// Auto Scaling group with a mixed-instances policy (on-demand base, Spot
+/// above it) and a launch template.
+const EC2_MODULE: &str = r#"
+variable "types" {
+  default = ["m6i.large", "m5.large"]
+}
+
+resource "aws_launch_template" "ecs" {
+  name_prefix   = "ecs-"
+  image_id      = data.aws_ssm_parameter.ecs_ami.value
+  instance_type = "m6i.large"
+}
+
+resource "aws_autoscaling_group" "ecs" {
+  min_size         = 1
+  max_size         = 12
+  desired_capacity = 2
+
+  mixed_instances_policy {
+    instances_distribution {
+      on_demand_base_capacity                  = 1
+      on_demand_percentage_above_base_capacity = 25
+      spot_allocation_strategy                 = "price-capacity-optimized"
+    }
+    launch_template {
+      launch_template_specification {
+        launch_template_id = aws_launch_template.ecs.id
+      }
+      override {
+        instance_type = var.types[0]
+      }
+      override {
+        instance_type = "m5.large"
+      }
+    }
+  }
+}
+
+resource "aws_ecs_capacity_provider" "ec2" {
+  name = "ec2"
+  auto_scaling_group_provider {
+    auto_scaling_group_arn         = aws_autoscaling_group.ecs.arn
+    managed_termination_protection = "ENABLED"
+    managed_scaling {
+      status                    = "ENABLED"
+      target_capacity           = 90
+      maximum_scaling_step_size = 5
+      instance_warmup_period    = 120
+    }
+  }
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family                   = "api"
+  requires_compatibilities = ["EC2"]
+  network_mode             = "awsvpc"
+  cpu                      = "512"
+  memory                   = "1024"
+  container_definitions    = jsonencode([{ name = "api", image = "api:1", essential = true }])
+}
+
+resource "aws_ecs_service" "api" {
+  name            = "api"
+  task_definition = aws_ecs_task_definition.api.arn
+  desired_count   = 4
+
+  capacity_provider_strategy {
+    capacity_provider = aws_ecs_capacity_provider.ec2.name
+    weight            = 1
+  }
+
+  ordered_placement_strategy {
+    type  = "binpack"
+    field = "memory"
+  }
+}
+"#;
+
+#[test]
+fn an_ec2_service_brings_its_capacity_provider_and_mixed_instances_group() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("ec2.tf"), EC2_MODULE).unwrap();
+    let o = capsim(
+        &["import", "terraform", "ec2.tf", "--out", "api.toml"],
+        d.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let toml = std::fs::read_to_string(d.path().join("api.toml")).unwrap();
+    for (key, source) in [
+        ("kind = \"ecs_ec2\"", "capacity_provider_strategy"),
+        ("instance_types = [\"m6i.large\", \"m5.large\"]", "override"),
+        ("min_size = 1", "aws_autoscaling_group.ecs.min_size"),
+        ("max_size = 12", "max_size"),
+        ("desired_capacity = 2", "desired_capacity"),
+        ("on_demand_base_capacity = 1", "on_demand_base_capacity"),
+        (
+            "on_demand_percentage_above_base = 25",
+            "on_demand_percentage_above_base_capacity",
+        ),
+        (
+            "spot_allocation_strategy = \"price-capacity-optimized\"",
+            "spot_allocation_strategy",
+        ),
+        (
+            "managed_scaling = true",
+            "aws_ecs_capacity_provider.ec2.status",
+        ),
+        ("target_capacity = 90", "target_capacity"),
+        ("maximum_scaling_step_size = 5", "maximum_scaling_step_size"),
+        (
+            "instance_warmup_period = \"120s\"",
+            "instance_warmup_period",
+        ),
+        (
+            "managed_termination_protection = true",
+            "managed_termination_protection",
+        ),
+        (
+            "placement_strategy = [{ type = \"binpack\", field = \"memory\" }]",
+            "ordered_placement_strategy",
+        ),
+        ("desired = 4", "desired_count"),
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{toml}"));
+        assert!(l.contains(source) && l.contains("ec2.tf:"), "{l}");
+    }
+    let o = capsim(
+        &[
+            "run",
+            "api.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
