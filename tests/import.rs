@@ -1298,3 +1298,110 @@ fn an_ec2_service_brings_its_capacity_provider_and_mixed_instances_group() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn a_cloudformation_ec2_service_brings_its_capacity_provider_and_group() {
+    let template = r#"Resources:
+  LaunchTemplate:
+    Type: AWS::EC2::LaunchTemplate
+    Properties:
+      LaunchTemplateData:
+        InstanceType: c6i.large
+        ImageId: !Ref EcsAmi
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      MinSize: "0"
+      MaxSize: "8"
+      DesiredCapacity: "2"
+      MixedInstancesPolicy:
+        InstancesDistribution:
+          OnDemandBaseCapacity: 1
+          OnDemandPercentageAboveBaseCapacity: 50
+          SpotAllocationStrategy: price-capacity-optimized
+        LaunchTemplate:
+          LaunchTemplateSpecification:
+            LaunchTemplateId: !Ref LaunchTemplate
+            Version: !GetAtt LaunchTemplate.LatestVersionNumber
+          Overrides:
+            - InstanceType: c6i.large
+            - InstanceType: m6i.large
+  Provider:
+    Type: AWS::ECS::CapacityProvider
+    Properties:
+      AutoScalingGroupProvider:
+        AutoScalingGroupArn: !Ref Group
+        ManagedTerminationProtection: DISABLED
+        ManagedScaling:
+          Status: ENABLED
+          TargetCapacity: 80
+  TaskDefinition:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      Cpu: "512"
+      Memory: "1024"
+      NetworkMode: awsvpc
+      RequiresCompatibilities: [EC2]
+      ContainerDefinitions:
+        - Name: api
+          Image: api:1
+  Service:
+    Type: AWS::ECS::Service
+    Properties:
+      TaskDefinition: !Ref TaskDefinition
+      DesiredCount: 3
+      CapacityProviderStrategy:
+        - CapacityProvider: !Ref Provider
+          Weight: 1
+"#;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("ec2.yaml"), template).unwrap();
+    let o = capsim(
+        &["import", "cloudformation", "ec2.yaml", "--out", "api.toml"],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let toml = std::fs::read_to_string(d.path().join("api.toml")).unwrap();
+    for (key, source) in [
+        ("kind = \"ecs_ec2\"", "CapacityProviderStrategy"),
+        (
+            "instance_types = [\"c6i.large\", \"m6i.large\"]",
+            "Group.Properties.MixedInstancesPolicy.LaunchTemplate.Overrides[0]",
+        ),
+        ("max_size = 8", "Group.Properties.MaxSize"),
+        ("desired_capacity = 2", "DesiredCapacity"),
+        ("on_demand_base_capacity = 1", "OnDemandBaseCapacity"),
+        (
+            "on_demand_percentage_above_base = 50",
+            "OnDemandPercentageAboveBaseCapacity",
+        ),
+        (
+            "managed_scaling = true",
+            "Provider.Properties.AutoScalingGroupProvider.ManagedScaling.Status",
+        ),
+        ("target_capacity = 80", "TargetCapacity"),
+        (
+            "managed_termination_protection = false",
+            "ManagedTerminationProtection",
+        ),
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{toml}"));
+        assert!(l.contains(source), "{l}");
+    }
+    let o = capsim(
+        &[
+            "run",
+            "api.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

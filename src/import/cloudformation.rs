@@ -562,15 +562,33 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
         }
     }
     let launch = prop(sid, svc, "LaunchType", true).map(|v| scalar(&v));
-    let strategy: Vec<(String, i64, i64)> = prop(sid, svc, "CapacityProviderStrategy", true)
-        .and_then(|v| v.as_array().cloned())
+    // As written: a provider is FARGATE, FARGATE_SPOT, or a `Ref` to a
+    // capacity provider of the template (its logical id).
+    let strategy: Vec<(String, i64, i64)> = svc
+        .get("Properties")
+        .and_then(|p| p.get("CapacityProviderStrategy"))
+        .and_then(Value::as_array)
+        .cloned()
         .unwrap_or_default()
         .iter()
         .map(|p| {
+            let provider = match p.get("CapacityProvider") {
+                Some(Value::Object(o)) => o.get("Ref").map(scalar).unwrap_or_default(),
+                Some(v) => scalar(&t.resolve(v)),
+                None => String::new(),
+            };
             (
-                p.get("CapacityProvider").map(scalar).unwrap_or_default(),
-                p.get("Base").and_then(num).unwrap_or(0.0) as i64,
-                p.get("Weight").and_then(num).unwrap_or(0.0) as i64,
+                provider,
+                p.get("Base")
+                    .map(|v| t.resolve(v))
+                    .as_ref()
+                    .and_then(num)
+                    .unwrap_or(0.0) as i64,
+                p.get("Weight")
+                    .map(|v| t.resolve(v))
+                    .as_ref()
+                    .and_then(num)
+                    .unwrap_or(0.0) as i64,
             )
         })
         .collect();
@@ -606,11 +624,175 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
     );
     if on_ec2 {
         w.value("kind", "ecs_ec2", &src);
-        w.raw(
-            "instance_types",
-            "[\"m5.large\"]",
-            "PLACEHOLDER: the capacity provider's Auto Scaling group is not read yet",
+        let cps = of("AWS::ECS::CapacityProvider");
+        let cp = strategy
+            .iter()
+            .find_map(|(p, _, _)| cps.iter().copied().find(|(k, _)| *k == p))
+            .or(if cps.len() == 1 { Some(cps[0]) } else { None });
+        // The provider's group, by `Ref` (or the template's only one).
+        let by_ref = |v: Option<&Value>, ty: &str| {
+            let all = of(ty);
+            v.and_then(|v| v.get("Ref"))
+                .and_then(Value::as_str)
+                .and_then(|id| all.iter().copied().find(|(k, _)| k.as_str() == id))
+                .or(if all.len() == 1 { Some(all[0]) } else { None })
+        };
+        let asg_provider = cp.and_then(|(_, r)| {
+            r.get("Properties")?
+                .get("AutoScalingGroupProvider")
+                .cloned()
+        });
+        let asg = by_ref(
+            asg_provider
+                .as_ref()
+                .and_then(|p| p.get("AutoScalingGroupArn")),
+            "AWS::AutoScaling::AutoScalingGroup",
         );
+        let mut types: Vec<(String, String)> = Vec::new();
+        if let Some((gid, g)) = asg {
+            let gp = g.get("Properties").cloned().unwrap_or(Value::Null);
+            let mip = gp.get("MixedInstancesPolicy");
+            for (i, o) in mip
+                .and_then(|m| m.get("LaunchTemplate"))
+                .and_then(|l| l.get("Overrides"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(ty) = o.get("InstanceType").map(|v| scalar(&t.resolve(v))) {
+                    types.push((
+                        ty,
+                        at(
+                            gid,
+                            &format!("MixedInstancesPolicy.LaunchTemplate.Overrides[{i}]"),
+                        ),
+                    ));
+                }
+            }
+            if types.is_empty() {
+                let spec = mip
+                    .and_then(|m| m.get("LaunchTemplate"))
+                    .and_then(|l| l.get("LaunchTemplateSpecification"))
+                    .or_else(|| gp.get("LaunchTemplate"));
+                if let Some((lid, lt)) = by_ref(
+                    spec.and_then(|s| s.get("LaunchTemplateId")),
+                    "AWS::EC2::LaunchTemplate",
+                ) && let Some(ty) = lt
+                    .get("Properties")
+                    .and_then(|p| p.get("LaunchTemplateData"))
+                    .and_then(|d| d.get("InstanceType"))
+                {
+                    types.push((
+                        scalar(&t.resolve(ty)),
+                        at(lid, "LaunchTemplateData.InstanceType"),
+                    ));
+                }
+            }
+            if types.is_empty() {
+                w.raw(
+                    "instance_types",
+                    "[\"m5.large\"]",
+                    "PLACEHOLDER: the Auto Scaling group's instance types are not known",
+                );
+            } else {
+                let list: Vec<String> = types.iter().map(|(t, _)| format!("\"{t}\"")).collect();
+                w.raw(
+                    "instance_types",
+                    &format!("[{}]", list.join(", ")),
+                    &types[0].1,
+                );
+            }
+            for (f, key) in [
+                ("MinSize", "min_size"),
+                ("MaxSize", "max_size"),
+                ("DesiredCapacity", "desired_capacity"),
+            ] {
+                if let Some(v) = gp.get(f).map(|v| t.resolve(v)).as_ref().and_then(num) {
+                    w.value(key, v as i64, &at(gid, f));
+                }
+            }
+            if let Some(d) = mip.and_then(|m| m.get("InstancesDistribution")) {
+                for (f, key) in [
+                    ("OnDemandBaseCapacity", "on_demand_base_capacity"),
+                    (
+                        "OnDemandPercentageAboveBaseCapacity",
+                        "on_demand_percentage_above_base",
+                    ),
+                ] {
+                    if let Some(v) = d.get(f).map(|v| t.resolve(v)).as_ref().and_then(num) {
+                        w.value(
+                            key,
+                            v as i64,
+                            &at(
+                                gid,
+                                &format!("MixedInstancesPolicy.InstancesDistribution.{f}"),
+                            ),
+                        );
+                    }
+                }
+                if let Some(v) = d
+                    .get("SpotAllocationStrategy")
+                    .map(|v| scalar(&t.resolve(v)))
+                    && matches!(v.as_str(), "price-capacity-optimized" | "lowest-price")
+                {
+                    w.value(
+                        "spot_allocation_strategy",
+                        v.as_str(),
+                        &at(
+                            gid,
+                            "MixedInstancesPolicy.InstancesDistribution.SpotAllocationStrategy",
+                        ),
+                    );
+                }
+            }
+        } else {
+            w.raw(
+                "instance_types",
+                "[\"m5.large\"]",
+                "PLACEHOLDER: no AWS::AutoScaling::AutoScalingGroup behind the capacity provider",
+            );
+        }
+        if let (Some((cid, _)), Some(p)) = (cp, &asg_provider) {
+            if let Some(ms) = p.get("ManagedScaling") {
+                let status = ms.get("Status").map(scalar);
+                w.value(
+                    "managed_scaling",
+                    status.as_deref() == Some("ENABLED"),
+                    &at(cid, "AutoScalingGroupProvider.ManagedScaling.Status"),
+                );
+                for (f, key) in [
+                    ("TargetCapacity", "target_capacity"),
+                    ("MinimumScalingStepSize", "minimum_scaling_step_size"),
+                    ("MaximumScalingStepSize", "maximum_scaling_step_size"),
+                ] {
+                    if let Some(v) = ms.get(f).map(|v| t.resolve(v)).as_ref().and_then(num) {
+                        w.value(
+                            key,
+                            v as i64,
+                            &at(cid, &format!("AutoScalingGroupProvider.ManagedScaling.{f}")),
+                        );
+                    }
+                }
+                if let Some(v) = ms.get("InstanceWarmupPeriod").and_then(num) {
+                    w.value(
+                        "instance_warmup_period",
+                        format!("{}s", v as i64),
+                        &at(
+                            cid,
+                            "AutoScalingGroupProvider.ManagedScaling.InstanceWarmupPeriod",
+                        ),
+                    );
+                }
+            }
+            if let Some(v) = p.get("ManagedTerminationProtection").map(scalar) {
+                w.value(
+                    "managed_termination_protection",
+                    v == "ENABLED",
+                    &at(cid, "AutoScalingGroupProvider.ManagedTerminationProtection"),
+                );
+            }
+        }
     } else {
         w.value("kind", "fargate", &src);
         if !strategy.is_empty() {
@@ -785,6 +967,9 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
                 | "AWS::ECS::TaskDefinition"
                 | "AWS::ApplicationAutoScaling::ScalableTarget"
                 | "AWS::ApplicationAutoScaling::ScalingPolicy"
+                | "AWS::ECS::CapacityProvider"
+                | "AWS::AutoScaling::AutoScalingGroup"
+                | "AWS::EC2::LaunchTemplate"
         ) {
             ignored.borrow_mut().push(format!(
                 "{fname}:{}: {id} ({ty}): not needed by capsim",
