@@ -183,6 +183,10 @@ enum ImportCommand {
         /// The `aws_ecs_service` to import when the module has several.
         #[arg(long)]
         service: Option<String>,
+        /// EKS: the Kubernetes YAML of the pod (its Deployment and HPA),
+        /// named in the scenario as given.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
         /// Replace the files if they exist.
         #[arg(long)]
         force: bool,
@@ -337,7 +341,10 @@ fn main() -> ExitCode {
 fn write_import(
     out: &std::path::Path,
     force: bool,
-    build: impl FnOnce(&str) -> Result<(capsim::import::Imported, serde_json::Value), capsim::Error>,
+    build: impl FnOnce(
+        &str,
+    )
+        -> Result<(capsim::import::Imported, Option<serde_json::Value>), capsim::Error>,
 ) -> Result<()> {
     let stem = out.file_stem().map_or_else(
         || "scenario".to_string(),
@@ -354,8 +361,11 @@ fn write_import(
         }
     }
     let (imported, task_definition) = build(&td_name)?;
-    let json = serde_json::to_string_pretty(&task_definition)?;
-    for (f, text) in [(td_path.as_path(), json), (out, imported.toml.clone())] {
+    let mut files = vec![(out, imported.toml.clone())];
+    if let Some(td) = &task_definition {
+        files.insert(0, (td_path.as_path(), serde_json::to_string_pretty(td)?));
+    }
+    for (f, text) in files {
         capsim::report::fsio::write(f, text.as_bytes()).map_err(|error| capsim::Error::Output {
             path: f.to_path_buf(),
             error,
@@ -373,9 +383,13 @@ fn write_import(
         eprintln!("{}", note_line(None, n));
     }
     println!(
-        "{} and {}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
+        "{}{}: written and valid — \"{}\", {} on {}; set the PLACEHOLDER values (the load and the workload) before trusting its figures",
         out.display(),
-        td_path.display(),
+        if task_definition.is_some() {
+            format!(" and {}", td_path.display())
+        } else {
+            String::new()
+        },
         sc.name,
         sc.platform.kind(),
         sc.region
@@ -406,6 +420,7 @@ fn real_main() -> Result<()> {
                     vars,
                     var_files,
                     service,
+                    manifest,
                     force,
                 },
         } => {
@@ -417,6 +432,7 @@ fn real_main() -> Result<()> {
                         vars,
                         var_files,
                         service,
+                        manifest,
                     },
                     td,
                 )?;
@@ -445,7 +461,7 @@ fn real_main() -> Result<()> {
                     },
                     td,
                 )?;
-                Ok((t.scenario, t.task_definition))
+                Ok((t.scenario, Some(t.task_definition)))
             })?;
         }
         Command::Import {

@@ -1405,3 +1405,91 @@ fn a_cloudformation_ec2_service_brings_its_capacity_provider_and_group() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn an_eks_module_brings_its_node_groups_and_the_pod_from_its_manifest() {
+    let module = r#"
+provider "aws" {
+  region = "us-east-1"
+}
+
+resource "aws_eks_cluster" "main" {
+  name     = "prod"
+  role_arn = aws_iam_role.cluster.arn
+  version  = "1.33"
+  vpc_config {
+    subnet_ids = var.subnets
+  }
+}
+
+resource "aws_eks_node_group" "web" {
+  cluster_name    = aws_eks_cluster.main.name
+  node_group_name = "web"
+  node_role_arn   = aws_iam_role.node.arn
+  subnet_ids      = var.subnets
+  instance_types  = ["m5.xlarge"]
+  capacity_type   = "ON_DEMAND"
+  labels = {
+    workload = "web"
+  }
+  scaling_config {
+    desired_size = 2
+    min_size     = 1
+    max_size     = 6
+  }
+}
+"#;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("eks.tf"), module).unwrap();
+    std::fs::copy(
+        common::root().join("scenarios/eks/app.yaml"),
+        d.path().join("app.yaml"),
+    )
+    .unwrap();
+    let o = capsim(
+        &[
+            "import",
+            "terraform",
+            "eks.tf",
+            "--manifest",
+            "app.yaml",
+            "--out",
+            "web.toml",
+        ],
+        d.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(!d.path().join("web.task-definition.json").exists());
+    let toml = std::fs::read_to_string(d.path().join("web.toml")).unwrap();
+    for (key, source) in [
+        ("kind = \"eks\"", "aws_eks_cluster.main"),
+        ("compute = \"node_groups\"", "aws_eks_node_group"),
+        ("name = \"web\"", "aws_eks_node_group.web.node_group_name"),
+        ("instance_types = [\"m5.xlarge\"]", "instance_types"),
+        ("capacity_type = \"ON_DEMAND\"", "capacity_type"),
+        ("max_size = 6", "max_size"),
+        ("desired_size = 2", "desired_size"),
+        ("labels = { workload = \"web\" }", "labels"),
+        ("manifest = \"app.yaml\"", "--manifest"),
+    ] {
+        let l = toml
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{toml}"));
+        assert!(l.contains(source), "{l}");
+    }
+    let o = capsim(
+        &[
+            "run",
+            "web.toml",
+            "--set",
+            "duration=1h",
+            "--quiet",
+            "--out",
+            "r",
+        ],
+        d.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

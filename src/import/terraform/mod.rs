@@ -15,6 +15,7 @@
 //! is listed as not needed.
 
 mod ec2;
+mod eks;
 mod module;
 
 use super::{Imported, Writer};
@@ -38,6 +39,8 @@ pub struct Options {
     /// The `aws_ecs_service` to import (its resource name or `name`)
     /// when the module has several.
     pub service: Option<String>,
+    /// EKS: the Kubernetes YAML of the pod (as the scenario names it).
+    pub manifest: Option<PathBuf>,
 }
 
 /// A scenario and the task definition JSON it references.
@@ -45,8 +48,8 @@ pub struct Options {
 pub struct TerraformImport {
     /// The scenario.
     pub scenario: Imported,
-    /// The task definition (`register-task-definition` JSON).
-    pub task_definition: serde_json::Value,
+    /// The task definition (`register-task-definition` JSON); `None` on EKS.
+    pub task_definition: Option<serde_json::Value>,
 }
 
 /// What a resource's attribute evaluates to, with where it is.
@@ -144,6 +147,11 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
     let of =
         |kind: &str| -> Vec<&Resource> { m.resources.iter().filter(|r| r.kind == kind).collect() };
     let services = of("aws_ecs_service");
+    if services.is_empty()
+        && let Some(cluster) = of("aws_eks_cluster").first()
+    {
+        return eks::eks(&m, opts, cluster);
+    }
     let svc = match (&opts.service, services.as_slice()) {
         (None, [one]) => *one,
         (None, []) => return Err(err(&opts.path, "no aws_ecs_service in the module")),
@@ -798,6 +806,6 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
             toml: w.finish(),
             ignored,
         },
-        task_definition: serde_json::Value::Object(task),
+        task_definition: Some(serde_json::Value::Object(task)),
     })
 }
