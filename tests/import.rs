@@ -574,6 +574,47 @@ resource "aws_appautoscaling_target" "app" {
   max_capacity       = 10
 }
 
+resource "aws_appautoscaling_policy" "burst" {
+  name               = "burst"
+  policy_type        = "StepScaling"
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+
+  step_scaling_policy_configuration {
+    adjustment_type         = "ChangeInCapacity"
+    cooldown                = 120
+    metric_aggregation_type = "Maximum"
+
+    step_adjustment {
+      metric_interval_lower_bound = 0
+      metric_interval_upper_bound = 20
+      scaling_adjustment          = 1
+    }
+
+    step_adjustment {
+      metric_interval_lower_bound = 20
+      scaling_adjustment          = 3
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "cpu_high" {
+  alarm_name          = "cpu-high"
+  namespace           = "AWS/ECS"
+  metric_name         = "CPUUtilization"
+  statistic           = "Average"
+  period              = 60
+  evaluation_periods  = 2
+  threshold           = 80
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  dimensions = {
+    ClusterName = aws_ecs_cluster.main.name
+    ServiceName = aws_ecs_service.app.name
+  }
+  alarm_actions = [aws_appautoscaling_policy.burst.arn]
+}
+
 resource "aws_appautoscaling_scheduled_action" "night" {
   name               = "night"
   service_namespace  = aws_appautoscaling_target.app.service_namespace
@@ -677,6 +718,23 @@ fn the_typical_terraform_ecs_module_imports_to_a_scenario_that_runs() {
         (
             "at = \"79200s\"",
             "aws_appautoscaling_scheduled_action.night.schedule",
+        ),
+        (
+            "threshold = 80",
+            "aws_cloudwatch_metric_alarm.cpu_high.threshold",
+        ),
+        (
+            "comparison = \"greater_than_or_equal_to_threshold\"",
+            "comparison_operator",
+        ),
+        (
+            "steps = [{ lower = 0, upper = 20, adjustment = 1 }, { lower = 20, adjustment = 3 }]",
+            "aws_appautoscaling_policy.burst.step_adjustment",
+        ),
+        ("cooldown = \"120s\"", "cooldown"),
+        (
+            "metric_aggregation_type = \"Maximum\"",
+            "metric_aggregation_type",
         ),
         ("every = \"1d\"", "schedule"),
         (
