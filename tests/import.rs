@@ -930,6 +930,30 @@ Resources:
           ScalableTargetAction:
             MinCapacity: 1
             MaxCapacity: 4
+  BurstPolicy:
+    Type: AWS::ApplicationAutoScaling::ScalingPolicy
+    Properties:
+      PolicyName: burst
+      PolicyType: StepScaling
+      ScalingTargetId: !Ref ScalableTarget
+      StepScalingPolicyConfiguration:
+        AdjustmentType: PercentChangeInCapacity
+        Cooldown: 90
+        MinAdjustmentMagnitude: 2
+        StepAdjustments:
+          - MetricIntervalLowerBound: 0
+            ScalingAdjustment: 50
+  BurstAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      Namespace: AWS/ECS
+      MetricName: CPUUtilization
+      Statistic: Average
+      Period: 60
+      EvaluationPeriods: 3
+      Threshold: 85
+      ComparisonOperator: GreaterThanThreshold
+      AlarmActions: [!Ref BurstPolicy]
   CpuPolicy:
     Type: AWS::ApplicationAutoScaling::ScalingPolicy
     Properties:
@@ -1003,6 +1027,11 @@ fn a_cloudformation_template_with_short_form_intrinsics_imports_and_runs() {
         ("region = \"us-east-1\"".into(), "--region".into()),
         ("at = \"432000s\"".into(), "ScalableTarget.Properties.ScheduledActions[0]".into()),
         ("every = \"7d\"".into(), "Schedule".into()),
+        ("threshold = 85".into(), "BurstAlarm.Properties.Threshold".into()),
+        ("comparison = \"greater_than_threshold\"".into(), "ComparisonOperator".into()),
+        ("adjustment_type = \"PercentChangeInCapacity\"".into(), "BurstPolicy".into()),
+        ("steps = [{ lower = 0, adjustment = 50 }]".into(), "StepAdjustments".into()),
+        ("min_adjustment_magnitude = 2".into(), "MinAdjustmentMagnitude".into()),
     ] {
         let l = toml
             .lines()

@@ -331,6 +331,141 @@ fn num(v: &Value) -> Option<f64> {
     }
 }
 
+/// A step-scaling policy and its alarm as `[[autoscaling.step_scaling]]`
+/// lines (key, TOML value, source), or why they cannot be.
+fn step_lines(
+    pid: &str,
+    aid: &str,
+    alarm: &Value,
+    cfg: &Value,
+    at: &dyn Fn(&str, &str) -> String,
+) -> Result<Vec<(String, String, String)>, String> {
+    let get = |k: &str| alarm.get(k).map(scalar);
+    let metric = match (get("Namespace").as_deref(), get("MetricName").as_deref()) {
+        (Some("AWS/ECS"), Some("CPUUtilization")) => "ECSServiceAverageCPUUtilization",
+        (Some("AWS/ECS"), Some("MemoryUtilization")) => "ECSServiceAverageMemoryUtilization",
+        (ns, name) => {
+            return Err(format!(
+                "its alarm watches {}/{}: capsim's step alarms read the service's CPU or memory utilization (AWS/ECS)",
+                ns.unwrap_or("?"),
+                name.unwrap_or("?")
+            ));
+        }
+    };
+    if get("Statistic").is_some_and(|s| s != "Average")
+        || alarm.get("Period").and_then(num).is_some_and(|p| p != 60.0)
+    {
+        return Err("capsim's step alarms use the one-minute Average".into());
+    }
+    let comparison = match get("ComparisonOperator").as_deref() {
+        Some("GreaterThanOrEqualToThreshold") => "greater_than_or_equal_to_threshold",
+        Some("GreaterThanThreshold") => "greater_than_threshold",
+        Some("LessThanThreshold") => "less_than_threshold",
+        Some("LessThanOrEqualToThreshold") => "less_than_or_equal_to_threshold",
+        other => return Err(format!("comparison {other:?} is not modelled")),
+    };
+    let threshold = alarm
+        .get("Threshold")
+        .and_then(num)
+        .ok_or("its alarm's threshold is not known")?;
+    let mut out = vec![
+        (
+            "name".to_string(),
+            format!("\"{pid}\""),
+            at(pid, "PolicyType"),
+        ),
+        (
+            "metric".into(),
+            format!("\"{metric}\""),
+            at(aid, "MetricName"),
+        ),
+        (
+            "threshold".into(),
+            threshold.to_string(),
+            at(aid, "Threshold"),
+        ),
+        (
+            "comparison".into(),
+            format!("\"{comparison}\""),
+            at(aid, "ComparisonOperator"),
+        ),
+    ];
+    for (k, key) in [
+        ("EvaluationPeriods", "evaluation_periods"),
+        ("DatapointsToAlarm", "datapoints_to_alarm"),
+    ] {
+        if let Some(v) = alarm.get(k).and_then(num) {
+            out.push((key.into(), (v as i64).to_string(), at(aid, k)));
+        }
+    }
+    let adjustment = cfg
+        .get("AdjustmentType")
+        .map(scalar)
+        .filter(|t| {
+            matches!(
+                t.as_str(),
+                "ChangeInCapacity" | "PercentChangeInCapacity" | "ExactCapacity"
+            )
+        })
+        .ok_or(
+            "AdjustmentType must be ChangeInCapacity, PercentChangeInCapacity or ExactCapacity",
+        )?;
+    let cf = |f: &str| at(pid, &format!("StepScalingPolicyConfiguration.{f}"));
+    out.push((
+        "adjustment_type".into(),
+        format!("\"{adjustment}\""),
+        cf("AdjustmentType"),
+    ));
+    let mut steps = Vec::new();
+    for s in cfg
+        .get("StepAdjustments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut parts = Vec::new();
+        if let Some(l) = s.get("MetricIntervalLowerBound").and_then(num) {
+            parts.push(format!("lower = {l}"));
+        }
+        if let Some(u) = s.get("MetricIntervalUpperBound").and_then(num) {
+            parts.push(format!("upper = {u}"));
+        }
+        let adj = s
+            .get("ScalingAdjustment")
+            .and_then(num)
+            .ok_or("a step adjustment without ScalingAdjustment")?;
+        parts.push(format!("adjustment = {adj}"));
+        steps.push(format!("{{ {} }}", parts.join(", ")));
+    }
+    out.push((
+        "steps".into(),
+        format!("[{}]", steps.join(", ")),
+        cf("StepAdjustments"),
+    ));
+    if let Some(v) = cfg.get("Cooldown").and_then(num) {
+        out.push((
+            "cooldown".into(),
+            format!("\"{}s\"", v as i64),
+            cf("Cooldown"),
+        ));
+    }
+    if let Some(v) = cfg.get("MinAdjustmentMagnitude").and_then(num) {
+        out.push((
+            "min_adjustment_magnitude".into(),
+            (v as i64).to_string(),
+            cf("MinAdjustmentMagnitude"),
+        ));
+    }
+    if let Some(v) = cfg.get("MetricAggregationType").map(scalar) {
+        out.push((
+            "metric_aggregation_type".into(),
+            format!("\"{v}\""),
+            cf("MetricAggregationType"),
+        ));
+    }
+    Ok(out)
+}
+
 /// Imports the template; `task_definition_file` is how the scenario names
 /// the task definition JSON the caller writes beside it.
 pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, Error> {
@@ -836,6 +971,7 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
         }
         let mut first = true;
         let mut scheduled = Vec::new();
+        let mut steps: Vec<Vec<(String, String, String)>> = Vec::new();
         if let Some(Value::Array(actions)) = prop(gid, g, "ScheduledActions", true) {
             for (i, a) in actions.iter().enumerate() {
                 let field = format!("ScheduledActions[{i}]");
@@ -872,9 +1008,32 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
             let ty = prop(pid, p, "PolicyType", true)
                 .map(|v| scalar(&v))
                 .unwrap_or_default();
+            if ty == "StepScaling" {
+                // The alarm whose AlarmActions `Ref` this policy.
+                let alarm = of("AWS::CloudWatch::Alarm").into_iter().find(|(_, a)| {
+                    a.get("Properties")
+                        .and_then(|x| x.get("AlarmActions"))
+                        .is_some_and(|v| v.to_string().contains(&format!("\"{pid}\"")))
+                });
+                match alarm.ok_or_else(|| "no AWS::CloudWatch::Alarm names it in AlarmActions: its threshold is unknown".to_string()).and_then(|(aid, a)| {
+                    let ap = t.resolve(a.get("Properties").unwrap_or(&Value::Null));
+                    let cfg = p
+                        .get("Properties")
+                        .and_then(|x| x.get("StepScalingPolicyConfiguration"))
+                        .map(|v| t.resolve(v))
+                        .ok_or("no StepScalingPolicyConfiguration")?;
+                    step_lines(pid, aid, &ap, &cfg, &at)
+                }) {
+                    Ok(lines) => steps.push(lines),
+                    Err(why) => ignored
+                        .borrow_mut()
+                        .push(format!("{}: step policy {pid}: {why}", at(pid, "PolicyType"))),
+                }
+                continue;
+            }
             if ty != "TargetTrackingScaling" {
                 ignored.borrow_mut().push(format!(
-                    "{}: a {ty} policy: its thresholds live in an AWS::CloudWatch::Alarm, not read yet — write it as [[autoscaling.step_scaling]]",
+                    "{}: a {ty} policy is not modelled",
                     at(pid, "PolicyType")
                 ));
                 continue;
@@ -932,6 +1091,12 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
             );
             first = false;
         }
+        for lines in steps {
+            w.array_table("autoscaling.step_scaling");
+            for (k, v, src) in lines {
+                w.raw(&k, &v, &src);
+            }
+        }
         for (name, at_, every, lo, hi, src) in scheduled {
             w.array_table("autoscaling.scheduled");
             w.value("name", name.as_str(), &src);
@@ -970,6 +1135,7 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
                 | "AWS::ECS::CapacityProvider"
                 | "AWS::AutoScaling::AutoScalingGroup"
                 | "AWS::EC2::LaunchTemplate"
+                | "AWS::CloudWatch::Alarm"
         ) {
             ignored.borrow_mut().push(format!(
                 "{fname}:{}: {id} ({ty}): not needed by capsim",
