@@ -156,6 +156,9 @@ enum ImportCommand {
         /// `aws application-autoscaling describe-scaling-policies --service-namespace ecs` output.
         #[arg(long)]
         scaling_policies: Option<PathBuf>,
+        /// `aws cloudwatch describe-alarms` output (the alarms of step policies).
+        #[arg(long)]
+        alarms: Option<PathBuf>,
         /// The service to import when the file holds several.
         #[arg(long)]
         service: Option<String>,
@@ -509,6 +512,7 @@ fn real_main() -> Result<()> {
                     task_definition,
                     scalable_targets,
                     scaling_policies,
+                    alarms,
                     service,
                     out,
                     force,
@@ -531,6 +535,7 @@ fn real_main() -> Result<()> {
                     task_definition,
                     scalable_targets,
                     scaling_policies,
+                    alarms,
                     service,
                 },
                 &dir,

@@ -118,7 +118,8 @@ const POLICIES: &str = r#"{
             "ResourceId": "service/prod/web",
             "ScalableDimension": "ecs:service:DesiredCount",
             "PolicyType": "StepScaling",
-            "StepScalingPolicyConfiguration": { "AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{ "MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 2 }] }
+            "StepScalingPolicyConfiguration": { "AdjustmentType": "ChangeInCapacity", "StepAdjustments": [{ "MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 2 }], "Cooldown": 60 },
+            "Alarms": [{ "AlarmName": "web-cpu-burst", "AlarmARN": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:web-cpu-burst" }]
         },
         {
             "PolicyName": "other-service",
@@ -131,10 +132,26 @@ const POLICIES: &str = r#"{
     ]
 }"#;
 
+const ALARMS: &str = r#"{
+    "MetricAlarms": [
+        {
+            "AlarmName": "web-cpu-burst",
+            "Namespace": "AWS/ECS",
+            "MetricName": "CPUUtilization",
+            "Statistic": "Average",
+            "Period": 60,
+            "EvaluationPeriods": 2,
+            "Threshold": 90.0,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold"
+        }
+    ]
+}"#;
+
 fn fixtures(dir: &Path) {
     std::fs::write(dir.join("services.json"), SERVICES).unwrap();
     std::fs::write(dir.join("targets.json"), TARGETS).unwrap();
     std::fs::write(dir.join("policies.json"), POLICIES).unwrap();
+    std::fs::write(dir.join("alarms.json"), ALARMS).unwrap();
     std::fs::copy(
         common::root().join("scenarios/web-api-task.json"),
         dir.join("task-definition.json"),
@@ -216,6 +233,22 @@ fn a_hand_built_fargate_service_imports_commented_and_runs() {
     ] {
         assert!(err.contains(what), "{what} not in\n{err}");
     }
+    // With the alarms, the step policy comes in too.
+    let mut with_alarms = ARGS.to_vec();
+    with_alarms.extend(["--alarms", "alarms.json", "--force"]);
+    let o = capsim(&with_alarms, d.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let t = std::fs::read_to_string(d.path().join("web.toml")).unwrap();
+    let l = t
+        .lines()
+        .find(|l| l.starts_with("threshold = 90"))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(l.contains("alarms.json: MetricAlarms[0].Threshold"), "{l}");
+    assert!(
+        t.contains("[[autoscaling.step_scaling]]")
+            && t.contains("steps = [{ lower = 0, adjustment = 2 }]"),
+        "{t}"
+    );
     // The other service's policy is not this service's.
     assert!(
         !toml.contains("ECSServiceAverageMemoryUtilization"),

@@ -333,7 +333,7 @@ fn num(v: &Value) -> Option<f64> {
 
 /// A step-scaling policy and its alarm as `[[autoscaling.step_scaling]]`
 /// lines (key, TOML value, source), or why they cannot be.
-fn step_lines(
+pub(super) fn step_lines(
     pid: &str,
     aid: &str,
     alarm: &Value,

@@ -30,6 +30,8 @@ pub struct Sources {
     pub scalable_targets: Option<PathBuf>,
     /// `describe-scaling-policies` output.
     pub scaling_policies: Option<PathBuf>,
+    /// `aws cloudwatch describe-alarms` output: the alarms of step policies.
+    pub alarms: Option<PathBuf>,
     /// The service to import when the file holds several.
     pub service: Option<String>,
 }
@@ -420,6 +422,24 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
                     )
                 })?;
             let pf = name(p);
+            let mut steps: Vec<Vec<(String, String, String)>> = Vec::new();
+            let alarms: Option<(String, Vec<Value>)> = match &src.alarms {
+                Some(a) => {
+                    let j = read_json(a)?;
+                    let list = j
+                        .get("MetricAlarms")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .ok_or_else(|| {
+                            bad(
+                                a,
+                                "expected the output of `aws cloudwatch describe-alarms` (a \"MetricAlarms\" list)",
+                            )
+                        })?;
+                    Some((name(a), list))
+                }
+                None => None,
+            };
             let mut first = true;
             for (i, pol) in policies.iter().enumerate() {
                 let pat = |f: &str| format!("{pf}: ScalingPolicies[{i}].{f}");
@@ -447,13 +467,21 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
                         let Some(target) = c.get("TargetValue").and_then(Value::as_f64) else {
                             return Err(bad(
                                 p,
-                                format!("{} is missing", pat("TargetTrackingScalingPolicyConfiguration.TargetValue")),
+                                format!(
+                                    "{} is missing",
+                                    pat("TargetTrackingScalingPolicyConfiguration.TargetValue")
+                                ),
                             ));
                         };
-                        let cfg = |f: &str| pat(&format!("TargetTrackingScalingPolicyConfiguration.{f}"));
+                        let cfg =
+                            |f: &str| pat(&format!("TargetTrackingScalingPolicyConfiguration.{f}"));
                         let secs = |f: &str| c.get(f).and_then(Value::as_u64);
                         if first {
-                            w.value("predefined_metric", metric, &cfg("PredefinedMetricSpecification"));
+                            w.value(
+                                "predefined_metric",
+                                metric,
+                                &cfg("PredefinedMetricSpecification"),
+                            );
                             w.value("target_value", target, &cfg("TargetValue"));
                             // The API's default cooldowns for ECS are 300 s.
                             w.value(
@@ -473,7 +501,11 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
                         } else {
                             w.array_table("autoscaling.target_tracking");
                             w.value("name", pname, &pat("PolicyName"));
-                            w.value("predefined_metric", metric, &cfg("PredefinedMetricSpecification"));
+                            w.value(
+                                "predefined_metric",
+                                metric,
+                                &cfg("PredefinedMetricSpecification"),
+                            );
                             w.value("target_value", target, &cfg("TargetValue"));
                             w.value(
                                 "scale_out_cooldown",
@@ -487,21 +519,65 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
                             );
                         }
                     }
-                    Some("StepScaling") => ignored.push(format!(
-                        "{}: step policy {pname}: its thresholds live in the CloudWatch alarm (aws cloudwatch describe-alarms), not read by this importer yet — write it as [[autoscaling.step_scaling]]",
-                        pat("PolicyType")
-                    )),
+                    Some("StepScaling") => {
+                        let names: Vec<&str> = pol
+                            .get("Alarms")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|a| a.get("AlarmName").and_then(Value::as_str))
+                            .collect();
+                        let found = alarms.as_ref().and_then(|(af, list)| {
+                            list.iter()
+                                .enumerate()
+                                .find(|(_, a)| {
+                                    a.get("AlarmName")
+                                        .and_then(Value::as_str)
+                                        .is_some_and(|n| names.contains(&n))
+                                })
+                                .map(|(i, a)| (af.clone(), i, a.clone()))
+                        });
+                        match found {
+                            None => ignored.push(format!(
+                                "{}: step policy {pname}: its thresholds live in its CloudWatch alarm {names:?}: pass --alarms with `aws cloudwatch describe-alarms` output",
+                                pat("PolicyType")
+                            )),
+                            Some((af, ai, alarm)) => {
+                                let cfg = pol
+                                    .get("StepScalingPolicyConfiguration")
+                                    .cloned()
+                                    .unwrap_or(Value::Null);
+                                let at = |id: &str, field: &str| {
+                                    if id == pname {
+                                        pat(field)
+                                    } else {
+                                        format!("{af}: MetricAlarms[{ai}].{field}")
+                                    }
+                                };
+                                match super::cloudformation::step_lines(pname, "\u{0}alarm", &alarm, &cfg, &at) {
+                                    Ok(lines) => steps.push(lines),
+                                    Err(why) => ignored.push(format!("{}: step policy {pname}: {why}", pat("PolicyType"))),
+                                }
+                            }
+                        }
+                    }
                     other => ignored.push(format!(
                         "{}: policy {pname} of type {other:?} is not modelled",
                         pat("PolicyType")
                     )),
                 }
             }
-            if first {
+            if first && steps.is_empty() {
                 ignored.push(format!(
                     "{pf}: no target-tracking policy for {}: the scenario's autoscaling has bounds only",
                     resource.as_deref().unwrap_or("?")
                 ));
+            }
+            for lines in std::mem::take(&mut steps) {
+                w.array_table("autoscaling.step_scaling");
+                for (k, v, src) in lines {
+                    w.raw(&k, &v, &src);
+                }
             }
         }
     } else if src.scalable_targets.is_none() {
