@@ -554,7 +554,7 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
                                         format!("{af}: MetricAlarms[{ai}].{field}")
                                     }
                                 };
-                                match super::cloudformation::step_lines(pname, "\u{0}alarm", &alarm, &cfg, &at) {
+                                match super::aws_scaling::step_lines(pname, "\u{0}alarm", &alarm, &cfg, &at) {
                                     Ok(lines) => steps.push(lines),
                                     Err(why) => ignored.push(format!("{}: step policy {pname}: {why}", pat("PolicyType"))),
                                 }

@@ -8,6 +8,7 @@
 //! and validates it.
 
 pub mod alb;
+mod aws_scaling;
 pub mod cloudformation;
 pub mod ecs;
 pub mod terraform;

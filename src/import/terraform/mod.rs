@@ -10,13 +10,18 @@
 //! runtime platform, network mode, ephemeral storage) — written out as a
 //! task definition JSON the scenario references —, `aws_ecs_service`
 //! (desired count, launch type or capacity provider strategy, deployment
-//! percentages, placement), `aws_appautoscaling_target` and its
-//! `aws_appautoscaling_policy` target-tracking policies. Everything else
-//! is listed as not needed.
+//! percentages, placement), `aws_appautoscaling_target` with its
+//! target-tracking and step policies (`scaling.rs`: with their alarm) and
+//! scheduled actions, the target group, the region; on EC2 the capacity
+//! provider's group (`ec2.rs`); an EKS cluster's node groups (`eks.rs`).
+//! `module.rs` reads the module, `reader.rs` one resource's attributes.
+//! Everything else is listed as not needed.
 
 mod ec2;
 mod eks;
 mod module;
+mod reader;
+mod scaling;
 
 use super::{Imported, Writer};
 use crate::error::Error;
@@ -24,6 +29,8 @@ use ec2::*;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Block, Body, Expression, Structure, Value};
 use module::*;
+use reader::*;
+use scaling::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -50,263 +57,6 @@ pub struct TerraformImport {
     pub scenario: Imported,
     /// The task definition (`register-task-definition` JSON); `None` on EKS.
     pub task_definition: Option<serde_json::Value>,
-}
-
-/// What a resource's attribute evaluates to, with where it is.
-struct Reader<'m> {
-    m: &'m Module,
-    r: &'m Resource,
-    unresolved: Vec<String>,
-}
-
-impl Reader<'_> {
-    fn at(&self, key: &str) -> String {
-        let text = self.m.texts.get(&self.r.file).map_or("", String::as_str);
-        format!(
-            "{}:{}: {}.{}.{key}",
-            self.r.file,
-            attr_line(text, self.r.line, key),
-            self.r.kind,
-            self.r.name
-        )
-    }
-
-    fn get_in(&mut self, body: &Body, key: &str, needed: bool) -> Option<Value> {
-        let a = body.attributes().find(|a| a.key.as_str() == key)?;
-        match a.expr.evaluate(&self.m.ctx) {
-            Ok(v) => {
-                if let Some(what) = contains_unresolved(&v) {
-                    self.unresolved.push(format!(
-                        "{}: {what} is known only once applied — {}",
-                        self.at(key),
-                        if needed {
-                            "capsim needs it"
-                        } else {
-                            "capsim does not need it"
-                        }
-                    ));
-                    if needed {
-                        return None;
-                    }
-                }
-                Some(v)
-            }
-            Err(e) => {
-                self.unresolved
-                    .push(format!("{}: cannot be evaluated ({e})", self.at(key)));
-                None
-            }
-        }
-    }
-
-    fn get(&mut self, key: &str, needed: bool) -> Option<Value> {
-        let body = self.r.body.clone();
-        self.get_in(&body, key, needed)
-    }
-
-    fn blocks(&self, name: &str) -> Vec<Body> {
-        self.r
-            .body
-            .blocks()
-            .filter(|b| b.identifier.as_str() == name)
-            .map(|b| b.body.clone())
-            .collect()
-    }
-}
-
-fn num(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The resource a traversal names (`aws_x.name.attr` → `name`), if any.
-fn target_of(body: &Body, key: &str, kind: &str) -> Option<String> {
-    let a = body.attributes().find(|a| a.key.as_str() == key)?;
-    let mut refs = Vec::new();
-    references(&a.expr, &mut refs);
-    refs.into_iter()
-        .find(|p| p[0] == kind && p.len() > 1)
-        .map(|p| p[1].clone())
-}
-
-/// A step-scaling policy with the `aws_cloudwatch_metric_alarm` whose
-/// `alarm_actions` name it, as `[[autoscaling.step_scaling]]` lines (key,
-/// TOML value, source); or why it cannot be.
-fn step_policy(
-    m: &Module,
-    p: &Resource,
-    r: &mut Reader,
-) -> Result<Vec<(String, String, String)>, String> {
-    let alarm = m
-        .resources
-        .iter()
-        .find(|a| {
-            a.kind == "aws_cloudwatch_metric_alarm"
-                && target_of(&a.body, "alarm_actions", "aws_appautoscaling_policy").as_deref()
-                    == Some(p.name.as_str())
-        })
-        .ok_or(
-            "no aws_cloudwatch_metric_alarm names it in alarm_actions: its threshold is unknown",
-        )?;
-    let mut a = Reader {
-        m,
-        r: alarm,
-        unresolved: Vec::new(),
-    };
-    let get = |a: &mut Reader, k: &str| a.get(k, true).as_ref().and_then(text);
-    let metric = match (
-        get(&mut a, "namespace").as_deref(),
-        get(&mut a, "metric_name").as_deref(),
-    ) {
-        (Some("AWS/ECS"), Some("CPUUtilization")) => "ECSServiceAverageCPUUtilization",
-        (Some("AWS/ECS"), Some("MemoryUtilization")) => "ECSServiceAverageMemoryUtilization",
-        (ns, name) => {
-            return Err(format!(
-                "its alarm watches {}/{}: capsim's step alarms read the service's CPU or memory utilization (AWS/ECS)",
-                ns.unwrap_or("?"),
-                name.unwrap_or("?")
-            ));
-        }
-    };
-    if get(&mut a, "statistic").is_some_and(|s| s != "Average")
-        || a.get("period", true)
-            .as_ref()
-            .and_then(num)
-            .is_some_and(|x| x != 60.0)
-    {
-        return Err("capsim's step alarms use the one-minute Average".into());
-    }
-    let comparison = match get(&mut a, "comparison_operator").as_deref() {
-        Some("GreaterThanOrEqualToThreshold") => "greater_than_or_equal_to_threshold",
-        Some("GreaterThanThreshold") => "greater_than_threshold",
-        Some("LessThanThreshold") => "less_than_threshold",
-        Some("LessThanOrEqualToThreshold") => "less_than_or_equal_to_threshold",
-        other => return Err(format!("comparison {other:?} is not modelled")),
-    };
-    let threshold = a
-        .get("threshold", true)
-        .as_ref()
-        .and_then(num)
-        .ok_or("its alarm's threshold is not known")?;
-    let mut out = vec![
-        (
-            "name".to_string(),
-            format!("\"{}\"", p.name),
-            format!(
-                "{}:{}: aws_appautoscaling_policy.{}",
-                p.file, p.line, p.name
-            ),
-        ),
-        (
-            "metric".into(),
-            format!("\"{metric}\""),
-            a.at("metric_name"),
-        ),
-        ("threshold".into(), threshold.to_string(), a.at("threshold")),
-        (
-            "comparison".into(),
-            format!("\"{comparison}\""),
-            a.at("comparison_operator"),
-        ),
-    ];
-    for (k, key) in [
-        ("evaluation_periods", "evaluation_periods"),
-        ("datapoints_to_alarm", "datapoints_to_alarm"),
-    ] {
-        if let Some(v) = a.get(k, true).as_ref().and_then(num) {
-            out.push((key.into(), (v as i64).to_string(), a.at(k)));
-        }
-    }
-    let cfg = r
-        .blocks("step_scaling_policy_configuration")
-        .into_iter()
-        .next()
-        .ok_or("no step_scaling_policy_configuration")?;
-    let adjustment = r
-        .get_in(&cfg, "adjustment_type", true)
-        .as_ref()
-        .and_then(text)
-        .filter(|t| {
-            matches!(
-                t.as_str(),
-                "ChangeInCapacity" | "PercentChangeInCapacity" | "ExactCapacity"
-            )
-        })
-        .ok_or(
-            "adjustment_type must be ChangeInCapacity, PercentChangeInCapacity or ExactCapacity",
-        )?;
-    out.push((
-        "adjustment_type".into(),
-        format!("\"{adjustment}\""),
-        r.at("adjustment_type"),
-    ));
-    let mut steps = Vec::new();
-    for b in cfg
-        .blocks()
-        .filter(|b| b.identifier.as_str() == "step_adjustment")
-    {
-        let bound = |r: &mut Reader, k: &str| r.get_in(&b.body, k, true).as_ref().and_then(num);
-        let lower = bound(r, "metric_interval_lower_bound");
-        let upper = bound(r, "metric_interval_upper_bound");
-        let adj =
-            bound(r, "scaling_adjustment").ok_or("a step_adjustment without scaling_adjustment")?;
-        let mut parts = Vec::new();
-        if let Some(l) = lower {
-            parts.push(format!("lower = {l}"));
-        }
-        if let Some(u) = upper {
-            parts.push(format!("upper = {u}"));
-        }
-        parts.push(format!("adjustment = {adj}"));
-        steps.push(format!("{{ {} }}", parts.join(", ")));
-    }
-    out.push((
-        "steps".into(),
-        format!("[{}]", steps.join(", ")),
-        r.at("step_adjustment"),
-    ));
-    if let Some(v) = r.get_in(&cfg, "cooldown", true).as_ref().and_then(num) {
-        out.push((
-            "cooldown".into(),
-            format!("\"{}s\"", v as i64),
-            r.at("cooldown"),
-        ));
-    }
-    if let Some(v) = r
-        .get_in(&cfg, "min_adjustment_magnitude", true)
-        .as_ref()
-        .and_then(num)
-    {
-        out.push((
-            "min_adjustment_magnitude".into(),
-            (v as i64).to_string(),
-            r.at("min_adjustment_magnitude"),
-        ));
-    }
-    if let Some(v) = r
-        .get_in(&cfg, "metric_aggregation_type", true)
-        .as_ref()
-        .and_then(text)
-    {
-        out.push((
-            "metric_aggregation_type".into(),
-            format!("\"{v}\""),
-            r.at("metric_aggregation_type"),
-        ));
-    }
-    r.unresolved.append(&mut a.unresolved);
-    Ok(out)
 }
 
 /// Imports the module; `task_definition_file` is how the scenario names
