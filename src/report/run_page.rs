@@ -61,6 +61,9 @@ pub(crate) fn series(
         .collect()
 }
 
+/// Most scale markers drawn on the demand chart.
+const MAX_MARKERS: usize = 60;
+
 /// The run's charts.
 pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Chart)> {
     let m = &out.minutes;
@@ -90,7 +93,7 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
         }
     }
     let rate_at = |t: f64| m.get((t / 60.0) as usize).map_or(0.0, |r| r.offered_rps);
-    let markers = out
+    let mut markers: Vec<Marker> = out
         .decisions
         .iter()
         .filter(|d| d.action == "scale_out" || d.action == "scale_in")
@@ -100,6 +103,15 @@ pub fn run_charts(out: &RunOutput, ctx: &RunContext) -> Vec<(String, String, Cha
             up: d.action == "scale_out",
         })
         .collect();
+    // A month's thousand scale events would hide the load line: past
+    // MAX_MARKERS, one marker of each direction per 1/MAX_MARKERS of the
+    // run (the first in it) stands for those around it.
+    if markers.len() > MAX_MARKERS {
+        let span = m.last().map_or(1.0, |r| (r.t_start_s + r.seconds) / unit);
+        let width = span / MAX_MARKERS as f64;
+        let mut seen = std::collections::BTreeSet::new();
+        markers.retain(|mk| seen.insert(((mk.x / width) as u64, mk.up)));
+    }
     list.push((
         "chart-demand".into(),
         "Demand and serving capacity".into(),
