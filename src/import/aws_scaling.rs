@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-fn scalar(v: &Value) -> String {
+/// A JSON scalar as text (`null`: empty).
+pub(crate) fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -13,7 +14,8 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-fn num(v: &Value) -> Option<f64> {
+/// A JSON number, or a string holding one (as templates often write them).
+pub(crate) fn num(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),

@@ -151,45 +151,17 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
         crate::scenario::safe_name(&service_name),
         &at("serviceName"),
     );
-    w.value("seed", 1, "capsim: any seed");
-    w.value("duration", "1d", "capsim: the horizon to simulate");
     let region = svc
         .get("serviceArn")
         .and_then(Value::as_str)
         .and_then(|a| a.split(':').nth(3))
         .filter(|r| !r.is_empty());
-    match region {
-        Some(r) => w.value("region", r, &at("serviceArn")),
-        None => w.value(
-            "region",
-            "us-east-1",
-            "PLACEHOLDER: the service ARN names none",
-        ),
-    }
-
-    w.table(
-        "load",
-        "PLACEHOLDER: your traffic. A CloudWatch export replays as it is:",
+    let arn = at("serviceArn");
+    w.run(
+        region.map(|r| (r, arn.as_str())),
+        "the service ARN names none",
     );
-    w.comment("kind = \"trace\", file = \"requests.json\" (aws cloudwatch get-metric-data …),");
-    w.comment("format = \"cloudwatch\", bucket = \"1m\", missing = \"zero\"");
-    w.value("kind", "constant", "PLACEHOLDER");
-    w.value("rps", 50, "PLACEHOLDER");
-
-    w.table(
-        "workload",
-        "PLACEHOLDER: what one request needs (fit it to measured latencies)",
-    );
-    w.raw(
-        "cpu_ms",
-        "{ dist = \"lognormal\", mean = 20, p99 = 90 }",
-        "PLACEHOLDER",
-    );
-    w.raw(
-        "io_ms",
-        "{ dist = \"exponential\", mean = 30 }",
-        "PLACEHOLDER",
-    );
+    w.load_placeholders();
 
     w.table("task", "");
     w.value(
@@ -585,12 +557,7 @@ pub fn import(src: &Sources, out_dir: &Path) -> Result<Imported, Error> {
             "no --scalable-targets given: the scenario does not autoscale (add `aws application-autoscaling describe-scalable-targets --service-namespace ecs` output)".into(),
         );
     }
-    w.table(
-        "slo",
-        "PLACEHOLDER: what good enough means for this service",
-    );
-    w.value("p99_ms", 500, "PLACEHOLDER");
-    w.value("max_breach_share", 0.01, "PLACEHOLDER");
+    w.slo_placeholder();
     Ok(Imported {
         toml: w.finish(),
         ignored,

@@ -72,6 +72,56 @@ impl Writer {
         self.raw(key, &v.to_string(), source);
     }
 
+    /// `seed`, `duration`, and `region`: the one found with its source,
+    /// else us-east-1 marked as a placeholder saying why.
+    pub(crate) fn run(&mut self, region: Option<(&str, &str)>, why_none: &str) {
+        self.value("seed", 1, "capsim: any seed");
+        self.value("duration", "1d", "capsim: the horizon to simulate");
+        match region {
+            Some((r, source)) => self.value("region", r, source),
+            None => self.value("region", "us-east-1", &format!("PLACEHOLDER: {why_none}")),
+        }
+    }
+
+    /// The `[load]` and `[workload]` no configuration holds: marked
+    /// placeholders, with how to replace them.
+    pub(crate) fn load_placeholders(&mut self) {
+        self.table(
+            "load",
+            "PLACEHOLDER: your traffic. A CloudWatch export replays as it is:",
+        );
+        self.comment(
+            "kind = \"trace\", file = \"requests.json\" (aws cloudwatch get-metric-data …),",
+        );
+        self.comment("format = \"cloudwatch\", bucket = \"1m\", missing = \"zero\"");
+        self.value("kind", "constant", "PLACEHOLDER");
+        self.value("rps", 50, "PLACEHOLDER");
+        self.table(
+            "workload",
+            "PLACEHOLDER: what one request needs (capsim import alb-logs fits it to measured latencies)",
+        );
+        self.raw(
+            "cpu_ms",
+            "{ dist = \"lognormal\", mean = 20, p99 = 90 }",
+            "PLACEHOLDER",
+        );
+        self.raw(
+            "io_ms",
+            "{ dist = \"exponential\", mean = 30 }",
+            "PLACEHOLDER",
+        );
+    }
+
+    /// The `[slo]` placeholder every import ends with.
+    pub(crate) fn slo_placeholder(&mut self) {
+        self.table(
+            "slo",
+            "PLACEHOLDER: what good enough means for this service",
+        );
+        self.value("p99_ms", 500, "PLACEHOLDER");
+        self.value("max_breach_share", 0.01, "PLACEHOLDER");
+    }
+
     pub(crate) fn finish(self) -> String {
         self.out
     }

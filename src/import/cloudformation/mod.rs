@@ -218,36 +218,13 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
         crate::scenario::safe_name(sid),
         &format!("{fname}:{}: {sid}", t.line_of(sid)),
     );
-    w.value("seed", 1, "capsim: any seed");
-    w.value("duration", "1d", "capsim: the horizon to simulate");
-    match &opts.region {
-        Some(r) => w.value("region", r.as_str(), "--region (AWS::Region)"),
-        None => w.value(
-            "region",
-            "us-east-1",
-            "PLACEHOLDER: a template names no region (--region)",
-        ),
-    }
-    w.table(
-        "load",
-        "PLACEHOLDER: your traffic (a CloudWatch export replays: format = \"cloudwatch\")",
+    w.run(
+        opts.region
+            .as_deref()
+            .map(|r| (r, "--region (AWS::Region)")),
+        "a template names no region (--region)",
     );
-    w.value("kind", "constant", "PLACEHOLDER");
-    w.value("rps", 50, "PLACEHOLDER");
-    w.table(
-        "workload",
-        "PLACEHOLDER: what one request needs (capsim import alb-logs fits it)",
-    );
-    w.raw(
-        "cpu_ms",
-        "{ dist = \"lognormal\", mean = 20, p99 = 90 }",
-        "PLACEHOLDER",
-    );
-    w.raw(
-        "io_ms",
-        "{ dist = \"exponential\", mean = 30 }",
-        "PLACEHOLDER",
-    );
+    w.load_placeholders();
     w.table("task", "");
     w.value(
         "definition",
@@ -724,12 +701,7 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<CfnImport, E
             ));
         }
     }
-    w.table(
-        "slo",
-        "PLACEHOLDER: what good enough means for this service",
-    );
-    w.value("p99_ms", 500, "PLACEHOLDER");
-    w.value("max_breach_share", 0.01, "PLACEHOLDER");
+    w.slo_placeholder();
     let (needed, ignored) = (needed.into_inner(), ignored.into_inner());
     if !needed.is_empty() {
         let params: Vec<String> = missing

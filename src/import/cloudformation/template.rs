@@ -4,6 +4,7 @@
 //! decides, placeholders for the rest.
 
 use super::*;
+pub(super) use crate::import::aws_scaling::{num, scalar};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Tagged;
 
@@ -242,14 +243,6 @@ pub(super) fn ph(what: &str) -> Value {
     Value::String(format!("{UNRESOLVED}{what}>"))
 }
 
-pub(super) fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 pub(super) fn unresolved_in(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => s.find(UNRESOLVED).map(|i| {
@@ -286,13 +279,5 @@ pub(super) fn camel(v: &Value) -> Value {
                 .collect(),
         ),
         other => other.clone(),
-    }
-}
-
-pub(super) fn num(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }

@@ -239,41 +239,16 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
         crate::scenario::safe_name(&service_name),
         &s.at("name"),
     );
-    w.value("seed", 1, "capsim: any seed");
-    w.value("duration", "1d", "capsim: the horizon to simulate");
-    match m
+    let region = m
         .region
         .as_ref()
-        .and_then(|(e, at)| Some((text(&e.evaluate(&m.ctx).ok()?)?, at)))
-        .filter(|(r, _)| !r.contains(UNRESOLVED))
-    {
-        Some((r, at)) => w.value("region", r.as_str(), at),
-        None => w.value(
-            "region",
-            "us-east-1",
-            "PLACEHOLDER: no provider \"aws\" region in the module",
-        ),
-    }
-    w.table(
-        "load",
-        "PLACEHOLDER: your traffic (a CloudWatch export replays: format = \"cloudwatch\")",
+        .and_then(|(e, at)| Some((text(&e.evaluate(&m.ctx).ok()?)?, at.as_str())))
+        .filter(|(r, _)| !r.contains(UNRESOLVED));
+    w.run(
+        region.as_ref().map(|(r, at)| (r.as_str(), *at)),
+        "no provider \"aws\" region in the module",
     );
-    w.value("kind", "constant", "PLACEHOLDER");
-    w.value("rps", 50, "PLACEHOLDER");
-    w.table(
-        "workload",
-        "PLACEHOLDER: what one request needs (capsim import alb-logs fits it)",
-    );
-    w.raw(
-        "cpu_ms",
-        "{ dist = \"lognormal\", mean = 20, p99 = 90 }",
-        "PLACEHOLDER",
-    );
-    w.raw(
-        "io_ms",
-        "{ dist = \"exponential\", mean = 30 }",
-        "PLACEHOLDER",
-    );
+    w.load_placeholders();
     w.table("task", "");
     w.value(
         "definition",
@@ -704,12 +679,7 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
             ));
         }
     }
-    w.table(
-        "slo",
-        "PLACEHOLDER: what good enough means for this service",
-    );
-    w.value("p99_ms", 500, "PLACEHOLDER");
-    w.value("max_breach_share", 0.01, "PLACEHOLDER");
+    w.slo_placeholder();
     let needed: Vec<&String> = unresolved
         .iter()
         .filter(|u| u.ends_with("capsim needs it"))

@@ -1,7 +1,39 @@
 //! A Terraform step-scaling policy with the `aws_cloudwatch_metric_alarm`
-//! that triggers it, as `[[autoscaling.step_scaling]]`.
+//! that triggers it, as `[[autoscaling.step_scaling]]`: the two are put in
+//! the AWS API's shape and read by the one step reader the CloudFormation
+//! and ECS importers use (`import::aws_scaling`).
 
 use super::*;
+
+/// `MetricIntervalLowerBound` → `metric_interval_lower_bound`.
+fn snake(pascal: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in pascal.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `body`'s attributes, evaluated, as a JSON object with the API's
+/// PascalCase keys (`fields` are the API's names).
+fn api_object(r: &mut Reader, body: &Body, fields: &[&str]) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    for f in fields {
+        if let Some(v) = r.get_in(body, &snake(f), true)
+            && let Ok(j) = serde_json::to_value(&v)
+        {
+            o.insert(f.to_string(), j);
+        }
+    }
+    serde_json::Value::Object(o)
+}
 
 /// A step-scaling policy with the `aws_cloudwatch_metric_alarm` whose
 /// `alarm_actions` name it, as `[[autoscaling.step_scaling]]` lines (key,
@@ -27,147 +59,67 @@ pub(super) fn step_policy(
         r: alarm,
         unresolved: Vec::new(),
     };
-    let get = |a: &mut Reader, k: &str| a.get(k, true).as_ref().and_then(text);
-    let metric = match (
-        get(&mut a, "namespace").as_deref(),
-        get(&mut a, "metric_name").as_deref(),
-    ) {
-        (Some("AWS/ECS"), Some("CPUUtilization")) => "ECSServiceAverageCPUUtilization",
-        (Some("AWS/ECS"), Some("MemoryUtilization")) => "ECSServiceAverageMemoryUtilization",
-        (ns, name) => {
-            return Err(format!(
-                "its alarm watches {}/{}: capsim's step alarms read the service's CPU or memory utilization (AWS/ECS)",
-                ns.unwrap_or("?"),
-                name.unwrap_or("?")
-            ));
-        }
-    };
-    if get(&mut a, "statistic").is_some_and(|s| s != "Average")
-        || a.get("period", true)
-            .as_ref()
-            .and_then(num)
-            .is_some_and(|x| x != 60.0)
-    {
-        return Err("capsim's step alarms use the one-minute Average".into());
-    }
-    let comparison = match get(&mut a, "comparison_operator").as_deref() {
-        Some("GreaterThanOrEqualToThreshold") => "greater_than_or_equal_to_threshold",
-        Some("GreaterThanThreshold") => "greater_than_threshold",
-        Some("LessThanThreshold") => "less_than_threshold",
-        Some("LessThanOrEqualToThreshold") => "less_than_or_equal_to_threshold",
-        other => return Err(format!("comparison {other:?} is not modelled")),
-    };
-    let threshold = a
-        .get("threshold", true)
-        .as_ref()
-        .and_then(num)
-        .ok_or("its alarm's threshold is not known")?;
-    let mut out = vec![
-        (
-            "name".to_string(),
-            format!("\"{}\"", p.name),
-            format!(
-                "{}:{}: aws_appautoscaling_policy.{}",
-                p.file, p.line, p.name
-            ),
-        ),
-        (
-            "metric".into(),
-            format!("\"{metric}\""),
-            a.at("metric_name"),
-        ),
-        ("threshold".into(), threshold.to_string(), a.at("threshold")),
-        (
-            "comparison".into(),
-            format!("\"{comparison}\""),
-            a.at("comparison_operator"),
-        ),
-    ];
-    for (k, key) in [
-        ("evaluation_periods", "evaluation_periods"),
-        ("datapoints_to_alarm", "datapoints_to_alarm"),
-    ] {
-        if let Some(v) = a.get(k, true).as_ref().and_then(num) {
-            out.push((key.into(), (v as i64).to_string(), a.at(k)));
-        }
-    }
+    let alarm_json = api_object(
+        &mut a,
+        &alarm.body,
+        &[
+            "Namespace",
+            "MetricName",
+            "Statistic",
+            "Period",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "Threshold",
+            "ComparisonOperator",
+        ],
+    );
     let cfg = r
         .blocks("step_scaling_policy_configuration")
         .into_iter()
         .next()
         .ok_or("no step_scaling_policy_configuration")?;
-    let adjustment = r
-        .get_in(&cfg, "adjustment_type", true)
-        .as_ref()
-        .and_then(text)
-        .filter(|t| {
-            matches!(
-                t.as_str(),
-                "ChangeInCapacity" | "PercentChangeInCapacity" | "ExactCapacity"
-            )
-        })
-        .ok_or(
-            "adjustment_type must be ChangeInCapacity, PercentChangeInCapacity or ExactCapacity",
-        )?;
-    out.push((
-        "adjustment_type".into(),
-        format!("\"{adjustment}\""),
-        r.at("adjustment_type"),
-    ));
-    let mut steps = Vec::new();
-    for b in cfg
+    let mut cfg_json = api_object(
+        r,
+        &cfg,
+        &[
+            "AdjustmentType",
+            "Cooldown",
+            "MinAdjustmentMagnitude",
+            "MetricAggregationType",
+        ],
+    );
+    let steps: Vec<serde_json::Value> = cfg
         .blocks()
         .filter(|b| b.identifier.as_str() == "step_adjustment")
-    {
-        let bound = |r: &mut Reader, k: &str| r.get_in(&b.body, k, true).as_ref().and_then(num);
-        let lower = bound(r, "metric_interval_lower_bound");
-        let upper = bound(r, "metric_interval_upper_bound");
-        let adj =
-            bound(r, "scaling_adjustment").ok_or("a step_adjustment without scaling_adjustment")?;
-        let mut parts = Vec::new();
-        if let Some(l) = lower {
-            parts.push(format!("lower = {l}"));
+        .map(|b| {
+            api_object(
+                r,
+                &b.body,
+                &[
+                    "MetricIntervalLowerBound",
+                    "MetricIntervalUpperBound",
+                    "ScalingAdjustment",
+                ],
+            )
+        })
+        .collect();
+    cfg_json["StepAdjustments"] = serde_json::Value::Array(steps);
+    // Sources: the attribute of the alarm or of the policy each field is.
+    let (policy, alarm_id) = (p.name.clone(), "\u{0}alarm");
+    let at = |id: &str, field: &str| {
+        let last = field.rsplit('.').next().unwrap_or(field);
+        let attr = match last {
+            "StepAdjustments" => "step_adjustment".to_string(),
+            other => snake(other),
+        };
+        if id == alarm_id {
+            a.at(&attr)
+        } else {
+            r.at(&attr)
         }
-        if let Some(u) = upper {
-            parts.push(format!("upper = {u}"));
-        }
-        parts.push(format!("adjustment = {adj}"));
-        steps.push(format!("{{ {} }}", parts.join(", ")));
-    }
-    out.push((
-        "steps".into(),
-        format!("[{}]", steps.join(", ")),
-        r.at("step_adjustment"),
-    ));
-    if let Some(v) = r.get_in(&cfg, "cooldown", true).as_ref().and_then(num) {
-        out.push((
-            "cooldown".into(),
-            format!("\"{}s\"", v as i64),
-            r.at("cooldown"),
-        ));
-    }
-    if let Some(v) = r
-        .get_in(&cfg, "min_adjustment_magnitude", true)
-        .as_ref()
-        .and_then(num)
-    {
-        out.push((
-            "min_adjustment_magnitude".into(),
-            (v as i64).to_string(),
-            r.at("min_adjustment_magnitude"),
-        ));
-    }
-    if let Some(v) = r
-        .get_in(&cfg, "metric_aggregation_type", true)
-        .as_ref()
-        .and_then(text)
-    {
-        out.push((
-            "metric_aggregation_type".into(),
-            format!("\"{v}\""),
-            r.at("metric_aggregation_type"),
-        ));
-    }
+    };
+    let out =
+        crate::import::aws_scaling::step_lines(&policy, alarm_id, &alarm_json, &cfg_json, &at);
     r.unresolved.append(&mut a.unresolved);
-    Ok(out)
+    out
 }
