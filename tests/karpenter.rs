@@ -393,6 +393,10 @@ fn compare_runs_eks_karpenter_beside_node_groups() {
     );
     let page = std::fs::read_to_string(d.path().join("cmp/index.html")).unwrap();
     assert!(page.contains("Karpenter launches the cheapest instance types"));
+    // What it ran with: the NodePool and how many types it allows, not a
+    // list of hundreds.
+    assert!(page.contains("Karpenter NodePool default ("), "{page}");
+    assert!(!page.contains("c5.metal, c5.xlarge"));
 }
 
 #[test]

@@ -327,7 +327,33 @@ fn node_groups_with_desired(c: &crate::scenario::Compiled, n: u32) -> toml::Valu
 /// and its bounds, the autoscaler.
 pub fn describe(sc: &Scenario, c: &crate::scenario::Compiled) -> String {
     let mut parts = vec![sc.platform.kind().to_string()];
-    if let Some(e) = &c.platform.ec2 {
+    if let Some(e) = &c.platform.ec2
+        && let crate::cluster::NodeScaler::Karpenter(k) = &e.cluster.scaler
+    {
+        // A NodePool may allow hundreds of types: their count and the range.
+        for (p, g) in k.pools.iter().zip(&e.cluster.groups) {
+            let cheapest = g
+                .types
+                .iter()
+                .min_by(|a, b| a.od_usd_per_hour.total_cmp(&b.od_usd_per_hour));
+            parts.push(format!(
+                "Karpenter NodePool {} ({} instance type(s) allowed{}; {}; nodes provisioned for the initial pods)",
+                p.name,
+                g.types.len(),
+                cheapest.map_or(String::new(), |t| format!(
+                    ", from {} at ${:.4}/h on demand",
+                    t.instance_type, t.od_usd_per_hour
+                )),
+                match p.consolidation {
+                    None => "no consolidation".to_string(),
+                    Some(pol) => format!(
+                        "consolidation {pol:?} after {} s",
+                        p.consolidate_after / crate::time::SECOND
+                    ),
+                }
+            ));
+        }
+    } else if let Some(e) = &c.platform.ec2 {
         for g in &e.cluster.groups {
             let types: Vec<&str> = g.types.iter().map(|t| t.instance_type.as_str()).collect();
             parts.push(format!(
