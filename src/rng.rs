@@ -43,6 +43,9 @@ pub enum Component {
     /// The per-minute percentiles of the aggregate plane: which order
     /// statistics a minute's requests would have shown.
     MinuteSampling,
+    /// The fluid plane's profile inputs: drawn from one fixed seed for
+    /// every run, not the scenario's (`service::fluid::shared`).
+    FluidProfiles,
 }
 
 impl Component {
@@ -62,6 +65,7 @@ impl Component {
             Component::InstanceBoot => "instance-boot",
             Component::ControllerPhase => "controller-phase",
             Component::MinuteSampling => "minute-sampling",
+            Component::FluidProfiles => "fluid-profiles",
         }
     }
 }

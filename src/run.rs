@@ -1117,8 +1117,8 @@ fn fluid_plane(scenario: &Scenario, c: &Compiled, seed: u64) -> FluidPlane {
     let var = w.cpu_ms.variance() + w.io_ms.as_ref().map_or(0.0, |d| d.variance());
     let s = cpu_mean + io_mean;
     let demand = FluidDemand {
-        cpu: c.cpu.clone(),
-        io: c.io.clone(),
+        cpu: w.cpu_ms.clone(),
+        io: w.io_ms.clone(),
         cpu_mean_ms: cpu_mean,
         io_mean_ms: io_mean,
         service_scv: if s > 0.0 { var / (s * s) } else { 0.0 },

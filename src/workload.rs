@@ -121,6 +121,70 @@ impl DistSpec {
         }
     }
 
+    /// The means of `n` equally likely strata of the distribution, in
+    /// ascending order: E[X | X between its quantiles j/n and (j+1)/n],
+    /// exactly (no draws). They add up to `n` times the mean. The fluid
+    /// plane's profiles are built on them (`service::fluid::profiles`).
+    /// A specification that does not compile gives its mean in each.
+    pub fn strata_means(&self, n: usize) -> Vec<f64> {
+        use statrs::distribution::{ContinuousCDF, Gamma as GammaCdf, Normal};
+        let nf = n as f64;
+        // Each stratum's mean from the partial expectation's survival
+        // `tail(q)` = E[X; X > q] / E[X] at its quantiles (upper tails, for
+        // precision in the last strata).
+        let from_tails = |mean: f64, quantile: &dyn Fn(f64) -> f64, tail: &dyn Fn(f64) -> f64| {
+            let mut upper = 1.0;
+            (0..n)
+                .map(|j| {
+                    let lower = if j + 1 == n {
+                        0.0
+                    } else {
+                        tail(quantile((j + 1) as f64 / nf))
+                    };
+                    let m = mean * nf * (upper - lower).max(0.0);
+                    upper = lower;
+                    m
+                })
+                .collect()
+        };
+        match self {
+            DistSpec::Constant { value } => vec![*value; n],
+            DistSpec::Exponential { mean } => (0..n)
+                .map(|j| {
+                    // E[X | a < X < b] of the unit exponential between its
+                    // quantiles a and b.
+                    let a = -(1.0 - j as f64 / nf).ln();
+                    if j + 1 == n {
+                        return mean * (a + 1.0);
+                    }
+                    let b = -(1.0 - (j + 1) as f64 / nf).ln();
+                    let (ea, eb) = ((-a).exp(), (-b).exp());
+                    mean * (a * ea - b * eb + ea - eb) / (ea - eb)
+                })
+                .collect(),
+            DistSpec::Lognormal { mean, p99 } => {
+                let (Ok((_, sigma)), Ok(z)) =
+                    (lognormal_params(*mean, *p99), Normal::new(0.0, 1.0))
+                else {
+                    return vec![self.mean(); n];
+                };
+                // X = e^(μ+σZ): E[X; Z > z] = E[X] Φ̄(z − σ).
+                from_tails(*mean, &|u| z.inverse_cdf(u), &|q| z.sf(q - sigma))
+            }
+            DistSpec::Gamma { mean, shape } => {
+                let rate = shape / mean;
+                let (Ok(g), Ok(g1)) = (
+                    GammaCdf::new(*shape, rate),
+                    GammaCdf::new(shape + 1.0, rate),
+                ) else {
+                    return vec![self.mean(); n];
+                };
+                // E[X; X > q] = E[X] × the survival of Gamma(k + 1, rate) at q.
+                from_tails(*mean, &|u| g.inverse_cdf(u), &|q| g1.sf(q))
+            }
+        }
+    }
+
     /// Validates and compiles; `key` is the dotted path used in errors.
     pub fn compile(&self, key: &str) -> Result<Dist, ScenarioError> {
         match self {
@@ -227,6 +291,62 @@ mod tests {
         assert!(((mu + Z99 * sigma).exp() - 200.0).abs() < 1e-9);
         assert!(lognormal_params(40.0, 30.0).is_err());
         assert!(lognormal_params(1.0, 100.0).is_err());
+    }
+
+    #[test]
+    fn strata_means_are_exact() {
+        let specs = [
+            DistSpec::Constant { value: 5.0 },
+            DistSpec::Exponential { mean: 5.0 },
+            DistSpec::Lognormal {
+                mean: 20.0,
+                p99: 90.0,
+            },
+            DistSpec::Gamma {
+                mean: 8.0,
+                shape: 2.5,
+            },
+            DistSpec::Gamma {
+                mean: 8.0,
+                shape: 0.5,
+            },
+        ];
+        let n = 512;
+        for spec in &specs {
+            let strata = spec.strata_means(n);
+            assert_eq!(strata.len(), n);
+            assert!(strata.is_sorted(), "{spec:?}");
+            // They add up to n means (telescoping partial expectations).
+            let total: f64 = strata.iter().sum();
+            assert!(
+                (total / (n as f64 * spec.mean()) - 1.0).abs() < 1e-6,
+                "{spec:?}: {total}"
+            );
+            // Against many sorted draws cut into the same strata: the
+            // body stratum by stratum, the top 1 % together.
+            let d = spec.compile("w").expect("valid");
+            let per = 256;
+            let mut rng = stream(11, Component::CpuDemand);
+            let mut draws: Vec<f64> = (0..n * per).map(|_| d.sample(&mut rng)).collect();
+            draws.sort_by(f64::total_cmp);
+            let chunk = |j: usize| draws[j * per..(j + 1) * per].iter().sum::<f64>() / per as f64;
+            for j in [n / 10, n / 2, n * 9 / 10] {
+                let rel = chunk(j) / strata[j] - 1.0;
+                assert!(
+                    rel.abs() < 0.02,
+                    "{spec:?} stratum {j}: {} vs {}",
+                    chunk(j),
+                    strata[j]
+                );
+            }
+            let top = n / 100;
+            let drawn: f64 = (n - top..n).map(chunk).sum();
+            let exact: f64 = strata[n - top..].iter().sum();
+            assert!(
+                (drawn / exact - 1.0).abs() < 0.05,
+                "{spec:?} top: {drawn} vs {exact}"
+            );
+        }
     }
 
     #[test]

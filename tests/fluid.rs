@@ -15,11 +15,11 @@ use capsim::Summary;
 const KNOWN: &[(&str, &str)] = &[
     // Processor sharing at light load: a request that finds the core busy
     // keeps its drawn slowdown for its whole CPU phase, so the body is a
-    // little slow (p50 +6.3 %; the p99 agrees).
+    // little slow (p50 +7.0 %; the p99 agrees).
     ("PS 4×1 vCPU ρ=0.5", "p50"),
     // Near saturation the geometric queue model is too light in the body:
-    // p50 −4.6 % at ρ = 0.85 (−5.4 % with other inputs) and −22.9 % at
-    // ρ = 0.95 (the p99 −14.5 %).
+    // p50 −5.3 % at ρ = 0.85 and −22.2 % at ρ = 0.95 (the p99 −12.9 %;
+    // −14.5 % and −16.1 % with other inputs before they were exact).
     ("PS 4×1 vCPU ρ=0.85", "p50"),
     ("PS 4×1 vCPU ρ=0.95", "p50"),
     // A saturated surge held at the target value afterwards: its median is
@@ -27,24 +27,24 @@ const KNOWN: &[(&str, &str)] = &[
     // `fluid_noise` (without it the CPU metric sat exactly on the target:
     // fewer scale-outs, −7.2 % cost, −9.7 % tasks).
     ("step surge, scale-out", "p50"),
-    // The diurnal days' median: +4.7 % over sixteen seeds, near the edge
-    // (+5.1 % over eight; the processor-sharing body at moderate load, as
-    // at ρ = 0.5).
+    // The diurnal days' median: +5.1 to +5.2 % over sixteen seeds, at the
+    // edge (+4.7 % with per-seed inputs; the processor-sharing body at
+    // moderate load, as at ρ = 0.5).
     ("diurnal day, target tracking", "p50"),
     ("Fargate Spot, interruptions", "p50"),
     ("ECS on EC2, managed scaling", "p50"),
     // A minute's p99 varies as if its requests were independent per busy
-    // period of a task: the day's p99 agrees (−1.3 %) but its minutes
-    // breach less often than request by request (over seeds 1–16 4.81,
-    // 5.50 and 5.44 against 10.06, 13.38 and 10.00; over seeds 1–40 the
-    // fluid day gives 6.2, request mode 10.9;
-    // counting a task's requests within its queue's relaxation time as
-    // one gave 31).
+    // period of a task: the day's p99 agrees (−1.4 %) but its minutes
+    // breach less often than request by request (over seeds 1–16 6.00,
+    // 6.62 and 6.56 against 10.06, 13.38 and 10.00; over seeds 1–40,
+    // before the inputs were shared, the fluid day gave 6.2, request mode
+    // 10.9; counting a task's requests within its queue's relaxation time
+    // as one gave 31).
     ("diurnal day, target tracking", "breach minutes"),
     ("Fargate Spot, interruptions", "breach minutes"),
     ("ECS on EC2, managed scaling", "breach minutes"),
-    // Minute-to-minute bursts of a real trace: 52 breach minutes against
-    // 51 now (p99 +5.8 %); 60 with other draws of the minutes, so kept.
+    // Minute-to-minute bursts of a real trace: 57 breach minutes against
+    // 51 (p99 +5.4 %); 49 to 60 with other draws of the minutes or inputs.
     ("NASA trace, one week", "breach minutes"),
 ];
 

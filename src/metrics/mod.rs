@@ -17,6 +17,7 @@ use minute_hist::MinuteHist;
 use profile::{LatencyProfile, mixture_level, mixture_share_le};
 use rand::RngExt;
 use rand_distr::{Beta, Binomial, Distribution};
+use std::sync::Arc;
 
 /// A latency profile registered with a [`Recorder`].
 pub type ProfileId = u32;
@@ -143,7 +144,7 @@ pub struct Recorder {
     slo_us: f64,
     /// Latency profiles of the aggregate plane, with the requests recorded
     /// by each not yet added to the run's histograms.
-    profiles: Vec<(LatencyProfile, u64)>,
+    profiles: Vec<(Arc<LatencyProfile>, u64)>,
     /// Each profile's share of requests slower than the SLO's target.
     slo_above: Vec<f64>,
     /// Requests recorded by profile in the current minute.
@@ -227,7 +228,7 @@ impl Recorder {
         if !self.minute_profiles.is_empty() {
             let (parts, profiles, slo_above) =
                 (&self.minute_profiles, &self.profiles, &self.slo_above);
-            let get = |id: ProfileId| &profiles[id as usize].0;
+            let get = |id: ProfileId| &*profiles[id as usize].0;
             let slow_share = |id: ProfileId| slo_above[id as usize];
             if self.minute_hist.is_empty()
                 && let Some(rng) = self.minute_rng.as_mut()
@@ -406,7 +407,9 @@ impl Recorder {
     }
 
     /// Registers a latency profile (the aggregate data plane's).
-    pub fn add_profile(&mut self, p: LatencyProfile) -> ProfileId {
+    /// (Profiles are shared between the runs of a process.)
+    pub fn add_profile(&mut self, p: impl Into<Arc<LatencyProfile>>) -> ProfileId {
+        let p = p.into();
         self.slo_above.push(p.share_above(self.slo_us));
         self.profiles.push((p, 0));
         (self.profiles.len() - 1) as ProfileId

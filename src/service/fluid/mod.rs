@@ -62,6 +62,7 @@ mod fast;
 mod model;
 mod profiles;
 mod saturated;
+mod shared;
 
 use super::TaskShape;
 use crate::control::Notice;
@@ -70,11 +71,12 @@ use crate::load::{PhaseMemo, RateFn};
 use crate::metrics::{ProfileId, Recorder};
 use crate::rng::Stream;
 use crate::time::{SECOND, SimTime};
-use crate::workload::Dist;
+use crate::workload::DistSpec;
 use busy::Pool;
 use model::Lookup;
-use profiles::{Cache, Inputs, Known};
+use profiles::{Cache, Known};
 use rand_distr::{Distribution, StandardNormal};
+use shared::SharedInputs;
 use std::collections::{BTreeMap, VecDeque};
 
 /// Mean arrivals of a count (a step's, or the steps' served as one) above
@@ -93,9 +95,9 @@ pub enum FluidEvent {
 /// What each request needs, as the fluid plane uses it.
 pub struct FluidDemand {
     /// CPU time per request (ms on one vCPU).
-    pub cpu: Dist,
+    pub cpu: DistSpec,
     /// I/O wait per request (ms), if any.
-    pub io: Option<Dist>,
+    pub io: Option<DistSpec>,
     /// Mean CPU time (ms).
     pub cpu_mean_ms: f64,
     /// Mean I/O wait (ms).
@@ -108,7 +110,8 @@ pub struct FluidDemand {
     pub timeout: Option<SimTime>,
     /// Variance of the CPU time (ms²).
     pub cpu_var_ms2: f64,
-    /// The stream latency draws and the profiles' inputs come from.
+    /// The stream latency draws come from (the profiles' inputs come from
+    /// one fixed stream, `shared.rs`).
     pub rng: Stream,
     /// With noise: the stream of the per-step arrival counts (Poisson
     /// around the rate's integral) and of the CPU time they need (normal
@@ -173,8 +176,8 @@ pub struct FluidPlane {
     bounded: u64,
     /// Saturated throughput of one task (requests per second).
     sat: f64,
-    /// The profiles' common inputs.
-    inputs: Inputs,
+    /// The profiles' common inputs (the workload's, shared by the process's runs).
+    inputs: SharedInputs,
     cache: Cache,
     /// The last state looked up: (tasks, load range of its grid point, what it is).
     last: Option<(u32, f64, f64, Known)>,
@@ -200,10 +203,10 @@ impl FluidPlane {
         rate: RateFn,
         end: SimTime,
         step: SimTime,
-        mut demand: FluidDemand,
+        demand: FluidDemand,
         shape: TaskShape,
     ) -> Self {
-        let inputs = Inputs::new(&demand.cpu, demand.io.as_ref(), &mut demand.rng);
+        let inputs = shared::inputs(&demand.cpu, demand.io.as_ref());
         let mut plane = FluidPlane {
             rate,
             end,

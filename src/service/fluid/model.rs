@@ -6,8 +6,8 @@
 use super::FluidPlane;
 use super::profiles::{self, Entry, Known, MAX_PROFILES, Stretch, grid};
 use crate::metrics::Recorder;
-use crate::metrics::profile::LatencyProfile;
 use crate::service::queueing::{allen_cunneen_wait, erlang_c};
+use std::sync::Arc;
 
 /// A stable task's model: the CPU stretch, its mean, the chance of waiting
 /// for a slot and the mean of that wait (s).
@@ -180,18 +180,17 @@ impl FluidPlane {
             None => {
                 let known = match self.stable(lq, ca2) {
                     Some((model, stretch, p_wait, mean_wait)) => {
-                        let (samples, lost) = self.inputs.latencies(
+                        let built = self.inputs.profile(
                             model,
                             p_wait,
                             mean_wait,
                             self.demand.timeout.map(|t| t as f64),
+                            self.correlation(lq),
                         );
-                        let profile =
-                            LatencyProfile::new(&samples).with_correlation(self.correlation(lq));
-                        let mean_latency_us = profile.mean_latency();
+                        let mean_latency_us = built.profile.mean_latency();
                         Known::Stable(Entry {
-                            id: rec.add_profile(profile),
-                            timeout_share: lost,
+                            id: rec.add_profile(Arc::clone(&built.profile)),
+                            timeout_share: built.lost,
                             mean_latency_us,
                             oom: self.stable_oom(lq, stretch, mean_wait),
                         })

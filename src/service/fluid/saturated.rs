@@ -21,7 +21,7 @@ impl FluidPlane {
     /// once for a step's draws.
     pub(super) fn draw_service(&mut self, model: Stretch, slowdowns: &Slowdowns) -> f64 {
         let j = self.demand.rng.random_range(0..SAMPLES);
-        let (cpu, io, shrink) = self.inputs.request(j);
+        let (cpu, io, shrink) = self.inputs.inputs.request(j);
         let stretch = match model {
             Stretch::Fixed(s) => s,
             Stretch::Ps { .. } => {
