@@ -1,7 +1,9 @@
 //! Random streams: one independent, seeded generator per model component.
 //!
 //! Invariant: everything random in a run is drawn from a [`Stream`] obtained
-//! here, keyed by the scenario seed and a stable component label. Adding a new
+//! here, keyed by the scenario seed and a stable component label (one
+//! exception: the fluid profiles' pairing, [`Component::FluidProfiles`],
+//! drawn from a fixed seed so that profiles can be shared between runs). Adding a new
 //! component (a new label) never changes the draws of an existing one, and the
 //! same seed always reproduces the same draws on every platform (PCG is a
 //! portable, specified generator; `StdRng`/`SmallRng` are not promised to be).

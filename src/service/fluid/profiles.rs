@@ -184,18 +184,18 @@ impl Inputs {
     /// `io`; `rng` pairs them.
     pub(super) fn new(cpu: &DistSpec, io: Option<&DistSpec>, rng: &mut Stream) -> Self {
         // Stratum values in ascending order, exact.
-        let strata = |d: &DistSpec, _: &mut Stream| d.strata_means(SAMPLES);
+        let strata = |d: &DistSpec| d.strata_means(SAMPLES);
         // The CPU time and the number of others sharing the cores make the
         // tail together (their product): an orthogonal-array Latin
         // hypercube (Tang, 1993) puts one sample in each of the SIDE × SIDE
         // cells of their joint strata, as well as one in each stratum of
         // each, so the product's tail is not left to a random pairing.
         let (cpu_at, geo_at) = orthogonal_pairs(rng);
-        let cpu_sorted = strata(cpu, rng);
+        let cpu_sorted = strata(cpu);
         let cpu: Vec<f64> = cpu_at.iter().map(|&k| cpu_sorted[k]).collect();
         let io = match io {
             Some(d) => {
-                let mut v = strata(d, rng);
+                let mut v = strata(d);
                 v.shuffle(rng);
                 v
             }

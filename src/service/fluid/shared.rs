@@ -1,13 +1,14 @@
 //! Profiles shared by every fluid run of the process: a sweep's jobs (and a
-//! `compare`'s options, and the services of one cluster) that run the same
-//! workload meet the same states, and each state's profile is built once.
+//! `compare`'s options) that run the same workload meet the same states,
+//! and each state's profile is built once.
 //!
 //! A profile is a quadrature of its state's latency distribution: 4,096
 //! stratified requests (`profiles.rs`). Its inputs are the workload's
 //! exact strata, paired once per workload from a fixed stream
 //! ([`Component::FluidProfiles`]), not per seed: a month's billions of
 //! requests show no sampling noise of their own, and a seed's draws are
-//! its arrivals, CPU noise, minute sampling, task lifecycles and Spot. (So
+//! its arrivals, CPU noise, minute sampling, a saturated task's latency
+//! draws, task lifecycles and Spot. (So
 //! an interval over seeds leaves out the quadrature's own error, about 1 %
 //! on the median and 2.5 % on the p99: README, "Fidelity".) A profile is
 //! then a pure function of the workload's distributions and of the
@@ -15,8 +16,12 @@
 //! it first, every run gets the same values, so outputs do not depend on
 //! the order jobs run in, their thread or their shard.
 //!
-//! Bounded: at most [`MAX_INPUTS`] workloads and [`MAX_SHARED`] profiles
-//! (32 KiB each); past either, a run builds its own as before.
+//! Bounded, and kept for the life of the process: at most [`MAX_INPUTS`]
+//! workloads' inputs (about 224 KiB each, 14 MiB) and [`MAX_SHARED`]
+//! profiles (32 KiB each, 64 MiB); nothing is evicted. Past either bound a
+//! run builds its own as before (up to `MAX_PROFILES`, 32 MiB, per run),
+//! so a sweep over many workloads shares only its first ones' profiles;
+//! results are the same either way.
 
 use super::profiles::{Inputs, Stretch};
 use crate::metrics::profile::LatencyProfile;
@@ -56,7 +61,7 @@ struct Key {
 
 #[derive(Default)]
 struct Store {
-    inputs: Vec<(String, Arc<Inputs>)>,
+    inputs: Vec<(WorkloadKey, Arc<Inputs>)>,
     profiles: HashMap<Key, Arc<Built>>,
 }
 
@@ -70,10 +75,23 @@ fn with_store<T>(f: impl FnOnce(&mut Store) -> T) -> T {
 }
 
 /// The inputs of the workload whose CPU and I/O times are `cpu` and `io`.
+/// A workload's CPU and I/O time distributions, exactly: each one's kind
+/// and the bits of its parameters.
+type WorkloadKey = [u64; 6];
+
+fn dist_key(d: Option<&DistSpec>) -> [u64; 3] {
+    match d {
+        None => [0, 0, 0],
+        Some(DistSpec::Constant { value }) => [1, value.to_bits(), 0],
+        Some(DistSpec::Exponential { mean }) => [2, mean.to_bits(), 0],
+        Some(DistSpec::Lognormal { mean, p99 }) => [3, mean.to_bits(), p99.to_bits()],
+        Some(DistSpec::Gamma { mean, shape }) => [4, mean.to_bits(), shape.to_bits()],
+    }
+}
+
 pub(super) fn inputs(cpu: &DistSpec, io: Option<&DistSpec>) -> SharedInputs {
-    // The distributions' parameters, exactly (floats print as the
-    // shortest text that reads back to the same bits).
-    let name = format!("{cpu:?}|{io:?}");
+    let ([a, b, c], [d, e, f]) = (dist_key(Some(cpu)), dist_key(io));
+    let name: WorkloadKey = [a, b, c, d, e, f];
     let draw = || {
         Arc::new(Inputs::new(
             cpu,
