@@ -35,16 +35,7 @@ pub(super) fn eks(
     w.comment("Each imported value names its file, line and attribute. PLACEHOLDER values");
     w.comment("are not in the module: the load and the workload above all are yours to set.");
     w.value("name", crate::scenario::safe_name(&name), &c.at("name"));
-    let region = m
-        .region
-        .as_ref()
-        .and_then(|(e, at)| Some((text(&e.evaluate(&m.ctx).ok()?)?, at.as_str())))
-        .filter(|(r, _)| !r.contains(UNRESOLVED));
-    w.run(
-        region.as_ref().map(|(r, at)| (r.as_str(), *at)),
-        "no provider \"aws\" region in the module",
-    );
-    w.load_placeholders();
+    m.write_run(&mut w);
     w.table("task", "");
     match &opts.manifest {
         Some(p) => w.value(

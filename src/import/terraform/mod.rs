@@ -239,16 +239,7 @@ pub fn import(opts: &Options, task_definition_file: &str) -> Result<TerraformImp
         crate::scenario::safe_name(&service_name),
         &s.at("name"),
     );
-    let region = m
-        .region
-        .as_ref()
-        .and_then(|(e, at)| Some((text(&e.evaluate(&m.ctx).ok()?)?, at.as_str())))
-        .filter(|(r, _)| !r.contains(UNRESOLVED));
-    w.run(
-        region.as_ref().map(|(r, at)| (r.as_str(), *at)),
-        "no provider \"aws\" region in the module",
-    );
-    w.load_placeholders();
+    m.write_run(&mut w);
     w.table("task", "");
     w.value(
         "definition",

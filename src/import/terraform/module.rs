@@ -259,6 +259,23 @@ pub(super) struct Module {
     pub(super) missing_vars: Vec<(String, String, usize)>,
 }
 
+impl Module {
+    /// The scenario's `seed`, `duration` and `region` (the provider's, when
+    /// it evaluates) and the load and workload placeholders.
+    pub(super) fn write_run(&self, w: &mut Writer) {
+        let region = self
+            .region
+            .as_ref()
+            .and_then(|(e, at)| Some((text(&e.evaluate(&self.ctx).ok()?)?, at.as_str())))
+            .filter(|(r, _)| !r.contains(UNRESOLVED));
+        w.run(
+            region.as_ref().map(|(r, at)| (r.as_str(), *at)),
+            "no provider \"aws\" region in the module",
+        );
+        w.load_placeholders();
+    }
+}
+
 /// A resource's values from `terraform show -json` as an HCL body: an
 /// array of objects is a nested block per object, the rest attributes.
 pub(super) fn json_body(values: &serde_json::Map<String, serde_json::Value>) -> Body {

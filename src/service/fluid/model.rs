@@ -7,7 +7,6 @@ use super::FluidPlane;
 use super::profiles::{self, Entry, Known, MAX_PROFILES, Stretch, grid};
 use crate::metrics::Recorder;
 use crate::service::queueing::{allen_cunneen_wait, erlang_c};
-use std::sync::Arc;
 
 /// A stable task's model: the CPU stretch, its mean, the chance of waiting
 /// for a slot and the mean of that wait (s).
@@ -189,7 +188,7 @@ impl FluidPlane {
                         );
                         let mean_latency_us = built.profile.mean_latency();
                         Known::Stable(Entry {
-                            id: rec.add_profile(Arc::clone(&built.profile)),
+                            id: rec.add_profile(built.profile),
                             timeout_share: built.lost,
                             mean_latency_us,
                             oom: self.stable_oom(lq, stretch, mean_wait),

@@ -45,6 +45,7 @@ pub(super) struct SharedInputs {
 }
 
 /// A built profile and the share of its state's requests that time out.
+#[derive(Clone)]
 pub(super) struct Built {
     pub profile: Arc<LatencyProfile>,
     pub lost: f64,
@@ -62,7 +63,7 @@ struct Key {
 #[derive(Default)]
 struct Store {
     inputs: Vec<(WorkloadKey, Arc<Inputs>)>,
-    profiles: HashMap<Key, Arc<Built>>,
+    profiles: HashMap<Key, Built>,
 }
 
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
@@ -74,7 +75,6 @@ fn with_store<T>(f: impl FnOnce(&mut Store) -> T) -> T {
     f(guard.get_or_insert_with(Store::default))
 }
 
-/// The inputs of the workload whose CPU and I/O times are `cpu` and `io`.
 /// A workload's CPU and I/O time distributions, exactly: each one's kind
 /// and the bits of its parameters.
 type WorkloadKey = [u64; 6];
@@ -89,6 +89,9 @@ fn dist_key(d: Option<&DistSpec>) -> [u64; 3] {
     }
 }
 
+/// The inputs of the workload whose CPU and I/O times are `cpu` and `io`:
+/// the process's copy, drawn now (once per workload, under the lock) if no
+/// run has drawn them yet.
 pub(super) fn inputs(cpu: &DistSpec, io: Option<&DistSpec>) -> SharedInputs {
     let ([a, b, c], [d, e, f]) = (dist_key(Some(cpu)), dist_key(io));
     let name: WorkloadKey = [a, b, c, d, e, f];
@@ -99,20 +102,6 @@ pub(super) fn inputs(cpu: &DistSpec, io: Option<&DistSpec>) -> SharedInputs {
             &mut stream(INPUTS_SEED, Component::FluidProfiles),
         ))
     };
-    if let Some(found) = with_store(|s| {
-        s.inputs
-            .iter()
-            .position(|(n, _)| *n == name)
-            .map(|i| (i, Arc::clone(&s.inputs[i].1)))
-    }) {
-        return SharedInputs {
-            id: Some(found.0 as u32),
-            inputs: found.1,
-        };
-    }
-    // Drawn outside the lock; another run may have drawn the same (equal)
-    // inputs meanwhile: the first stored is kept.
-    let inputs = draw();
     with_store(|s| {
         if let Some(i) = s.inputs.iter().position(|(n, _)| *n == name) {
             return SharedInputs {
@@ -120,6 +109,7 @@ pub(super) fn inputs(cpu: &DistSpec, io: Option<&DistSpec>) -> SharedInputs {
                 inputs: Arc::clone(&s.inputs[i].1),
             };
         }
+        let inputs = draw();
         if s.inputs.len() >= MAX_INPUTS {
             return SharedInputs { id: None, inputs };
         }
@@ -142,15 +132,15 @@ impl SharedInputs {
         mean_wait_s: f64,
         timeout_us: Option<f64>,
         corr: f64,
-    ) -> Arc<Built> {
+    ) -> Built {
         let build = || {
             let (samples, lost) = self
                 .inputs
                 .latencies(stretch, p_wait, mean_wait_s, timeout_us);
-            Arc::new(Built {
+            Built {
                 profile: Arc::new(LatencyProfile::new(&samples).with_correlation(corr)),
                 lost,
-            })
+            }
         };
         let Some(id) = self.id else {
             return build();
@@ -184,10 +174,10 @@ impl SharedInputs {
         let built = build();
         with_store(|s| {
             if let Some(found) = s.profiles.get(&key) {
-                return Arc::clone(found);
+                return found.clone();
             }
             if s.profiles.len() < MAX_SHARED {
-                s.profiles.insert(key, Arc::clone(&built));
+                s.profiles.insert(key, built.clone());
             }
             built
         })
@@ -216,7 +206,7 @@ mod tests {
         };
         let first = a.profile(stretch, 0.1, 0.002, Some(1e7), 3.0);
         let again = b.profile(stretch, 0.1, 0.002, Some(1e7), 3.0);
-        assert!(Arc::ptr_eq(&first, &again), "built once");
+        assert!(Arc::ptr_eq(&first.profile, &again.profile), "built once");
         // Equal to a profile built apart from the store, from inputs drawn
         // the same way.
         let own = Inputs::new(
@@ -235,7 +225,7 @@ mod tests {
         );
         // Another model is another profile.
         let other = a.profile(stretch, 0.2, 0.002, Some(1e7), 3.0);
-        assert!(!Arc::ptr_eq(&first, &other));
+        assert!(!Arc::ptr_eq(&first.profile, &other.profile));
         assert!(other.profile.mean_latency() > first.profile.mean_latency());
         // Another workload, other inputs.
         let slower = DistSpec::Lognormal {
